@@ -1,0 +1,25 @@
+"""The ``prometheus`` command line. Each area's commands live in their own module of this package."""
+
+from __future__ import annotations
+
+import typer
+
+from prometheus.cli import calendar as calendar_cli
+from prometheus.cli import config as config_cli
+from prometheus.cli import demo as demo_cli
+
+app = typer.Typer(
+    name="prometheus",
+    help="Prometheus v2: point-in-time data, engines, backtests and execution.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(calendar_cli.app, name="calendar")
+app.add_typer(config_cli.app, name="config")
+app.command("demo", help=demo_cli.HELP)(demo_cli.demo)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,162 @@
+"""Platform settings from ``PROMETHEUS_*`` environment variables (pydantic-settings).
+
+Every variable that starts with ``PROMETHEUS_`` must be a known setting: pydantic-settings silently ignores
+unknown variables, so a typo such as ``PROMETHEUS_MDOE=LIVE`` would otherwise start the platform in BACKTEST.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from prometheus.core.errors import ConfigError
+from prometheus.core.types import Mode
+
+ENV_PREFIX = "PROMETHEUS_"
+
+#: IB Gateway / TWS ports (METHODS "IBKR facts").
+IB_GATEWAY_PAPER_PORT = 4002
+IB_GATEWAY_LIVE_PORT = 4001
+TWS_PAPER_PORT = 7497
+TWS_LIVE_PORT = 7496
+LIVE_PORTS = frozenset({IB_GATEWAY_LIVE_PORT, TWS_LIVE_PORT})
+
+#: Settings whose values are masked when shown.
+SECRET_FIELDS = frozenset({"ib_account", "live_confirm"})
+
+
+class Settings(BaseSettings):
+    """Effective settings of one process. Built by :func:`load_settings`, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    mode: Mode = Field(Mode.BACKTEST, description="BACKTEST (default), PAPER or LIVE.")
+    data_root: Path = Field(Path("./data"), description="Root of everything the project writes.")
+    runtime_db_url: str | None = Field(
+        None, description="SQLAlchemy URL of the runtime store; default a SQLite file under the data root."
+    )
+    ib_host: str = Field("127.0.0.1", description="IB Gateway / TWS host.")
+    ib_port: int | None = Field(None, ge=1, le=65535, description="IB port; default 4002 (PAPER) or 4001 (LIVE).")
+    ib_client_id: int = Field(1, ge=0, description="IB API client id.")
+    ib_account: str | None = Field(None, description="IB account id (masked when shown).")
+    live_confirm: str | None = Field(None, description="Must equal the IB account id for LIVE to start.")
+    risk_limits_file: Path | None = Field(None, description="YAML file of RiskGate limits.")
+    bar_delay_seconds: int = Field(300, ge=0, description="Seconds after the close until a daily bar is known.")
+    pre_open_minutes: int = Field(60, ge=0, description="Length of the PRE_OPEN window before an open.")
+    post_close_minutes: int = Field(60, ge=0, description="Length of the POST_CLOSE window after a close.")
+
+    @model_validator(mode="after")
+    def _check_mode_rules(self) -> Settings:
+        if self.risk_limits_file is not None and not self.risk_limits_file.is_file():
+            raise ValueError(f"risk_limits_file: file not found: {self.risk_limits_file}")
+        if self.mode is Mode.PAPER and self.effective_ib_port in LIVE_PORTS:
+            raise ValueError(
+                f"ib_port: PAPER mode refuses live port {self.effective_ib_port}; "
+                f"use {IB_GATEWAY_PAPER_PORT} (IB Gateway paper) or {TWS_PAPER_PORT} (TWS paper)"
+            )
+        if self.mode is Mode.LIVE:
+            if not self.ib_account:
+                raise ValueError("ib_account: LIVE mode needs the IB account id")
+            if self.live_confirm != self.ib_account:
+                raise ValueError(
+                    "live_confirm: LIVE refuses to start unless PROMETHEUS_LIVE_CONFIRM equals the account id"
+                )
+        return self
+
+    @property
+    def effective_ib_port(self) -> int:
+        """The IB port in force: the configured one or the mode's IB Gateway default."""
+        if self.ib_port is not None:
+            return self.ib_port
+        return IB_GATEWAY_LIVE_PORT if self.mode is Mode.LIVE else IB_GATEWAY_PAPER_PORT
+
+    @property
+    def data_path(self) -> Path:
+        """Absolute data root."""
+        return self.data_root.expanduser().resolve()
+
+    @property
+    def effective_runtime_db_url(self) -> str:
+        """The runtime store URL in force (SQLite under the data root unless configured)."""
+        if self.runtime_db_url:
+            return self.runtime_db_url
+        return f"sqlite:///{self.data_path / 'runtime.sqlite'}"
+
+    @property
+    def lake_path(self) -> Path:
+        """Root of the Parquet lake of the historical store."""
+        return self.data_path / "lake"
+
+    @property
+    def dagster_home(self) -> Path:
+        """DAGSTER_HOME if set, else a folder inside the data root (history survives restarts)."""
+        env = os.environ.get("DAGSTER_HOME")
+        return Path(env) if env else self.data_path / "dagster_home"
+
+    def shown(self) -> dict[str, Any]:
+        """Effective settings for display, secrets masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in SECRET_FIELDS and value:
+                value = "****"
+            out[name] = value
+        out["data_root"] = self.data_path
+        out["ib_port"] = self.effective_ib_port
+        out["runtime_db_url"] = mask_url(self.effective_runtime_db_url)
+        return {k: (str(v) if v is not None else None) for k, v in out.items()}
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def mask_url(url: str) -> str:
+    """Hide a password inside a database URL."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":****"
+    return f"{scheme}://{creds}@{host}"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``environ`` (default: the process environment).
+
+    Raises
+    ------
+    ConfigError
+        An unknown ``PROMETHEUS_*`` variable, a bad value or a missing file; the message names the variable.
+    """
+    env = dict(os.environ if environ is None else environ)
+    known = {env_name(f) for f in Settings.model_fields}
+    for key in sorted(env):
+        if key.upper().startswith(ENV_PREFIX) and key.upper() not in known:
+            raise ConfigError(
+                f"{key} is not a Prometheus setting; known settings: {', '.join(sorted(known))}", setting=key
+            )
+    values = {
+        name: env[key] for name in Settings.model_fields for key in env if key.upper() == env_name(name)
+    }
+    try:
+        # Values are passed explicitly so that the result depends on ``environ`` alone.
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else _field_from_message(first["msg"])
+        msg = first["msg"].removeprefix("Value error, ").removeprefix(f"{field}: ")
+        raise ConfigError(f"{env_name(field)}: {msg}", setting=env_name(field)) from exc
+
+
+def _field_from_message(msg: str) -> str:
+    # Model validators prefix their message with the field name ("ib_port: ...").
+    head = msg.removeprefix("Value error, ").split(":", 1)[0].strip()
+    return head if head in Settings.model_fields else "mode"

@@ -1,0 +1,101 @@
+"""Settings: defaults, per-mode IB ports, and errors that name the offending variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prometheus.core.errors import ConfigError
+from prometheus.core.settings import load_settings
+from prometheus.core.types import Mode
+
+
+def test_load_when_environment_empty_gives_backtest_defaults() -> None:
+    s = load_settings({})
+    assert s.mode is Mode.BACKTEST
+    assert s.data_path == Path("./data").resolve()
+    assert s.effective_runtime_db_url == f"sqlite:///{Path('./data').resolve() / 'runtime.sqlite'}"
+    assert s.effective_ib_port == 4002
+
+
+def test_load_when_unknown_prometheus_variable_names_it() -> None:
+    with pytest.raises(ConfigError, match="PROMETHEUS_MDOE") as info:
+        load_settings({"PROMETHEUS_MDOE": "LIVE"})
+    assert info.value.setting == "PROMETHEUS_MDOE"
+
+
+def test_load_when_other_variables_present_ignores_them() -> None:
+    assert load_settings({"HOME": "/root", "DAGSTER_HOME": "/tmp/x"}).mode is Mode.BACKTEST
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"PROMETHEUS_MODE": "SIMULATION"}, "PROMETHEUS_MODE"),
+        ({"PROMETHEUS_IB_PORT": "not-a-port"}, "PROMETHEUS_IB_PORT"),
+        ({"PROMETHEUS_IB_PORT": "70000"}, "PROMETHEUS_IB_PORT"),
+        ({"PROMETHEUS_BAR_DELAY_SECONDS": "-1"}, "PROMETHEUS_BAR_DELAY_SECONDS"),
+        ({"PROMETHEUS_RISK_LIMITS_FILE": "/nonexistent/limits.yaml"}, "PROMETHEUS_RISK_LIMITS_FILE"),
+    ],
+)
+def test_load_when_value_bad_error_names_setting(env: dict[str, str], setting: str) -> None:
+    with pytest.raises(ConfigError, match=setting) as info:
+        load_settings(env)
+    assert info.value.setting == setting
+
+
+def test_paper_when_port_unset_uses_gateway_paper_port() -> None:
+    assert load_settings({"PROMETHEUS_MODE": "PAPER"}).effective_ib_port == 4002
+
+
+@pytest.mark.parametrize("port", ["4001", "7496"])
+def test_paper_when_live_port_refuses(port: str) -> None:
+    with pytest.raises(ConfigError, match="PROMETHEUS_IB_PORT"):
+        load_settings({"PROMETHEUS_MODE": "PAPER", "PROMETHEUS_IB_PORT": port})
+
+
+def test_paper_when_tws_paper_port_accepts() -> None:
+    assert load_settings({"PROMETHEUS_MODE": "PAPER", "PROMETHEUS_IB_PORT": "7497"}).effective_ib_port == 7497
+
+
+def test_live_when_confirmation_missing_refuses() -> None:
+    with pytest.raises(ConfigError, match="PROMETHEUS_LIVE_CONFIRM"):
+        load_settings({"PROMETHEUS_MODE": "LIVE", "PROMETHEUS_IB_ACCOUNT": "U123"})
+
+
+def test_live_when_confirmation_differs_refuses() -> None:
+    with pytest.raises(ConfigError, match="PROMETHEUS_LIVE_CONFIRM"):
+        load_settings(
+            {"PROMETHEUS_MODE": "LIVE", "PROMETHEUS_IB_ACCOUNT": "U123", "PROMETHEUS_LIVE_CONFIRM": "U999"}
+        )
+
+
+def test_live_when_account_missing_refuses() -> None:
+    with pytest.raises(ConfigError, match="PROMETHEUS_IB_ACCOUNT"):
+        load_settings({"PROMETHEUS_MODE": "LIVE"})
+
+
+def test_live_when_confirmed_starts_on_gateway_live_port() -> None:
+    s = load_settings(
+        {"PROMETHEUS_MODE": "LIVE", "PROMETHEUS_IB_ACCOUNT": "U123", "PROMETHEUS_LIVE_CONFIRM": "U123"}
+    )
+    assert s.mode is Mode.LIVE
+    assert s.effective_ib_port == 4001
+
+
+def test_runtime_url_when_postgres_accepted_and_password_masked() -> None:
+    s = load_settings({"PROMETHEUS_RUNTIME_DB_URL": "postgresql+psycopg://u:secret@127.0.0.1:5432/prom"})
+    assert s.effective_runtime_db_url.startswith("postgresql+psycopg://")
+    assert "secret" not in s.shown()["runtime_db_url"]
+
+
+def test_shown_when_account_set_masks_it() -> None:
+    s = load_settings({"PROMETHEUS_IB_ACCOUNT": "U123"})
+    assert s.shown()["ib_account"] == "****"
+
+
+def test_risk_limits_file_when_present_accepted(tmp_path: Path) -> None:
+    f = tmp_path / "limits.yaml"
+    f.write_text("max_order_notional: 1000\n")
+    assert load_settings({"PROMETHEUS_RISK_LIMITS_FILE": str(f)}).risk_limits_file == f
