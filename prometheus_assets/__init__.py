@@ -1,0 +1,1 @@
+"""Dagster assets, checks, sensors and jobs. Thin: they call the ``prometheus`` library."""

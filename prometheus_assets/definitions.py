@@ -1,0 +1,41 @@
+"""The code location: builds the ``Definitions`` for the mode in the settings.
+
+``workspace.yaml`` points here (``defs``). Resources are chosen inside :func:`build_definitions`, called when the
+code location loads, never at import time of a library module.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from prometheus.core.settings import Settings, load_settings
+from prometheus.core.types import Market
+from prometheus_assets.calendar import build_trading_sessions_asset
+from prometheus_resources import resources_for
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Assets, checks, jobs and resources of one code location (one mode)."""
+    assets = [build_trading_sessions_asset(market, settings.mode) for market in Market]
+    # One job per market: a job's assets must share one partitions definition (time zones differ).
+    calendar_jobs = [
+        dg.define_asset_job(
+            f"{market.value.lower()}_trading_sessions_job",
+            selection=dg.AssetSelection.assets([market.value.lower(), "trading_sessions"]),
+            description=f"Write the trading sessions of {market.value} for a partition range.",
+        )
+        for market in Market
+    ]
+    return dg.Definitions(
+        assets=dg.with_source_code_references(assets),
+        jobs=calendar_jobs,
+        resources=resources_for(settings),
+        # Backtests and tests pay torch-sized imports once, not per step.
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Definitions of the mode in ``PROMETHEUS_MODE`` (BACKTEST by default)."""
+    return build_definitions(load_settings())

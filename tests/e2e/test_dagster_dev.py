@@ -1,0 +1,99 @@
+"""End to end: ``dagster dev -w workspace.yaml`` serves the asset graph over GraphQL and runs a materialisation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+from prometheus.core.types import Market, Mode
+from prometheus.data.store import HistoricalStore
+from prometheus_assets.partitions import partitions_for
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS_QUERY = """
+{ assetNodes { assetKey { path } partitionKeysByDimension { name partitionKeys } } }
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(port: int, query: str) -> dict:
+    response = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def _wait_for_assets(port: int, proc: subprocess.Popen, log: Path, timeout: float = 240) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"dagster dev exited early:\n{log.read_text()[-4000:]}"
+        try:
+            nodes = _graphql(port, ASSETS_QUERY)["assetNodes"]
+            if nodes:
+                return nodes
+        except (requests.RequestException, KeyError, TypeError):
+            pass
+        time.sleep(2)
+    raise AssertionError(f"dagster dev did not serve assets within {timeout} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.mark.slow
+def test_dagster_dev_when_started_serves_graph_and_runs_materialisation(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
+    env |= {"DAGSTER_HOME": str(tmp_path / "dagster_home"), "PROMETHEUS_DATA_ROOT": str(tmp_path / "data")}
+    (tmp_path / "dagster_home").mkdir()
+    log = tmp_path / "dagster.log"
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        nodes = _wait_for_assets(port, proc, log)
+        by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+        for market in Market:
+            node = by_key[f"{market.value.lower()}/trading_sessions"]
+            keys = node["partitionKeysByDimension"][0]["partitionKeys"]
+            assert keys == partitions_for(market, Mode.BACKTEST).get_partition_keys()
+
+        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+        run_id = client.submit_job_execution("us_eq_trading_sessions_job", tags={"dagster/partition": "2024-11-01"})
+        status = None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                status = client.get_run_status(run_id).value
+            except DagsterGraphQLClientError:
+                status = None
+            if status in {"SUCCESS", "FAILURE", "CANCELED"}:
+                break
+            time.sleep(2)
+        assert status == "SUCCESS", log.read_text()[-4000:]
+        frame = HistoricalStore(tmp_path / "data" / "lake").read("trading_sessions", market="US_EQ")
+        assert len(frame) == 20
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

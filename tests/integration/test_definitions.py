@@ -1,0 +1,87 @@
+"""The code location: loads per mode, partitions per mode, and a snapshot of the asset graph."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from prometheus.core.errors import ConfigError
+from prometheus.core.settings import load_settings
+from prometheus.core.types import Market, Mode
+from prometheus_assets.definitions import build_definitions
+from prometheus_assets.partitions import partitions_for, sessions_in_window
+
+MARKET_KEYS = {m: dg.AssetKey([m.value.lower(), "trading_sessions"]) for m in Market}
+
+
+def _settings(tmp_path: Path, **env: str):
+    return load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path), **env})
+
+
+def test_definitions_when_backtest_load_and_validate(tmp_path: Path) -> None:
+    defs = build_definitions(_settings(tmp_path))
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    assert set(MARKET_KEYS.values()) <= set(graph.get_all_asset_keys())
+
+
+def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
+    """Snapshot of keys, partitions, groups and jobs: a change here is a deliberate change of the platform."""
+    defs = build_definitions(_settings(tmp_path))
+    graph = defs.resolve_asset_graph()
+    snapshot = {
+        key.to_user_string(): (
+            type(graph.get(key).partitions_def).__name__,
+            graph.get(key).group_name,
+            sorted(k.to_user_string() for k in graph.get(key).parent_keys),
+        )
+        for key in graph.get_all_asset_keys()
+    }
+    assert snapshot == {
+        f"{m.value.lower()}/trading_sessions": ("MonthlyPartitionsDefinition", "calendar", []) for m in Market
+    }
+    assert sorted(j.name for j in defs.jobs) == sorted(f"{m.value.lower()}_trading_sessions_job" for m in Market)
+
+
+@pytest.mark.parametrize("mode", ["PAPER", "LIVE"])
+def test_definitions_when_ib_mode_fail_at_load_with_clear_message(tmp_path: Path, mode: str) -> None:
+    env = {"PROMETHEUS_MODE": mode}
+    if mode == "LIVE":
+        env |= {"PROMETHEUS_IB_ACCOUNT": "U1", "PROMETHEUS_LIVE_CONFIRM": "U1"}
+    with pytest.raises(ConfigError, match=f"PROMETHEUS_MODE={mode}.*not available"):
+        build_definitions(_settings(tmp_path, **env))
+
+
+def test_partitions_when_backtest_are_months() -> None:
+    keys = partitions_for(Market.US_EQ, Mode.BACKTEST).get_partition_keys()
+    assert keys[0] == "2000-01-01"
+    assert all(k.endswith("-01") for k in keys)
+
+
+def test_partitions_when_live_are_exactly_the_sessions() -> None:
+    pdef = partitions_for(Market.US_EQ, Mode.LIVE)
+    keys = pdef.get_partition_keys()
+    assert "2024-07-04" not in keys  # Independence Day
+    assert "2024-11-30" not in keys  # a Saturday
+    assert {"2024-07-03", "2024-07-05", "2024-11-29"} <= set(keys)
+    # Every partition in 2024 is a session and every session is a partition.
+    from prometheus.calendar import get_calendar
+
+    in_2024 = [k for k in keys if k.startswith("2024-")]
+    assert in_2024 == [d.isoformat() for d in get_calendar().sessions("US_EQ", "2024-01-01", "2024-12-31")]
+
+
+def test_partitions_when_tokyo_live_exclude_tokyo_holidays() -> None:
+    keys = set(partitions_for(Market.JP_EQ, Mode.PAPER).get_partition_keys())
+    assert "2024-11-04" not in keys and "2024-11-05" in keys
+
+
+def test_sessions_in_window_when_month_partition_lists_its_sessions() -> None:
+    pdef = partitions_for(Market.US_EQ, Mode.BACKTEST)
+    window = pdef.time_window_for_partition_key("2024-11-01")
+    sessions = sessions_in_window(Market.US_EQ, window)
+    assert sessions[0] == date(2024, 11, 1) and sessions[-1] == date(2024, 11, 29)
+    assert date(2024, 11, 28) not in sessions and len(sessions) == 20
