@@ -37,9 +37,7 @@ def partitions_for(market: Market | str, mode: Mode | str) -> dg.TimeWindowParti
     cal = get_calendar()
     tz = str(cal.tz(m))
     if Mode(mode) is Mode.BACKTEST:
-        return dg.MonthlyPartitionsDefinition(
-            start_date=PARTITIONS_START.isoformat(), timezone=tz, end_offset=1
-        )
+        return dg.MonthlyPartitionsDefinition(start_date=PARTITIONS_START.isoformat(), timezone=tz, end_offset=1)
     return dg.DailyPartitionsDefinition(
         start_date=PARTITIONS_START.isoformat(),
         timezone=tz,

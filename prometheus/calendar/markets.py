@@ -32,9 +32,7 @@ MARKETS: dict[Market, MarketSpec] = {
         Market.US_FUT, "CMES", ZoneInfo("America/Chicago"), "US futures (CME Globex, 17:00-17:00 Chicago)"
     ),
     Market.EU_EQ: MarketSpec(Market.EU_EQ, "XETR", ZoneInfo("Europe/Berlin"), "European equities (Xetra)"),
-    Market.JP_EQ: MarketSpec(
-        Market.JP_EQ, "XTKS", ZoneInfo("Asia/Tokyo"), "Japanese equities (Tokyo, lunch break)"
-    ),
+    Market.JP_EQ: MarketSpec(Market.JP_EQ, "XTKS", ZoneInfo("Asia/Tokyo"), "Japanese equities (Tokyo, lunch break)"),
     Market.FX_GLOB: MarketSpec(
         Market.FX_GLOB, "FX_GLOB", ZoneInfo("America/New_York"), "Spot FX 24x5 (Sun 17:00 - Fri 17:00 NY)"
     ),

@@ -31,8 +31,10 @@ def state(
         current = cal.state(market, ts)
         nxt = cal.next_transition(market, ts)
         local = nxt.at.astimezone(cal.tz(market))
-        typer.echo(f"{current.value} {market.upper()} at {ts.isoformat()}; next {nxt.state.value} at "
-                   f"{nxt.at.isoformat()} ({local.isoformat()} local)")
+        typer.echo(
+            f"{current.value} {market.upper()} at {ts.isoformat()}; next {nxt.state.value} at "
+            f"{nxt.at.isoformat()} ({local.isoformat()} local)"
+        )
 
     run(show)
 

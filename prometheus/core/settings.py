@@ -143,9 +143,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(
                 f"{key} is not a Prometheus setting; known settings: {', '.join(sorted(known))}", setting=key
             )
-    values = {
-        name: env[key] for name in Settings.model_fields for key in env if key.upper() == env_name(name)
-    }
+    values = {name: env[key] for name in Settings.model_fields for key in env if key.upper() == env_name(name)}
     try:
         # Values are passed explicitly so that the result depends on ``environ`` alone.
         return Settings.model_validate(values)

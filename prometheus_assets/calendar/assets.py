@@ -3,7 +3,6 @@
 No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
 """
 
-
 from datetime import timedelta
 
 import dagster as dg

@@ -33,7 +33,8 @@ def test_materialise_when_range_of_months_writes_each_session_once(tmp_path: Pat
     assert len(sessions) == len(set(sessions)) == 23 + 20 + 21  # Oct, Nov (Thanksgiving), Dec (Christmas)
     assert date(2024, 11, 28) not in sessions
     row = frame.filter(frame["date"] == date(2024, 11, 29)).row(0, named=True)
-    assert row["close"].hour == 18 and row["market"] == "US_EQ"
+    assert row["close"].hour == 18
+    assert row["market"] == "US_EQ"
 
 
 def test_materialise_when_tokyo_month_records_lunch_breaks(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def test_run_when_instance_in_postgres_stores_events(tmp_path: Path) -> None:
             )
             assert result.success
             run = instance.get_run_by_id(result.run_id)
-            assert run is not None and run.is_success
+            assert run is not None
+            assert run.is_success
             events = instance.all_logs(result.run_id)
             materialisations = [e for e in events if e.dagster_event and e.dagster_event.is_step_materialization]
             assert len(materialisations) == 1

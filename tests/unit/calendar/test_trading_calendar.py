@@ -95,7 +95,8 @@ def test_state_when_cme_close_is_next_open(cal: TradingCalendar) -> None:
     assert cal.state("US_FUT", utc(2024, 11, 27, 23, 30)) is MarketState.POST_CLOSE
     nxt = cal.next_transition("US_FUT", utc(2024, 11, 27, 23, 30))
     # Thanksgiving's session has been trading since 17:00; after the window the market shows OPEN.
-    assert nxt.at == utc(2024, 11, 28, 0) and nxt.state is MarketState.OPEN
+    assert nxt.at == utc(2024, 11, 28, 0)
+    assert nxt.state is MarketState.OPEN
     assert cal.close_at("US_FUT", "2024-11-28").astimezone(cal.tz("US_FUT")).hour == 12
 
 
@@ -110,7 +111,8 @@ def test_next_transition_when_walked_visits_a_consistent_cycle(cal: TradingCalen
         assert cal.state(market, nxt.at - timedelta(microseconds=1)) is not nxt.state
         seen.append(nxt.state)
         ts = nxt.at
-    assert MarketState.OPEN in seen and MarketState.POST_CLOSE in seen
+    assert MarketState.OPEN in seen
+    assert MarketState.POST_CLOSE in seen
 
 
 def test_state_when_windows_configured_changes_pre_open_length() -> None:

@@ -21,7 +21,12 @@ def test_calendar_sessions_when_range_prints_csv() -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[0] == "session,open,close,break_start,break_end"
-    assert [line.split(",")[0] for line in lines[1:]] == ["2024-07-01", "2024-07-02", "2024-07-03", "2024-07-05"]
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "2024-07-01",
+        "2024-07-02",
+        "2024-07-03",
+        "2024-07-05",
+    ]
     assert lines[3].split(",")[2] == "2024-07-03T17:00:00+00:00"  # early close 13:00 New York
 
 

@@ -66,9 +66,7 @@ def test_live_when_confirmation_missing_refuses() -> None:
 
 def test_live_when_confirmation_differs_refuses() -> None:
     with pytest.raises(ConfigError, match="PROMETHEUS_LIVE_CONFIRM"):
-        load_settings(
-            {"PROMETHEUS_MODE": "LIVE", "PROMETHEUS_IB_ACCOUNT": "U123", "PROMETHEUS_LIVE_CONFIRM": "U999"}
-        )
+        load_settings({"PROMETHEUS_MODE": "LIVE", "PROMETHEUS_IB_ACCOUNT": "U123", "PROMETHEUS_LIVE_CONFIRM": "U999"})
 
 
 def test_live_when_account_missing_refuses() -> None:
@@ -77,9 +75,7 @@ def test_live_when_account_missing_refuses() -> None:
 
 
 def test_live_when_confirmed_starts_on_gateway_live_port() -> None:
-    s = load_settings(
-        {"PROMETHEUS_MODE": "LIVE", "PROMETHEUS_IB_ACCOUNT": "U123", "PROMETHEUS_LIVE_CONFIRM": "U123"}
-    )
+    s = load_settings({"PROMETHEUS_MODE": "LIVE", "PROMETHEUS_IB_ACCOUNT": "U123", "PROMETHEUS_LIVE_CONFIRM": "U123"})
     assert s.mode is Mode.LIVE
     assert s.effective_ib_port == 4001
 
