@@ -6,6 +6,7 @@ import typer
 
 from prometheus.cli import calendar as calendar_cli
 from prometheus.cli import config as config_cli
+from prometheus.cli import db as db_cli
 from prometheus.cli import demo as demo_cli
 from prometheus.cli import sql as sql_cli
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(calendar_cli.app, name="calendar")
 app.add_typer(config_cli.app, name="config")
+app.add_typer(db_cli.app, name="db")
 app.command("demo", help=demo_cli.HELP)(demo_cli.demo)
 app.command("sql", short_help=sql_cli.HELP)(sql_cli.sql)
 

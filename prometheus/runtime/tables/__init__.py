@@ -1,0 +1,48 @@
+"""Runtime store schema: one ``MetaData`` holding every table (SQLAlchemy Core, no ORM)."""
+
+from __future__ import annotations
+
+from prometheus.runtime.tables.base import NAMING_CONVENTION, UTCDateTime, metadata
+from prometheus.runtime.tables.engine import (
+    assessments,
+    backtest_runs,
+    decision_outcomes,
+    engine_configs,
+    engine_decisions,
+    engine_runs,
+    fragility_scores,
+    regime_states,
+    risk_reports,
+    scenario_results,
+    scenario_sets,
+    stability_scores,
+    target_portfolios,
+    universe_members,
+)
+from prometheus.runtime.tables.execution import risk_state
+from prometheus.runtime.tables.meta import alerts, kronos_proposals, kronos_reports, market_states
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "UTCDateTime",
+    "alerts",
+    "assessments",
+    "backtest_runs",
+    "decision_outcomes",
+    "engine_configs",
+    "engine_decisions",
+    "engine_runs",
+    "fragility_scores",
+    "kronos_proposals",
+    "kronos_reports",
+    "market_states",
+    "metadata",
+    "regime_states",
+    "risk_reports",
+    "risk_state",
+    "scenario_results",
+    "scenario_sets",
+    "stability_scores",
+    "target_portfolios",
+    "universe_members",
+]

@@ -1,0 +1,3 @@
+"""Root fixtures: the database fixtures of tests.support are available to every test."""
+
+pytest_plugins = ["tests.support.fixtures"]
