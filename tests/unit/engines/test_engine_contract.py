@@ -1,0 +1,177 @@
+"""Engine contract and decision log: versions by content, replace-not-duplicate, reuse across experiments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from prometheus.calendar import get_calendar
+from prometheus.core.config import VersionedConfig
+from prometheus.core.errors import ConfigError, DataError
+from prometheus.core.types import Market
+from prometheus.data.timemachine import HistorySnapshot, TimeMachine
+from prometheus.engines import DECISION_COLUMNS, Decision, EngineResult, RunContext, decision_times
+from prometheus.engines.runner import EngineOutput, lineage_version, run_engine
+from prometheus.runtime import RuntimeStore
+from prometheus.runtime.decision_log import DecisionLog
+from prometheus.runtime.tables.engine import engine_decisions, engine_runs, stability_scores
+
+SESSIONS = tuple(get_calendar().sessions("US_EQ", "2024-03-04", "2024-03-08"))
+
+
+class CountConfig(VersionedConfig):
+    kind: ClassVar[str] = "count"
+    scale: float = 1.0
+
+
+class CountEngine:
+    """Scores each session by the number of sessions already decided (scaled): simple and hand-checkable."""
+
+    name: ClassVar[str] = "count"
+    output_table: ClassVar[str] = "stability_scores"
+    output_schema: ClassVar[Mapping[str, pl.DataType]] = DECISION_COLUMNS | {
+        "instrument": pl.String(),
+        "score": pl.Float64(),
+        "components": pl.Struct({"n": pl.Int64()}),
+    }
+
+    def __init__(self, config: CountConfig, fail: bool = False) -> None:
+        self._config = config
+        self.fail = fail
+        self.calls = 0
+
+    @property
+    def config(self) -> CountConfig:
+        return self._config
+
+    @property
+    def lookback_sessions(self) -> int:
+        return 0
+
+    def run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("model diverged")
+        rows = [
+            {"market": str(ctx.market), "session": d, "decision_time": t, "experiment": ctx.experiment,
+             "config_version": ctx.config_version, "instrument": "", "score": self._config.scale * i,
+             "components": {"n": i}}
+            for i, (d, t) in enumerate(zip(ctx.sessions, ctx.decision_times, strict=True))
+        ]  # fmt: skip
+        frame = pl.DataFrame(rows, schema=dict(self.output_schema))
+        decisions = tuple(Decision(r["session"], r["decision_time"], {"score": r["score"]}) for r in rows)
+        return EngineResult(frame, decisions)
+
+
+@pytest.fixture
+def log(runtime_db_url: str) -> DecisionLog:
+    store = RuntimeStore(runtime_db_url)
+    store.upgrade()
+    return DecisionLog(store)
+
+
+def _ctx(experiment: str = "exp-a") -> RunContext:
+    times = decision_times(get_calendar(), "US_EQ", SESSIONS, timedelta(minutes=5))
+    return RunContext(Market.US_EQ, SESSIONS, times, experiment, config_version="")
+
+
+def _view() -> TimeMachine:
+    return TimeMachine(HistorySnapshot(datetime(2024, 3, 9, tzinfo=UTC), {}), datetime(2024, 3, 9, tzinfo=UTC))
+
+
+def _count(log: DecisionLog, table: sa.Table, **where: str) -> int:
+    q = sa.select(sa.func.count()).select_from(table)
+    for k, v in where.items():
+        q = q.where(table.c[k] == v)
+    with log.store.read() as conn:
+        return conn.execute(q).scalar_one()
+
+
+def test_config_version_when_any_value_changes_differs() -> None:
+    assert CountConfig().config_version == CountConfig(scale=1.0).config_version
+    assert CountConfig(scale=2.0).config_version != CountConfig().config_version
+    assert len(CountConfig().config_version) == 64
+
+
+def test_config_when_unknown_key_is_rejected_naming_it() -> None:
+    with pytest.raises(ConfigError, match="scael"):
+        CountConfig.from_mapping({"scael": 2.0}, source="exp.yaml")
+
+
+def test_lineage_version_when_upstream_changes_differs() -> None:
+    c = CountConfig()
+    assert lineage_version(c, {}) == c.config_version
+    assert lineage_version(c, {"regime": "a"}) != lineage_version(c, {"regime": "b"})
+
+
+def test_run_when_repeated_replaces_rows_never_duplicates(log: DecisionLog) -> None:
+    engine = CountEngine(CountConfig())
+    run_engine(engine, _view(), _ctx(), log=log, reuse=False)
+    out, summary = run_engine(engine, _view(), _ctx(), log=log, reuse=False)
+    assert summary.rows == 5
+    assert _count(log, stability_scores) == 5
+    assert _count(log, engine_decisions) == 5
+    assert _count(log, engine_runs, status="SUCCEEDED") == 2
+    assert out.frame["score"].to_list() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_run_when_new_experiment_same_version_reuses_outputs(log: DecisionLog) -> None:
+    engine = CountEngine(CountConfig())
+    first, _ = run_engine(engine, _view(), _ctx("exp-a"), log=log)
+    second, summary = run_engine(engine, _view(), _ctx("exp-b"), log=log)
+    assert engine.calls == 1
+    assert summary.reused
+    assert second.frame["score"].to_list() == first.frame["score"].to_list()
+    assert _count(log, stability_scores, experiment="exp-b") == 5
+    assert _count(log, engine_decisions, experiment="exp-b") == 5
+
+
+def test_run_when_config_changes_computes_new_version_beside_old(log: DecisionLog) -> None:
+    run_engine(CountEngine(CountConfig()), _view(), _ctx(), log=log)
+    out, summary = run_engine(CountEngine(CountConfig(scale=2.0)), _view(), _ctx(), log=log)
+    assert not summary.reused
+    assert out.frame["score"].to_list()[-1] == 8.0
+    assert _count(log, stability_scores) == 10
+    stored = log.config(out.config_version)
+    assert stored["config"] == {"scale": 2.0}
+
+
+def test_run_when_upstream_version_differs_does_not_reuse(log: DecisionLog) -> None:
+    engine = CountEngine(CountConfig())
+    up_a = {"regime": EngineOutput("regime", "v1", pl.DataFrame())}
+    up_b = {"regime": EngineOutput("regime", "v2", pl.DataFrame())}
+    a, _ = run_engine(engine, _view(), _ctx("x"), up_a, log=log)
+    b, summary = run_engine(engine, _view(), _ctx("y"), up_b, log=log)
+    assert not summary.reused
+    assert a.config_version != b.config_version
+
+
+def test_run_when_engine_raises_records_failed_run(log: DecisionLog) -> None:
+    with pytest.raises(RuntimeError, match="diverged"):
+        run_engine(CountEngine(CountConfig(), fail=True), _view(), _ctx(), log=log)
+    with log.store.read() as conn:
+        row = conn.execute(sa.select(engine_runs.c.status, engine_runs.c.error)).one()
+    assert row.status == "FAILED"
+    assert "model diverged" in row.error
+    assert _count(log, stability_scores) == 0
+
+
+def test_run_when_output_misses_a_declared_column_is_a_data_error() -> None:
+    class Broken(CountEngine):
+        def run(self, view, ctx, upstream):  # type: ignore[no-untyped-def]
+            result = super().run(view, ctx, upstream)
+            return EngineResult(result.frame.drop("score"), result.decisions)
+
+    with pytest.raises(DataError, match="score"):
+        run_engine(Broken(CountConfig()), _view(), _ctx())
+
+
+def test_run_context_when_times_not_increasing_is_rejected() -> None:
+    with pytest.raises(ValueError, match="increase"):
+        RunContext(Market.US_EQ, (date(2024, 3, 4), date(2024, 3, 5)), (datetime(2024, 3, 5, tzinfo=UTC),
+                   datetime(2024, 3, 4, tzinfo=UTC)), "x", "")  # fmt: skip
