@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import dagster as dg
 
 from prometheus.core.errors import ConfigError
 from prometheus.core.types import Mode
+from prometheus.execution import BacktestBroker, CorporateAction, MarketPanel, SimulatorConfig
 
 
 class BacktestBrokerResource(dg.ConfigurableResource):
     """BACKTEST: orders go to the MarketSimulator through the BacktestBroker (no external connection)."""
 
-    mode: str = Mode.BACKTEST.value
+    initial_cash: float = 1_000_000.0
+
+    def create_broker(
+        self,
+        panel: MarketPanel,
+        config: SimulatorConfig | None = None,
+        corporate_actions: Iterable[CorporateAction] = (),
+    ) -> BacktestBroker:
+        """A fresh BacktestBroker over ``panel`` (one per backtest run)."""
+        return BacktestBroker(panel, config or SimulatorConfig(), self.initial_cash, corporate_actions)
 
 
 def broker_resource_for(mode: Mode) -> dg.ConfigurableResource:

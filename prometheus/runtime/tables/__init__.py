@@ -19,7 +19,15 @@ from prometheus.runtime.tables.engine import (
     target_portfolios,
     universe_members,
 )
-from prometheus.runtime.tables.execution import risk_state
+from prometheus.runtime.tables.execution import (
+    cash,
+    fills,
+    order_events,
+    orders,
+    positions,
+    risk_rejections,
+    risk_state,
+)
 from prometheus.runtime.tables.meta import alerts, kronos_proposals, kronos_reports, market_states
 
 __all__ = [
@@ -28,16 +36,22 @@ __all__ = [
     "alerts",
     "assessments",
     "backtest_runs",
+    "cash",
     "decision_outcomes",
     "engine_configs",
     "engine_decisions",
     "engine_runs",
+    "fills",
     "fragility_scores",
     "kronos_proposals",
     "kronos_reports",
     "market_states",
     "metadata",
+    "order_events",
+    "orders",
+    "positions",
     "regime_states",
+    "risk_rejections",
     "risk_reports",
     "risk_state",
     "scenario_results",

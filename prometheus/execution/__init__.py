@@ -1,0 +1,90 @@
+"""Execution: order lifecycle, OrderPlanner, RiskGate and kill switch, cost model, MarketSimulator, brokers."""
+
+from prometheus.execution.accounting import Ledger
+from prometheus.execution.backtest_broker import (
+    EQUITY_CURVE_SCHEMA,
+    BacktestBroker,
+    CorporateAction,
+    CorporateActionKind,
+)
+from prometheus.execution.broker import Broker
+from prometheus.execution.costs import IBKR_TIERS, CommissionSchedule, CostConfig, CostModel
+from prometheus.execution.market_data import PANEL_SCHEMA, MarketPanel, trailing_adv_sigma
+from prometheus.execution.planner import OrderPlanner, PlannerConfig, PlanningInput, order_ref
+from prometheus.execution.risk_gate import (
+    DEFAULT_RULES,
+    AccountView,
+    GateResult,
+    OrderCheck,
+    Quote,
+    Rejection,
+    RejectionRecord,
+    RiskGate,
+)
+from prometheus.execution.risk_limits import RiskLimits, load_risk_limits, risk_limits_from_settings
+from prometheus.execution.simulator import MarketSimulator, SimulatorConfig
+from prometheus.execution.state_machine import TRANSITIONS, Order, next_status
+from prometheus.execution.types import (
+    Fill,
+    FillPrice,
+    OrderEvent,
+    OrderEventType,
+    OrderIntent,
+    OrderRef,
+    OrderStatus,
+    OrderType,
+    Position,
+    RejectReason,
+    RemainderPolicy,
+    Side,
+    TradingState,
+)
+
+__all__ = [
+    "DEFAULT_RULES",
+    "EQUITY_CURVE_SCHEMA",
+    "IBKR_TIERS",
+    "PANEL_SCHEMA",
+    "TRANSITIONS",
+    "AccountView",
+    "BacktestBroker",
+    "Broker",
+    "CommissionSchedule",
+    "CorporateAction",
+    "CorporateActionKind",
+    "CostConfig",
+    "CostModel",
+    "Fill",
+    "FillPrice",
+    "GateResult",
+    "Ledger",
+    "MarketPanel",
+    "MarketSimulator",
+    "Order",
+    "OrderCheck",
+    "OrderEvent",
+    "OrderEventType",
+    "OrderIntent",
+    "OrderPlanner",
+    "OrderRef",
+    "OrderStatus",
+    "OrderType",
+    "PlannerConfig",
+    "PlanningInput",
+    "Position",
+    "Quote",
+    "RejectReason",
+    "Rejection",
+    "RejectionRecord",
+    "RemainderPolicy",
+    "RiskGate",
+    "RiskLimits",
+    "Side",
+    "SimulatorConfig",
+    "TradingState",
+    "load_risk_limits",
+    "next_status",
+    "order_ref",
+    "risk_limits_from_settings",
+    "trailing_adv_sigma",
+]

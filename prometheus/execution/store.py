@@ -1,0 +1,213 @@
+"""ExecutionStore: orders, order events, fills, positions, cash and rejections in the runtime store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from prometheus.core.time import utc_now
+from prometheus.core.types import Market
+from prometheus.execution.risk_gate import RejectionRecord
+from prometheus.execution.state_machine import Order
+from prometheus.execution.types import (
+    Fill,
+    OrderEvent,
+    OrderEventType,
+    OrderIntent,
+    OrderRef,
+    OrderType,
+    Position,
+    Side,
+)
+from prometheus.runtime.store import RuntimeStore
+from prometheus.runtime.tables.execution import cash, fills, order_events, orders, positions, risk_rejections
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionContext:
+    """Identity columns shared by the rows one process writes."""
+
+    market: Market
+    experiment: str
+    config_version: str
+
+
+class ExecutionStore:
+    """Writes and reads execution rows; every write is an idempotent upsert except rejections (append-only)."""
+
+    def __init__(self, store: RuntimeStore, context: ExecutionContext) -> None:
+        self.store = store
+        self.ctx = context
+
+    def _ids(self, session: date, decision_time: datetime | None = None) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "market": self.ctx.market.value,
+            "session": session,
+            "experiment": self.ctx.experiment,
+            "config_version": self.ctx.config_version,
+        }
+        if decision_time is not None:
+            row["decision_time"] = decision_time
+        return row
+
+    def save_orders(self, items: Iterable[Order], decision_time: datetime) -> int:
+        """Upsert each order's latest state and all its events."""
+        now = utc_now()
+        order_rows, event_rows = [], []
+        for o in items:
+            order_rows.append(
+                self._ids(o.session, decision_time)
+                | {
+                    "order_ref": o.ref.value,
+                    "instrument": o.instrument,
+                    "side": o.side.value,
+                    "quantity": o.quantity,
+                    "order_type": o.order_type.value,
+                    "limit_price": o.limit_price,
+                    "intent": o.intent.value,
+                    "status": o.status.value,
+                    "filled_quantity": o.filled_quantity,
+                    "average_fill_price": o.average_fill_price,
+                    "updated_at": now,
+                }
+            )
+            event_rows += [_event_row(ev, seq, self.ctx.experiment) for seq, ev in enumerate(o.events)]
+        with self.store.begin() as conn:
+            self.store.upsert(orders, order_rows, connection=conn)
+            self.store.upsert(order_events, event_rows, connection=conn)
+        return len(order_rows)
+
+    def save_fills(self, items: Sequence[Fill], decision_time: datetime) -> int:
+        """Upsert fills; ``seq`` numbers the fills of each order in the given order."""
+        seq: dict[str, int] = {}
+        rows = []
+        for f in items:
+            n = seq.get(f.ref.value, 0)
+            seq[f.ref.value] = n + 1
+            rows.append(
+                self._ids(f.session, decision_time)
+                | {
+                    "order_ref": f.ref.value,
+                    "seq": n,
+                    "instrument": f.instrument,
+                    "side": f.side.value,
+                    "quantity": f.quantity,
+                    "price": f.price,
+                    "ts": f.ts,
+                    "commission": f.commission,
+                    "fees": f.fees,
+                    "spread_cost": f.spread_cost,
+                    "impact_cost": f.impact_cost,
+                }
+            )
+        return self.store.upsert(fills, rows)
+
+    def save_account(
+        self,
+        session: date,
+        held: Mapping[str, Position],
+        balance: float,
+        as_of: datetime,
+        equity: float | None = None,
+        currency: str = "USD",
+    ) -> None:
+        """Snapshot positions and cash of ``session`` (replaces that session's snapshot)."""
+        pos_rows = [
+            self._ids(session) | {"instrument": p.instrument, "quantity": p.quantity, "cost_basis": p.cost_basis}
+            for p in held.values()
+        ]
+        for row in pos_rows:
+            row["as_of"] = as_of
+        cash_row = self._ids(session) | {"currency": currency, "balance": balance, "equity": equity, "as_of": as_of}
+        with self.store.begin() as conn:
+            conn.execute(
+                sa.delete(positions).where(
+                    positions.c.experiment == self.ctx.experiment,
+                    positions.c.market == self.ctx.market.value,
+                    positions.c.session == session,
+                )
+            )
+            self.store.upsert(positions, pos_rows, connection=conn)
+            self.store.upsert(cash, [cash_row], connection=conn)
+
+    def record_rejections(self, records: Sequence[RejectionRecord]) -> None:
+        """Append RiskGate rejections (the :class:`RejectionRecorder` protocol)."""
+        rows = [
+            self._ids(r.order.session, r.ts)
+            | {
+                "ts": r.ts,
+                "order_ref": r.order.ref.value,
+                "instrument": r.order.instrument,
+                "side": r.order.side.value,
+                "quantity": r.order.quantity,
+                "rule": r.rule,
+                "code": r.rejection.code.value,
+                "message": r.rejection.message,
+                "details": dict(r.rejection.values),
+            }
+            for r in records
+        ]
+        if rows:
+            with self.store.begin() as conn:
+                conn.execute(sa.insert(risk_rejections), rows)
+
+    def known_refs(self, refs: Iterable[OrderRef]) -> set[OrderRef]:
+        """Which of ``refs`` already have an order row (a resend after a crash)."""
+        values = [r.value for r in refs]
+        if not values:
+            return set()
+        with self.store.engine.connect() as conn:
+            found = conn.execute(sa.select(orders.c.order_ref).where(orders.c.order_ref.in_(values))).scalars()
+            return {OrderRef(v) for v in found}
+
+    def load_order(self, ref: OrderRef) -> Order | None:
+        """Rebuild an order from its row and replay its events through the state machine."""
+        with self.store.engine.connect() as conn:
+            row = conn.execute(sa.select(orders).where(orders.c.order_ref == ref.value)).one_or_none()
+            if row is None:
+                return None
+            evs = conn.execute(
+                sa.select(order_events).where(order_events.c.order_ref == ref.value).order_by(order_events.c.seq)
+            ).all()
+        order = Order(
+            ref=ref,
+            instrument=row.instrument,
+            side=Side(row.side),
+            # The row holds the latest quantity. Replaying from it is exact: a modify never goes below the
+            # filled quantity, so every fill before a MODIFIED also fits inside the latest quantity.
+            quantity=row.quantity,
+            order_type=OrderType(row.order_type),
+            session=row.session,
+            limit_price=row.limit_price,
+            intent=OrderIntent(row.intent),
+        )
+        for e in evs:
+            order.apply(OrderEvent(ref, OrderEventType(e.kind), e.ts, e.quantity, e.price, e.reason))
+        return order
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """Rejection rows of this experiment, oldest first."""
+        stmt = (
+            sa.select(risk_rejections)
+            .where(risk_rejections.c.experiment == self.ctx.experiment)
+            .order_by(risk_rejections.c.id)
+        )
+        with self.store.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def _event_row(ev: OrderEvent, seq: int, experiment: str) -> dict[str, Any]:
+    return {
+        "order_ref": ev.ref.value,
+        "seq": seq,
+        "kind": ev.kind.value,
+        "ts": ev.ts,
+        "quantity": ev.quantity,
+        "price": ev.price,
+        "reason": ev.reason,
+        "experiment": experiment,
+    }

@@ -1,0 +1,1 @@
+"""Independent reference computations used to cross-check library code (they import nothing from it)."""
