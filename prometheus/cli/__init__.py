@@ -10,6 +10,7 @@ from prometheus.cli import db as db_cli
 from prometheus.cli import demo as demo_cli
 from prometheus.cli import kill_switch as kill_switch_cli
 from prometheus.cli import sql as sql_cli
+from prometheus.cli import synth as synth_cli
 
 app = typer.Typer(
     name="prometheus",
@@ -24,6 +25,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(kill_switch_cli.app, name="kill-switch")
 app.command("demo", help=demo_cli.HELP)(demo_cli.demo)
 app.command("sql", short_help=sql_cli.HELP)(sql_cli.sql)
+app.command("synth", help=synth_cli.HELP)(synth_cli.synth)
 
 
 def main() -> None:
