@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -49,16 +50,17 @@ def test_scopes_when_one_halted_leave_other_active(store: RuntimeStore) -> None:
 
 def test_second_process_when_state_set_here_sees_it(store: RuntimeStore) -> None:
     KillSwitch(store, "global").set(TradingState.HALTED, "stop", "test")
-    with mp.get_context("spawn").Pool(1) as pool:
-        seen = pool.apply(child_read_state, (store.url, "global"))
+    # A spawned process (not a fork): it shares nothing with this one but the database.
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        seen = pool.submit(child_read_state, store.url, "global").result(timeout=120)
     assert seen == "HALTED"
 
 
 def test_second_process_when_it_sets_state_this_gate_sees_it(store: RuntimeStore) -> None:
     switch = KillSwitch(store, "global")
     gate = RiskGate(open_limits(), switch)
-    with mp.get_context("spawn").Pool(1) as pool:
-        assert pool.apply(child_set_state, (store.url, "global", "REDUCING")) == "REDUCING"
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        assert pool.submit(child_set_state, store.url, "global", "REDUCING").result(timeout=120) == "REDUCING"
     assert switch.state() is TradingState.REDUCING
     result = gate.check([make_order(quantity=1)], AccountView(1e6, {}, {"AAA": Quote(100.0, T0)}), T0)
     assert result.rejected[0].rejection.code.value == "KILL_SWITCH_REDUCING"
