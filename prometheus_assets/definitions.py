@@ -6,11 +6,15 @@ code location loads, never at import time of a library module.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 
 from prometheus.core.settings import Settings, load_settings
 from prometheus.core.types import Market
+from prometheus.data.schema import Table
 from prometheus_assets.calendar import build_trading_sessions_asset
+from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
 from prometheus_resources import resources_for
 
 
@@ -26,9 +30,20 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         )
         for market in Market
     ]
+    bar_delay = timedelta(seconds=settings.bar_delay_seconds)
+    assets += [build_ingestion_asset(market, settings.mode, bar_delay) for market in Market]
+    assets.append(build_reference_asset(bar_delay))
+    ingestion_jobs = [
+        dg.define_asset_job(
+            f"{market.value.lower()}_ingestion_job",
+            selection=dg.AssetSelection.assets(table_key(market, Table.PRICES_DAILY)).required_multi_asset_neighbors(),
+            description=f"Ingest the vendor files of {market.value} for a partition range (one run per range).",
+        )
+        for market in Market
+    ]
     return dg.Definitions(
         assets=dg.with_source_code_references(assets),
-        jobs=calendar_jobs,
+        jobs=[*calendar_jobs, *ingestion_jobs],
         resources=resources_for(settings),
         # Backtests and tests pay torch-sized imports once, not per step.
         executor=dg.in_process_executor,

@@ -9,13 +9,15 @@ import typer
 from prometheus.calendar import MARKETS, TradingCalendar
 from prometheus.cli._common import run, settings
 from prometheus.core.time import utc_now
+from prometheus.data.ingest import ingest_default
 from prometheus.data.sessions import publish_trading_sessions
 from prometheus.data.store import HistoricalStore
 from prometheus.runtime.store import RuntimeStore
 
 HELP = (
     "Run the embedded default end to end: create the data root, upgrade the runtime store, write every "
-    "market's trading sessions into the lake and show every market's state."
+    "market's trading sessions into the lake, ingest the default synthetic market and the reference data, and "
+    "show every market's state."
 )
 #: Sessions written by the demo: the default synthetic market's years up to the end of next year.
 DEMO_SESSIONS_START = date(2014, 1, 1)
@@ -46,5 +48,8 @@ def demo() -> None:
                 f"{nxt.at.astimezone(cal.tz(market)).isoformat(timespec='minutes')}   "
                 f"[{written.sessions} sessions {written.first}..{written.last} in the lake]"
             )
+        typer.echo("ingesting the default synthetic market and the reference data ...")
+        for line in ingest_default(s).lines():
+            typer.echo(f"  {line}")
 
     run(go)

@@ -12,6 +12,7 @@ from prometheus.core.errors import ConfigError
 from prometheus.core.settings import load_settings
 from prometheus.core.types import Market, Mode
 from prometheus_assets.definitions import build_definitions
+from prometheus_assets.ingestion import INGESTED_TABLES
 from prometheus_assets.partitions import partitions_for, sessions_in_window
 
 MARKET_KEYS = {m: dg.AssetKey([m.value.lower(), "trading_sessions"]) for m in Market}
@@ -40,10 +41,28 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
         )
         for key in graph.get_all_asset_keys()
     }
-    assert snapshot == {
-        f"{m.value.lower()}/trading_sessions": ("MonthlyPartitionsDefinition", "calendar", []) for m in Market
+    expected = {f"{m.value.lower()}/trading_sessions": ("MonthlyPartitionsDefinition", "calendar", []) for m in Market}
+    expected |= {
+        f"{m.value.lower()}/{t.value}": (
+            "MonthlyPartitionsDefinition",
+            "ingestion",
+            [f"{m.value.lower()}/trading_sessions"],
+        )
+        for m in Market
+        for t in INGESTED_TABLES
     }
-    assert sorted(j.name for j in defs.jobs) == sorted(f"{m.value.lower()}_trading_sessions_job" for m in Market)
+    expected["us_eq/reference_series"] = ("NoneType", "ingestion", [])
+    assert snapshot == expected
+    assert sorted(j.name for j in defs.jobs) == sorted(
+        f"{m.value.lower()}_{kind}_job" for m in Market for kind in ("trading_sessions", "ingestion")
+    )
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert checks == {
+        (f"{m.value.lower()}/{table}", name)
+        for m in Market
+        for table, name in (("prices_daily", "qc_quarantine"), ("prices_daily", "missing_sessions"),
+                            ("prices_adjusted", "fit_for_engines"))
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("mode", ["PAPER", "LIVE"])

@@ -1,0 +1,81 @@
+"""``prometheus ingest``: vendor files, the synthetic market and the ``arch`` reference data into the lake."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prometheus.calendar import parse_market
+from prometheus.cli._common import run, settings
+from prometheus.data.ingest import (
+    IngestReport,
+    ingest_reference,
+    ingest_synthetic,
+    ingest_vendor,
+    publish_market,
+)
+from prometheus.data.store import HistoricalStore
+from prometheus.data.synthetic import SyntheticConfig
+
+app = typer.Typer(
+    help="Ingest historical data: QC, quarantine, corporate-action adjustment and point-in-time publishing.",
+    no_args_is_help=True,
+)
+
+
+def _echo(report: IngestReport) -> None:
+    for line in report.lines():
+        typer.echo(line)
+
+
+@app.command(
+    "vendor", help="Ingest a vendor directory (instruments, prices, corporate_actions, ... as CSV or Parquet)."
+)
+def vendor(
+    directory: Annotated[Path, typer.Argument(help="Folder with the vendor files (see docs/vendor-files.md).")],
+    market: str = typer.Option("US_EQ", "--market", help="Market of every row (US_EQ, EU_EQ, JP_EQ, ...)."),
+    benchmark: str | None = typer.Option(
+        None, "--benchmark", help="Benchmark series of the market (e.g. SP500); default: equal-weighted market."
+    ),
+) -> None:
+    """Ingest ``directory`` for ``market``."""
+    s = settings()
+
+    def go() -> IngestReport:
+        m = parse_market(market)
+        store = HistoricalStore.from_settings(s)
+        publish_market(store, m, benchmark)
+        return ingest_vendor(store, directory, m, bar_delay=timedelta(seconds=s.bar_delay_seconds))
+
+    _echo(run(go))
+
+
+@app.command("synthetic", help="Generate the synthetic market and ingest it through the vendor path.")
+def synthetic(
+    names: int = typer.Option(500, "--names", help="Instruments over the whole history."),
+    years: int = typer.Option(10, "--years", help="Calendar years of sessions."),
+    seed: int = typer.Option(42, "--seed", help="Root seed (same seed, same market)."),
+) -> None:
+    """Generate (files kept under <data_root>/vendor/us_eq) and ingest."""
+    s = settings()
+
+    def go() -> IngestReport:
+        config = SyntheticConfig(n_names=names, years=years, seed=seed)
+        store = HistoricalStore.from_settings(s)
+        return ingest_synthetic(store, s.data_path, config, bar_delay=timedelta(seconds=s.bar_delay_seconds))
+
+    _echo(run(go))
+
+
+@app.command("reference", help="Ingest the S&P 500, NASDAQ and Fama-French series shipped with the arch package.")
+def reference() -> None:
+    """Benchmark and factor series for US_EQ."""
+    s = settings()
+
+    def go() -> IngestReport:
+        return ingest_reference(HistoricalStore.from_settings(s), bar_delay=timedelta(seconds=s.bar_delay_seconds))
+
+    _echo(run(go))

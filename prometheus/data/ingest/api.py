@@ -1,0 +1,116 @@
+"""Entry points: ingest a vendor directory, the synthetic market, the ``arch`` reference data, the demo default."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+
+from prometheus.calendar import MARKETS, TradingCalendar, get_calendar
+from prometheus.core.errors import DataError
+from prometheus.core.settings import Settings
+from prometheus.core.time import utc_now
+from prometheus.core.types import Market
+from prometheus.data.ingest.batch import DateWindow
+from prometheus.data.ingest.config import QcConfig
+from prometheus.data.ingest.publish import IngestReport, log_failure, publish
+from prometheus.data.ingest.reference import ReferenceSource
+from prometheus.data.ingest.vendor import DEFAULT_CURRENCY, EPOCH, VendorSource
+from prometheus.data.schema import MARKETS as MARKETS_SCHEMA
+from prometheus.data.schema import UTC_DATETIME, Table
+from prometheus.data.store import HistoricalStore
+from prometheus.data.synthetic import SyntheticConfig, generate_market, write_vendor_files
+
+#: Folder under the data root that holds raw vendor files, one sub-folder per market (``vendor/us_eq``).
+VENDOR_FOLDER = "vendor"
+
+
+def default_vendor_dir(data_root: Path, market: Market) -> Path:
+    """``<data_root>/vendor/<market in lower case>``: where ``ingest synthetic`` writes and Dagster reads."""
+    return Path(data_root) / VENDOR_FOLDER / market.value.lower()
+
+
+def ingest_vendor(
+    store: HistoricalStore,
+    directory: Path,
+    market: Market,
+    *,
+    bar_delay: timedelta,
+    calendar: TradingCalendar | None = None,
+    qc_config: QcConfig | None = None,
+    window: DateWindow | None = None,
+) -> IngestReport:
+    """Parse, QC and publish the vendor files in ``directory`` (only the facts known inside ``window`` if given).
+
+    Raises
+    ------
+    DataError
+        A file cannot be parsed or a required file is missing; nothing is published and the failure is logged.
+    """
+    started = utc_now()
+    source = VendorSource(Path(directory), market, calendar or get_calendar(), bar_delay, qc_config, started)
+    try:
+        batch = source.load()
+    except DataError as exc:
+        log_failure(store, market, str(directory), str(exc), started)
+        raise
+    return publish(store, batch, window=window)
+
+
+def ingest_reference(
+    store: HistoricalStore, *, bar_delay: timedelta, calendar: TradingCalendar | None = None
+) -> IngestReport:
+    """Publish the S&P 500, NASDAQ and Fama-French series shipped with ``arch`` (market ``US_EQ``)."""
+    return publish(store, ReferenceSource(calendar or get_calendar(), bar_delay).load())
+
+
+def publish_market(store: HistoricalStore, market: Market, benchmark: str | None = None) -> None:
+    """Write the ``markets`` row of ``market`` with its benchmark series (None: the equal-weighted market).
+
+    The row is configuration, not a fact that becomes known: it is stamped at the epoch so every view sees it.
+    """
+    spec = MARKETS[market]
+    row = {"market": market.value, "name": spec.description, "calendar": spec.calendar_code, "tz": str(spec.tz),
+           "currency": DEFAULT_CURRENCY[market], "benchmark": benchmark, "known_at": EPOCH}  # fmt: skip
+    frame = pl.DataFrame([row], schema=MARKETS_SCHEMA.polars_schema).with_columns(pl.col("known_at").cast(UTC_DATETIME))
+    store.merge(Table.MARKETS, frame)
+
+
+def ingest_synthetic(
+    store: HistoricalStore, data_root: Path, config: SyntheticConfig, *, bar_delay: timedelta
+) -> IngestReport:
+    """Generate the synthetic market, write its vendor files under ``<data_root>/vendor/us_eq`` (kept as the raw
+    source, with ``truth/``) and ingest them through the vendor path."""
+    market = Market.US_EQ
+    directory = default_vendor_dir(data_root, market)
+    write_vendor_files(generate_market(config), directory)
+    publish_market(store, market)
+    return ingest_vendor(store, directory, market, bar_delay=bar_delay)
+
+
+@dataclass(frozen=True)
+class DefaultIngest:
+    """What :func:`ingest_default` did."""
+
+    synthetic: IngestReport
+    reference: IngestReport
+    seconds: float
+
+    def lines(self) -> list[str]:
+        """Human summary of both runs."""
+        return [f"synthetic market: {self.synthetic.run_id}", *self.synthetic.lines()[1:],
+                f"reference data (arch): {self.reference.run_id}", *self.reference.lines()[1:],
+                f"ingested in {self.seconds:.1f} s"]  # fmt: skip
+
+
+def ingest_default(settings: Settings, config: SyntheticConfig | None = None) -> DefaultIngest:
+    """The embedded default: the synthetic market (default 500 names x 10 years, seed 42) and the reference data."""
+    t0 = time.perf_counter()
+    store = HistoricalStore.from_settings(settings)
+    delay = timedelta(seconds=settings.bar_delay_seconds)
+    synthetic = ingest_synthetic(store, settings.data_path, config or SyntheticConfig(), bar_delay=delay)
+    reference = ingest_reference(store, bar_delay=delay)
+    return DefaultIngest(synthetic, reference, time.perf_counter() - t0)
