@@ -52,6 +52,14 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
         for t in INGESTED_TABLES
     }
     expected["us_eq/reference_series"] = ("NoneType", "ingestion", [])
+    for m in Market:
+        p = m.value.lower()
+        expected[f"{p}/regime_model"] = ("TimeWindowPartitionsDefinition", "regime", [f"{p}/prices_adjusted"])
+        expected[f"{p}/regime_states"] = (
+            "MonthlyPartitionsDefinition",
+            "regime",
+            [f"{p}/prices_adjusted", f"{p}/regime_model"],
+        )
     assert snapshot == expected
     assert sorted(j.name for j in defs.jobs) == sorted(
         f"{m.value.lower()}_{kind}_job" for m in Market for kind in ("trading_sessions", "ingestion")

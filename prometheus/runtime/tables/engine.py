@@ -78,11 +78,15 @@ regime_states = sa.Table(
     metadata,
     id_column(),
     *decision_columns(),
-    sa.Column("regime", sa.String(32), nullable=False),
+    sa.Column("state", sa.Integer(), nullable=False),
+    sa.Column("label", sa.String(16), nullable=False),
     sa.Column("probabilities", sa.JSON(), nullable=False),
+    sa.Column("confidence", sa.Float(), nullable=False),
     created_at_column(),
     sa.UniqueConstraint("market", "session", "experiment", "config_version", name="key"),
-    comment="Filtered regime label and probabilities per market and session.",
+    # The labels of prometheus.engines.regime.RegimeLabel (engines sit above runtime, so spelled out here).
+    sa.CheckConstraint("label IN ('calm', 'normal', 'crisis')", name="label"),
+    comment="Regime per market and session: state ordered by volatility, label, filtered probabilities.",
 )
 
 

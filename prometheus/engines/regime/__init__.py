@@ -1,0 +1,46 @@
+"""Regime engine: walk-forward statistical jump model (HMM baseline) on the market series."""
+
+from prometheus.engines.regime.config import RegimeConfig, RegimeLabel, RegimeMethod, labels_for
+from prometheus.engines.regime.engine import RegimeEngine, SeriesReader
+from prometheus.engines.regime.features import FeatureScaler, ewm_features, feature_names
+from prometheus.engines.regime.model import RegimeModel, fit_regime_model, forward_filter
+from prometheus.engines.regime.plot import crisis_plot_png
+from prometheus.engines.regime.run import (
+    REGIME_INPUT_TABLES,
+    load_history,
+    load_models,
+    model_path,
+    run_regime,
+    save_model,
+)
+from prometheus.engines.regime.schema import REGIME_STATES_KEY, REGIME_STATES_SCHEMA, REGIME_TABLE
+from prometheus.engines.regime.walk import History, label_online, period_of, train_model
+
+__all__ = [
+    "REGIME_INPUT_TABLES",
+    "REGIME_STATES_KEY",
+    "REGIME_STATES_SCHEMA",
+    "REGIME_TABLE",
+    "FeatureScaler",
+    "History",
+    "RegimeConfig",
+    "RegimeEngine",
+    "RegimeLabel",
+    "RegimeMethod",
+    "RegimeModel",
+    "SeriesReader",
+    "crisis_plot_png",
+    "ewm_features",
+    "feature_names",
+    "fit_regime_model",
+    "forward_filter",
+    "label_online",
+    "labels_for",
+    "load_history",
+    "load_models",
+    "model_path",
+    "period_of",
+    "run_regime",
+    "save_model",
+    "train_model",
+]

@@ -1,0 +1,166 @@
+"""The Regime engine: per session, the market's regime from a walk-forward jump model (or the HMM baseline).
+
+Point in time: the market return of each session is read through the view at that session's own decision time
+(:func:`prometheus.data.market_series.market_series`), i.e. features use each return as first known. A feature row
+therefore depends only on data known when its session was decided, late rows and revisions known afterwards
+never reach it, and a label at t uses rows up to t only (online filters), with models known before their period.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import ClassVar
+
+import numpy as np
+import polars as pl
+
+from prometheus.calendar import TradingCalendar
+from prometheus.core.errors import ConfigError, DataError
+from prometheus.core.types import Market
+from prometheus.data.market_series import market_series
+from prometheus.data.timemachine import TimeMachine
+from prometheus.engines.base import Decision, EngineResult, RunContext, decision_times
+from prometheus.engines.regime.config import RegimeConfig
+from prometheus.engines.regime.features import ewm_features
+from prometheus.engines.regime.model import RegimeModel
+from prometheus.engines.regime.schema import REGIME_STATES_SCHEMA, REGIME_TABLE
+from prometheus.engines.regime.walk import History, label_online, period_of, train_model
+
+#: (view, market, start, end) -> frame with ``date`` and ``market_return`` (the market series contract).
+SeriesReader = Callable[[TimeMachine, Market, date, date], pl.DataFrame]
+
+#: Calendar days per session, generously: used to find how far back the lookback reaches.
+_DAYS_PER_SESSION = 1.5
+
+
+class RegimeEngine:
+    """Regime engine (see module docstring). The constructor stores parameters only.
+
+    Parameters
+    ----------
+    config
+        The engine config.
+    calendar
+        Trading calendar: sessions and decision times of the history before the run.
+    bar_delay
+        Delay after the close at which a session's bar (and decision) is known.
+    models
+        Fitted models by refit period (e.g. loaded from the model asset); models fitted during a run are added.
+    series
+        Reader of the market series; :func:`market_series` unless a test substitutes one.
+    """
+
+    name: ClassVar[str] = "regime"
+    output_table: ClassVar[str] = REGIME_TABLE
+    output_schema: ClassVar[Mapping[str, pl.DataType]] = REGIME_STATES_SCHEMA
+
+    def __init__(
+        self,
+        config: RegimeConfig,
+        calendar: TradingCalendar,
+        bar_delay: timedelta,
+        models: MutableMapping[tuple[date, date], RegimeModel] | None = None,
+        series: SeriesReader = market_series,
+    ) -> None:
+        self._config = config
+        self.calendar = calendar
+        self.bar_delay = bar_delay
+        self.models = models if models is not None else {}
+        self.series = series
+
+    @property
+    def config(self) -> RegimeConfig:
+        """The engine config."""
+        return self._config
+
+    @property
+    def lookback_sessions(self) -> int:
+        """Training window, feature window and filter warm-up before the first refit period of a run."""
+        c = self._config
+        return c.train_sessions + c.feature_window + c.online_warmup_sessions
+
+    def history(
+        self, view: TimeMachine, market: Market, sessions: Sequence[date], times: Sequence[datetime]
+    ) -> History:
+        """Per-session returns (each read at its own decision time) and feature rows up to the last session.
+
+        ``sessions`` / ``times`` are the run's; the history before them (the lookback from the start of the
+        first session's refit period) gets decision times from the calendar.
+        """
+        cfg = self._config
+        period_start = period_of(sessions[0], cfg.refit_months)[0]
+        back = math.ceil(self.lookback_sessions * _DAYS_PER_SESSION)
+        earlier = self.calendar.sessions(market, period_start - timedelta(days=back), sessions[0])
+        earlier = [d for d in earlier if d < sessions[0]][-self.lookback_sessions - 260 :]
+        all_sessions = [*earlier, *sessions]
+        all_times = [*decision_times(self.calendar, market, earlier, self.bar_delay), *times]
+        returns = np.array([self._return_at(view, market, d, t) for d, t in zip(all_sessions, all_times, strict=True)])
+        features = ewm_features(returns, cfg.half_lives, cfg.feature_window, cfg.min_feature_returns)
+        return History(all_sessions, features, returns, all_times)
+
+    def _return_at(self, view: TimeMachine, market: Market, session: date, at: datetime) -> float:
+        try:
+            frame = self.series(view.at(at), market, session, session)
+        except DataError:
+            # Nothing known for this session (before the series starts): a gap, which the feature and
+            # training-length rules turn into "no model yet" rather than a computation on a short window.
+            return float("nan")
+        row = frame.filter(pl.col("date") == session)
+        value = row["market_return"][0] if row.height else None
+        return float(value) if value is not None else float("nan")
+
+    def fit_period(self, view: TimeMachine, market: Market, period: tuple[date, date]) -> RegimeModel:
+        """Fit (or return the cached) model of one refit period from the history known before it."""
+        if period in self.models:
+            return self.models[period]
+        prior = self.calendar.sessions(market, period[0] - timedelta(days=400), period[0] - timedelta(days=1))
+        if not prior:
+            raise ConfigError(f"no session of {market.value} in the year before {period[0]}", setting="period")
+        last = prior[-1]
+        times = decision_times(self.calendar, market, [last], self.bar_delay)
+        # The history ends at the last session before the period: the model is known after it, never later.
+        model = train_model(self.history(view.at(times[0]), market, [last], times), period, self._config)
+        self.models[period] = model
+        return model
+
+    def run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
+        """Label every session of ``ctx`` (see the module docstring for the point-in-time rules)."""
+        market = Market(str(ctx.market))
+        self._check_models()
+        history = self.history(view, market, ctx.sessions, ctx.decision_times)
+        offset = len(history.sessions) - len(ctx.sessions)
+        probs, model_ids = label_online(history, list(range(offset, len(history.sessions))), self._config, self.models)
+        return self._result(ctx, probs, model_ids)
+
+    def _check_models(self) -> None:
+        version = self._config.config_version
+        stale = [m.model_id for m in self.models.values() if m.config_version != version]
+        if stale:
+            raise ConfigError(f"regime models {stale} were fitted with another config", setting="models")
+
+    def _result(self, ctx: RunContext, probs: np.ndarray, model_ids: list[str]) -> EngineResult:
+        labels = [label.value for label in self._config.labels]
+        states = probs.argmax(axis=1)
+        frame = pl.DataFrame(
+            {
+                "market": [str(ctx.market)] * len(ctx.sessions),
+                "session": list(ctx.sessions),
+                "decision_time": list(ctx.decision_times),
+                "experiment": [ctx.experiment] * len(ctx.sessions),
+                "config_version": [ctx.config_version] * len(ctx.sessions),
+                "state": states.astype(np.int64),
+                "label": [labels[s] for s in states],
+                "probabilities": [list(map(float, p)) for p in probs],
+                "confidence": probs.max(axis=1).astype(float),
+            },
+            schema=dict(REGIME_STATES_SCHEMA),
+        )
+        decisions = tuple(
+            Decision(d, t, {"state": int(s), "label": labels[s], "confidence": float(c), "model": mid})
+            for d, t, s, c, mid in zip(
+                ctx.sessions, ctx.decision_times, states, frame["confidence"], model_ids, strict=True
+            )
+        )
+        return EngineResult(frame, decisions)

@@ -1,0 +1,1 @@
+"""Engine assets, one module per engine."""

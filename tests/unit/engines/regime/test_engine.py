@@ -1,0 +1,108 @@
+"""Regime engine through TimeMachine views: schema, decisions, and the future-poisoning test (ARCHITECTURE 3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from prometheus.calendar import get_calendar
+from prometheus.core.types import Market
+from prometheus.data.ingest.api import ingest_synthetic
+from prometheus.data.market_series import market_series
+from prometheus.data.schema import Table
+from prometheus.data.store import HistoricalStore
+from prometheus.data.synthetic import SyntheticConfig
+from prometheus.data.timemachine import HistorySnapshot, TimeMachine
+from prometheus.engines.base import decision_times
+from prometheus.engines.regime import REGIME_INPUT_TABLES, REGIME_STATES_SCHEMA, RegimeConfig, RegimeEngine, run_regime
+
+DELAY = timedelta(minutes=5)
+CAL = get_calendar()
+M = Market.US_EQ
+#: Half-year refits so that a two-and-a-half-year run refits on both sides of the poisoning date.
+CFG = RegimeConfig(refit_months=6, feature_window=120, train_sessions=300, min_train_sessions=250,
+                   validation_sessions=100, jump_penalties=(10.0, 50.0))  # fmt: skip
+SESSIONS = CAL.sessions(M, date(2015, 7, 1), date(2017, 12, 29))
+D = date(2016, 12, 30)  # 251 sessions of the run lie after it
+AFTER_D = decision_times(CAL, M, [D], DELAY)[0] + timedelta(hours=1)
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> HistorySnapshot:
+    root: Path = tmp_path_factory.mktemp("regime")
+    store = HistoricalStore(root / "lake")
+    ingest_synthetic(store, root, SyntheticConfig(seed=2024, n_names=40, years=4), bar_delay=DELAY)
+    last = decision_times(CAL, M, [SESSIONS[-1]], DELAY)[0]
+    return HistorySnapshot.load(store, REGIME_INPUT_TABLES, known_until=last, market=M)
+
+
+def _run(snap: HistorySnapshot, engine: RegimeEngine | None = None) -> pl.DataFrame:
+    view = TimeMachine(snap, snap.known_until)
+    out, _ = run_regime(view, CAL, M, SESSIONS, "poison", CFG, bar_delay=DELAY, engine=engine)
+    return out.frame
+
+
+def _poison(snap: HistorySnapshot) -> HistorySnapshot:
+    """Change every input table after D, and add late rows dated <= D that become known after D."""
+    t = dict(snap.tables)
+    prices = t[Table.PRICES_ADJUSTED]
+    late = prices.filter(pl.col("date").is_between(D - timedelta(days=90), D)).with_columns(
+        pl.lit(0.25).alias("total_return"), pl.lit(AFTER_D).alias("known_at")
+    )
+    after = pl.col("date") > D
+    t[Table.PRICES_ADJUSTED] = pl.concat([
+        prices.with_columns(pl.when(after).then(-3.0 * pl.col("total_return") + 0.02)
+                            .otherwise(pl.col("total_return")).alias("total_return")),
+        late,
+    ])  # fmt: skip
+    inst = t[Table.INSTRUMENTS]
+    t[Table.INSTRUMENTS] = pl.concat(
+        [inst, inst.with_columns(pl.lit(date(2015, 1, 2)).alias("delisted"), pl.lit(AFTER_D).alias("known_at"))]
+    )
+    t[Table.MARKETS] = pl.concat(
+        [t[Table.MARKETS], t[Table.MARKETS].with_columns(pl.lit("POISON").alias("benchmark"),
+                                                         pl.lit(AFTER_D).alias("known_at"))]
+    )  # fmt: skip
+    days = CAL.sessions(M, date(2014, 1, 2), SESSIONS[-1])
+    known = [max(k, AFTER_D) for k in decision_times(CAL, M, days, DELAY)]
+    levels = 100 * np.cumprod(1 + np.random.default_rng(0).normal(0, 0.05, len(days)))
+    poison_obs = pl.DataFrame({"market": M.value, "series": "POISON", "date": days, "value": levels, "known_at": known},
+                              schema=t[Table.MACRO_OBSERVATIONS].schema)  # fmt: skip
+    t[Table.MACRO_OBSERVATIONS] = pl.concat([t[Table.MACRO_OBSERVATIONS], poison_obs])
+    return HistorySnapshot(snap.known_until, t)
+
+
+def test_run_when_synthetic_history_output_matches_schema_and_labels(snapshot: HistorySnapshot) -> None:
+    frame = _run(snapshot)
+    assert dict(frame.schema) == dict(REGIME_STATES_SCHEMA)
+    assert frame["session"].to_list() == SESSIONS
+    assert set(frame["label"].unique()) <= {"calm", "crisis"}
+    assert np.allclose([sum(p) for p in frame["probabilities"].to_list()], 1.0)
+    assert (frame["confidence"] >= 0.5).all()
+    assert (frame["decision_time"] > pl.Series([datetime.combine(d, datetime.min.time()) for d in SESSIONS])
+            .dt.replace_time_zone("UTC")).all()  # fmt: skip
+
+
+@pytest.mark.slow
+def test_run_when_inputs_after_d_poisoned_outputs_to_d_unchanged_and_leaky_variant_differs(
+    snapshot: HistorySnapshot,
+) -> None:
+    poisoned = _poison(snapshot)
+    engine = RegimeEngine(CFG, CAL, DELAY)
+    clean = _run(snapshot, engine)
+    dirty = _run(poisoned)
+    periods = {(p.period_start, p.known_at <= AFTER_D) for p in engine.models.values()}
+    assert any(start <= D for start, _ in periods)  # refits on both sides of D
+    assert any(start > D and not known for start, known in periods)
+    upto = pl.col("session") <= D
+    assert clean.filter(upto).equals(dirty.filter(upto))  # every column, bit for bit
+    assert not clean.filter(~upto).equals(dirty.filter(~upto))  # the poison does reach later sessions
+
+    # The test can fail: an engine whose reader ignores the per-session view (reads the last view) leaks.
+    final = TimeMachine(poisoned, poisoned.known_until)
+    leaky = RegimeEngine(CFG, CAL, DELAY, series=lambda view, m, s, e: market_series(final, m, s, e))
+    assert not clean.filter(upto).equals(_run(poisoned, leaky).filter(upto))
