@@ -1,0 +1,74 @@
+"""``prometheus run-engines`` on a small ingested synthetic market: summary, decision log and reuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from prometheus.cli import app
+from prometheus.runtime import RuntimeStore
+from prometheus.runtime.tables import engine_configs, engine_decisions, regime_states
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("engines")
+    result = runner.invoke(
+        app, ["ingest", "synthetic", "--names", "20", "--years", "4"], env={"PROMETHEUS_DATA_ROOT": str(root)}
+    )
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def _count(root: Path, table: sa.Table, **where: str) -> int:
+    store = RuntimeStore(f"sqlite:///{root / 'runtime.sqlite'}")
+    q = sa.select(sa.func.count()).select_from(table)
+    for k, v in where.items():
+        q = q.where(table.c[k] == v)
+    with store.read() as conn:
+        return conn.execute(q).scalar_one()
+
+
+def _run(root: Path, *extra: str) -> str:
+    args = ["run-engines", "--market", "US_EQ", "--start", "2018-10-01", "--end", "2018-12-31", *extra]
+    result = runner.invoke(app, args, env={"PROMETHEUS_DATA_ROOT": str(root)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_run_engines_when_repeated_and_new_experiment_logs_once_and_reuses(data_root: Path) -> None:
+    first = _run(data_root, "--experiment", "a")
+    assert "regime" in first
+    assert "computed" in first
+    assert "sessions by label" in first
+    sessions = _count(data_root, regime_states, experiment="a")
+    assert sessions == 63  # Q4 2018 sessions of XNYS
+    _run(data_root, "--experiment", "a")
+    assert _count(data_root, regime_states, experiment="a") == sessions  # replaced, not duplicated
+    second = _run(data_root, "--experiment", "b")
+    assert "reused" in second
+    assert _count(data_root, regime_states, experiment="b") == sessions
+    assert _count(data_root, engine_decisions, engine="regime", experiment="b") == sessions
+    assert _count(data_root, engine_configs) == 1
+
+
+def test_run_engines_when_config_changes_writes_a_new_version(data_root: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("regime:\n  method: hmm\n")
+    out = _run(data_root, "--experiment", "hmm", "--config", str(cfg))
+    assert "computed" in out
+    assert _count(data_root, engine_configs) >= 2
+
+
+def test_run_engines_when_config_has_unknown_key_fails_naming_it(data_root: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("regime:\n  methd: hmm\n")
+    args = ["run-engines", "--market", "US_EQ", "--start", "2018-10-01", "--end", "2018-12-31", "--config", str(cfg)]
+    result = runner.invoke(app, args, env={"PROMETHEUS_DATA_ROOT": str(data_root)})
+    assert result.exit_code == 2
+    assert "methd" in result.output
