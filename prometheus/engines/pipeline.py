@@ -14,8 +14,10 @@ from prometheus.core.config import VersionedConfig
 from prometheus.core.errors import ConfigError
 from prometheus.core.types import Market
 from prometheus.data.store import HistoricalStore
+from prometheus.engines.fragility import FragilityConfig, FragilityEngine, run_fragility
 from prometheus.engines.regime import RegimeConfig, load_history, run_regime
 from prometheus.engines.runner import EngineOutput, EngineRunSummary
+from prometheus.engines.stability import StabilityConfig, StabilityEngine, load_panel_history, run_stability
 from prometheus.runtime.decision_log import DecisionLog
 
 
@@ -25,6 +27,8 @@ class EngineChainConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
+    stability: StabilityConfig = Field(default_factory=StabilityConfig)
+    fragility: FragilityConfig = Field(default_factory=FragilityConfig)
 
     @classmethod
     def from_yaml(cls, path: Path) -> EngineChainConfig:
@@ -59,8 +63,14 @@ def run_chain(
     mode: str = "BACKTEST",
 ) -> list[tuple[EngineOutput, EngineRunSummary]]:
     """Run every engine of the chain over ``sessions``; each reads history only through its TimeMachine view."""
+    common = {"bar_delay": bar_delay, "log": log, "mode": mode}
     view = load_history(store, calendar, market, sessions, config.regime, bar_delay)
-    regime = run_regime(
-        view, calendar, market, sessions, experiment, config.regime, bar_delay=bar_delay, log=log, mode=mode
+    regime = run_regime(view, calendar, market, sessions, experiment, config.regime, **common)
+    # Stability and Fragility read the same panel; one snapshot with the longer lookback serves both.
+    lookback = max(
+        StabilityEngine(config.stability).lookback_sessions, FragilityEngine(config.fragility).lookback_sessions
     )
-    return [regime]
+    panel = load_panel_history(store, calendar, market, sessions, lookback, bar_delay)
+    stability = run_stability(panel, calendar, market, sessions, experiment, config.stability, **common)
+    fragility = run_fragility(panel, calendar, market, sessions, experiment, config.fragility, **common)
+    return [regime, stability, fragility]

@@ -60,6 +60,16 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
             "regime",
             [f"{p}/prices_adjusted", f"{p}/regime_model"],
         )
+        expected[f"{p}/stability_scores"] = (
+            "MonthlyPartitionsDefinition",
+            "stability",
+            [f"{p}/prices_adjusted", f"{p}/regime_states"],
+        )
+        expected[f"{p}/fragility_scores"] = (
+            "MonthlyPartitionsDefinition",
+            "fragility",
+            [f"{p}/regime_states", f"{p}/stability_scores"],
+        )
     assert snapshot == expected
     assert sorted(j.name for j in defs.jobs) == sorted(
         f"{m.value.lower()}_{kind}_job" for m in Market for kind in ("trading_sessions", "ingestion")

@@ -1,0 +1,36 @@
+"""Fragility engine: crowding of point-in-time residual clusters, a risk penalty and sizing input."""
+
+from prometheus.engines.fragility.clusters import (
+    Cluster,
+    amihud_trend,
+    cluster_labels,
+    clusters_of,
+    correlation,
+    excess,
+    instrument_scores,
+    residual_returns,
+)
+from prometheus.engines.fragility.config import FragilityConfig, Linkage
+from prometheus.engines.fragility.engine import FragilityEngine
+from prometheus.engines.fragility.plot import fragility_plot_png
+from prometheus.engines.fragility.run import run_fragility
+from prometheus.engines.fragility.schema import CLUSTER_PREFIX, FRAGILITY_SCHEMA, FragilityComponent
+
+__all__ = [
+    "CLUSTER_PREFIX",
+    "FRAGILITY_SCHEMA",
+    "Cluster",
+    "FragilityComponent",
+    "FragilityConfig",
+    "FragilityEngine",
+    "Linkage",
+    "amihud_trend",
+    "cluster_labels",
+    "clusters_of",
+    "excess",
+    "fragility_plot_png",
+    "correlation",
+    "instrument_scores",
+    "residual_returns",
+    "run_fragility",
+]

@@ -1,0 +1,75 @@
+"""Fragility maths on hand-built panels: residuals, profile clusters, crowding statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prometheus.engines.fragility import (
+    FragilityConfig,
+    amihud_trend,
+    clusters_of,
+    correlation,
+    excess,
+    instrument_scores,
+    residual_returns,
+)
+
+CFG = FragilityConfig()
+
+
+def _panel(seed: int, crowd: int, rho: float, names: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = CFG.data_window
+    market = rng.normal(0, 0.01, (t, 1))
+    sectors = np.array([f"S{i % 4}" for i in range(names)])
+    sector_ret = rng.normal(0, 0.006, (t, 4))[:, [i % 4 for i in range(names)]]
+    flow = rng.normal(0, 0.01 * np.sqrt(rho / (1 - rho)), (t, 1))
+    idio = rng.normal(0, 0.01, (t, names))
+    loading = np.zeros(names)
+    loading[:crowd] = 1.0
+    returns = market * rng.uniform(0.7, 1.3, names) + sector_ret + idio + flow * loading
+    return returns, sectors
+
+
+def test_residuals_when_market_and_sector_removed_are_uncorrelated_with_them() -> None:
+    returns, sectors = _panel(1, 0, 0.1)
+    full = FragilityConfig(corr_window=CFG.beta_window)
+    res = residual_returns(returns, sectors, full)
+    fit = returns[-CFG.beta_window :]
+    assert res.shape == (CFG.beta_window, returns.shape[1])
+    # OLS residuals are orthogonal to every regressor over the fit window.
+    assert np.abs(fit.mean(axis=1) @ res).max() < 1e-12
+    own_sector = fit[:, sectors == "S0"].mean(axis=1)
+    assert np.abs(own_sector @ res[:, sectors == "S0"]).max() < 1e-12
+
+
+def test_clusters_when_block_planted_recover_it_and_flag_only_it() -> None:
+    returns, sectors = _panel(2, 20, 0.5)
+    res = residual_returns(returns, sectors, CFG)
+    found = clusters_of(correlation(res), res, np.zeros(returns.shape[1]), CFG)
+    flagged = [c for c in found if c.flagged]
+    assert len(flagged) == 1
+    members = set(flagged[0].members.tolist())
+    assert len(members & set(range(20))) >= 18
+    assert len(members - set(range(20))) <= 2
+    scores = instrument_scores(found, returns.shape[1], CFG)
+    assert np.argsort(-scores)[:20].tolist() == sorted(np.argsort(-scores)[:20].tolist())
+    assert set(np.argsort(-scores)[:20].tolist()) <= set(range(20)) | (members - set(range(20)))
+    assert excess(flagged[0]) > CFG.flag_excess
+
+
+def test_clusters_when_no_crowd_flag_nothing() -> None:
+    returns, sectors = _panel(3, 0, 0.1)
+    res = residual_returns(returns, sectors, CFG)
+    assert not any(c.flagged for c in clusters_of(correlation(res), res, np.zeros(returns.shape[1]), CFG))
+
+
+def test_amihud_trend_when_volume_halves_recently_is_log_two() -> None:
+    rng = np.random.default_rng(4)
+    r = np.abs(rng.normal(0, 0.01, (CFG.amihud_long, 3))) + 0.01
+    r[:] = 0.01
+    dv = np.full_like(r, 1e6)
+    dv[-CFG.amihud_short :] = 5e5
+    long = np.mean(0.01 / dv, axis=0)
+    expected = np.log((0.01 / 5e5) / long)
+    assert np.allclose(amihud_trend(r, dv, CFG), expected)
