@@ -16,7 +16,7 @@ demo: $(VENV)
 	$(BIN)/prometheus demo
 
 test: $(VENV)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 ui: $(VENV)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(PROMETHEUS_DATA_ROOT)/dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
