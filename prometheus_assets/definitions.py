@@ -8,17 +8,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import warnings
+
 import dagster as dg
 
 from prometheus.core.settings import Settings, load_settings
 from prometheus.core.types import Market
 from prometheus.data.schema import Table
 from prometheus_assets.calendar import build_trading_sessions_asset
+from prometheus_assets.encoders import build_encoder_assets
 from prometheus_assets.engines.fragility import build_fragility_assets
 from prometheus_assets.engines.regime import build_regime_assets
 from prometheus_assets.engines.stability import build_stability_assets
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
 from prometheus_resources import resources_for
+
+# Single-run backfill policies and source-code references are beta APIs we use on purpose; one warning per asset
+# would drown the logs of every run.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -40,6 +47,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets += build_regime_assets(market, settings.mode)
         assets += build_stability_assets(market, settings.mode)
         assets += build_fragility_assets(market, settings.mode)
+        assets += build_encoder_assets(market, settings.mode)
     ingestion_jobs = [
         dg.define_asset_job(
             f"{market.value.lower()}_ingestion_job",

@@ -12,18 +12,25 @@ from prometheus.core.time import utc_now
 from prometheus.data.ingest import ingest_default
 from prometheus.data.sessions import publish_trading_sessions
 from prometheus.data.store import HistoricalStore
+from prometheus.data.synthetic import SyntheticConfig
+from prometheus.encoders import build_default as build_encoders
 from prometheus.runtime.store import RuntimeStore
 
 HELP = (
     "Run the embedded default end to end: create the data root, upgrade the runtime store, write every "
-    "market's trading sessions into the lake, ingest the default synthetic market and the reference data, and "
-    "show every market's state."
+    "market's trading sessions into the lake, ingest the default synthetic market and the reference data, train "
+    "the encoders and write embeddings and profiles, and show every market's state."
 )
 #: Sessions written by the demo: the default synthetic market's years up to the end of next year.
 DEMO_SESSIONS_START = date(2014, 1, 1)
 
 
-def demo() -> None:
+def demo(
+    names: int = typer.Option(500, "--names", help="Names in the synthetic market."),
+    years: int = typer.Option(10, "--years", help="Years of sessions in the synthetic market."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the synthetic market."),
+    max_headlines: int = typer.Option(500, "--max-headlines", help="Headlines embedded by the news encoder."),
+) -> None:
     """Run the demo on the embedded default data root."""
     s = settings()
 
@@ -48,8 +55,12 @@ def demo() -> None:
                 f"{nxt.at.astimezone(cal.tz(market)).isoformat(timespec='minutes')}   "
                 f"[{written.sessions} sessions {written.first}..{written.last} in the lake]"
             )
-        typer.echo("ingesting the default synthetic market and the reference data ...")
-        for line in ingest_default(s).lines():
+        typer.echo("ingesting the synthetic market and the reference data ...")
+        synthetic = SyntheticConfig(n_names=names, years=years, seed=seed)
+        for line in ingest_default(s, synthetic).lines():
+            typer.echo(f"  {line}")
+        typer.echo("training the encoders and writing embeddings and profiles ...")
+        for line in build_encoders(s, max_headlines=max_headlines).lines():
             typer.echo(f"  {line}")
 
     run(go)

@@ -36,6 +36,11 @@ class Table(StrEnum):
     INTRADAY_BARS = "intraday_bars"
     QUARANTINE = "quarantine"
     INGESTION_LOG = "ingestion_log"
+    ENCODER_MODELS = "encoder_models"
+    INSTRUMENT_EMBEDDINGS = "instrument_embeddings"
+    NEWS_EMBEDDINGS = "news_embeddings"
+    NEWS_AGGREGATES = "news_aggregates"
+    PROFILES = "profiles"
 
 
 class Partitioning(StrEnum):
@@ -394,6 +399,113 @@ INGESTION_LOG = TableSchema(
     point_in_time=False,
 )
 
+#: Embedding vectors: variable length so a config may change the dimension without a schema change.
+EMBEDDING = pl.List(pl.Float32())
+
+
+def _model_version(meaning: str) -> Column:
+    return Column("model_version", pl.String(), meaning)
+
+
+ENCODER_MODELS = TableSchema(
+    Table.ENCODER_MODELS,
+    "Trained encoder models, one per encoder, config and retraining period, with their artifact and lineage.",
+    (
+        _market(),
+        _date("First day of the retraining period the model serves (its partition)."),
+        Column("encoder", pl.String(), "EncoderKind: numeric or text."),
+        Column("config_version", pl.String(), "Content hash of the encoder config (stable across retrains)."),
+        _model_version("Content hash of the trained weights, config and training window."),
+        Column("period_end", pl.Date(), "Last day of the retraining period the model serves."),
+        Column("train_start", pl.Date(), "First session of the training window.", nullable=True),
+        Column("train_end", pl.Date(), "Last session of the training window (before the period).", nullable=True),
+        Column("seed", pl.Int64(), "Seed of the training run."),
+        Column("artifact", pl.String(), "Artifact folder, relative to the data root."),
+        Column("sha256", pl.String(), "SHA-256 of the weights file."),
+        Column("train_loss", pl.Float64(), "Final training loss.", nullable=True),
+        Column("alignment_residual", pl.Float64(), "Relative Procrustes residual against the previous model.", True),
+        _known_at("Decision time of train_end: the model exists once its training data does."),
+    ),
+    key=("market", "encoder", "config_version", "date", "known_at"),
+    partitioning=Partitioning.MARKET,
+    point_in_time=True,
+)
+
+INSTRUMENT_EMBEDDINGS = TableSchema(
+    Table.INSTRUMENT_EMBEDDINGS,
+    "Numeric encoder embedding per instrument and session (aligned across retrains), keyed by encoder config.",
+    (
+        _market(),
+        _date(),
+        _symbol(),
+        Column("config_version", pl.String(), "Encoder config hash: selects one aligned embedding series."),
+        _model_version("Version of the model partition in force for the session."),
+        Column("embedding", EMBEDDING, "Embedding vector (float32)."),
+        _known_at("Decision time of `date` (the bar's known_at; the model was known before)."),
+    ),
+    key=("market", "date", "symbol", "config_version", "known_at"),
+    partitioning=Partitioning.MARKET_YEAR,
+    period_column="date",
+)
+
+NEWS_EMBEDDINGS = TableSchema(
+    Table.NEWS_EMBEDDINGS,
+    "Text encoder embedding per news item, computed once per item and model.",
+    (
+        _market(),
+        _date("Session whose decision may first use the item (news.date)."),
+        Column("item_id", pl.String(), "news.item_id."),
+        _model_version("Text model version (model name and weights hash)."),
+        Column("published_at", UTC_DATETIME, "UTC publication instant of the item."),
+        Column("embedding", EMBEDDING, "L2-normalised sentence embedding of the headline (float32)."),
+        _known_at("known_at of the news item (>= published_at)."),
+    ),
+    key=("market", "item_id", "model_version", "known_at"),
+    partitioning=Partitioning.MARKET_YEAR,
+    period_column="date",
+)
+
+NEWS_AGGREGATES = TableSchema(
+    Table.NEWS_AGGREGATES,
+    "Per instrument and session: mean embedding of the items published before the decision time in a lookback.",
+    (
+        _market(),
+        _date(),
+        _symbol(),
+        _model_version("Text model version of the item embeddings."),
+        Column("n_items", pl.Int64(), "Items averaged."),
+        Column("embedding", EMBEDDING, "L2-normalised mean of the item embeddings (float32)."),
+        _known_at("Decision time of `date`."),
+    ),
+    key=("market", "date", "symbol", "model_version", "known_at"),
+    partitioning=Partitioning.MARKET_YEAR,
+    period_column="date",
+)
+
+PROFILES = TableSchema(
+    Table.PROFILES,
+    "Point-in-time profile per instrument and session: sector, risk, liquidity, embedding cluster, events.",
+    (
+        _market(),
+        _date(),
+        _symbol(),
+        Column("config_version", pl.String(), "Profile config hash folded with the embedding config version."),
+        Column("sector", pl.String(), "Sector of the instrument record in force.", nullable=True),
+        Column("beta", pl.Float64(), "Rolling beta to the market series.", nullable=True),
+        Column("vol", pl.Float64(), "Rolling annualised volatility of total returns.", nullable=True),
+        Column("adv", pl.Float64(), "Rolling mean dollar volume (close x volume).", nullable=True),
+        Column("amihud", pl.Float64(), "Rolling mean |return| per million dollars traded.", nullable=True),
+        Column("embedding_centroid", EMBEDDING, "Rolling mean of the instrument's embeddings.", nullable=True),
+        Column("cluster", pl.Int64(), "Cluster of the centroid (labels matched across periods).", nullable=True),
+        Column("sessions_since_earnings", pl.Int64(), "Sessions since the last earnings known.", nullable=True),
+        Column("last_surprise", pl.Float64(), "Surprise of the last earnings known.", nullable=True),
+        _known_at("Decision time of `date`."),
+    ),
+    key=("market", "date", "symbol", "config_version", "known_at"),
+    partitioning=Partitioning.MARKET_YEAR,
+    period_column="date",
+)
+
 #: Every historical table's schema, by table.
 SCHEMAS: Mapping[Table, TableSchema] = MappingProxyType(
     {
@@ -413,6 +525,11 @@ SCHEMAS: Mapping[Table, TableSchema] = MappingProxyType(
             INTRADAY_BARS,
             QUARANTINE,
             INGESTION_LOG,
+            ENCODER_MODELS,
+            INSTRUMENT_EMBEDDINGS,
+            NEWS_EMBEDDINGS,
+            NEWS_AGGREGATES,
+            PROFILES,
         )
     }
 )

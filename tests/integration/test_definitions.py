@@ -65,6 +65,18 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
             "stability",
             [f"{p}/prices_adjusted", f"{p}/regime_states"],
         )
+        expected[f"{p}/encoder_model"] = ("TimeWindowPartitionsDefinition", "encoders", [f"{p}/prices_adjusted"])
+        expected[f"{p}/instrument_embeddings"] = (
+            "MonthlyPartitionsDefinition",
+            "encoders",
+            [f"{p}/encoder_model", f"{p}/prices_adjusted"],
+        )
+        expected[f"{p}/news_embeddings"] = ("MonthlyPartitionsDefinition", "encoders", [f"{p}/news"])
+        expected[f"{p}/profiles"] = (
+            "MonthlyPartitionsDefinition",
+            "encoders",
+            [f"{p}/instrument_embeddings", f"{p}/prices_adjusted"],
+        )
         expected[f"{p}/fragility_scores"] = (
             "MonthlyPartitionsDefinition",
             "fragility",

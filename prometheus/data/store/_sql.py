@@ -89,7 +89,10 @@ def duckdb_type(dtype: pl.DataType) -> str:
     """DuckDB SQL type of a declared polars dtype."""
     if dtype == UTC_DATETIME:
         return "TIMESTAMPTZ"
+    if isinstance(dtype, pl.List):
+        return f"{duckdb_type(dtype.inner)}[]"
     mapping = {
+        pl.Float32: "FLOAT",
         pl.String: "VARCHAR",
         pl.Float64: "DOUBLE",
         pl.Int64: "BIGINT",

@@ -1,0 +1,364 @@
+"""Encoders and profiles against the lake: the functions assets and the demo call.
+
+Reads go through TimeMachine views over a snapshot of the needed tables; writes replace or upsert partitions
+of ``encoder_models``, ``instrument_embeddings``, ``news_embeddings``, ``news_aggregates`` and ``profiles``.
+Model artifacts live under ``<data_root>/models/encoders``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from prometheus.calendar import TradingCalendar, get_calendar
+from prometheus.core.errors import DataError
+from prometheus.core.settings import Settings
+from prometheus.core.types import Market
+from prometheus.data.schema import ENCODER_MODELS, Table
+from prometheus.data.store import HistoricalStore
+from prometheus.data.timemachine import HistorySnapshot, TimeMachine
+from prometheus.encoders.config import EncoderKind, NumericEncoderConfig, TextEncoderConfig
+from prometheus.encoders.numeric.artifacts import NumericModel, artifact_dir, load_model, save_model
+from prometheus.encoders.numeric.walkforward import (
+    Period,
+    embed_period,
+    features_of,
+    retraining_periods,
+    train_period,
+)
+from prometheus.encoders.panel import PricePanel, load_price_panel, session_decision_times
+from prometheus.encoders.text.minilm import aggregate_news, load_text_model, news_item_embeddings, news_items
+from prometheus.profiles.compute import compute_profiles
+from prometheus.profiles.config import ProfileConfig
+
+#: Folder of encoder artifacts under the data root.
+MODELS_FOLDER = Path("models") / "encoders"
+
+
+@dataclass(frozen=True)
+class LakeContext:
+    """Where and how to read and write: the store, calendar, bar delay and data root."""
+
+    store: HistoricalStore
+    data_root: Path
+    bar_delay: timedelta
+    calendar: TradingCalendar = field(default_factory=get_calendar)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LakeContext:
+        """The context of the settings' data root."""
+        return cls(
+            HistoricalStore.from_settings(settings), settings.data_path, timedelta(seconds=settings.bar_delay_seconds)
+        )
+
+    @property
+    def models_root(self) -> Path:
+        """``<data_root>/models/encoders``."""
+        return self.data_root / MODELS_FOLDER
+
+    def sessions(self, market: Market, start: date, end: date) -> tuple[list[date], tuple[datetime, ...]]:
+        """Sessions in ``[start, end]`` and their decision times."""
+        days = self.calendar.sessions(market, start, end)
+        return days, session_decision_times(self.calendar, market, days, self.bar_delay)
+
+    def view(self, market: Market, tables: Sequence[Table], start: date, end: date, as_of: datetime) -> TimeMachine:
+        """A view at ``as_of`` over a snapshot of ``tables`` dated in ``[start, end]``."""
+        snap = HistorySnapshot.load(self.store, tables, known_until=as_of, market=market, start=start, end=end)
+        return TimeMachine(snap, as_of)
+
+
+def price_panel(ctx: LakeContext, market: Market, start: date, end: date) -> PricePanel:
+    """The point-in-time price panel of ``market`` over the sessions in ``[start, end]``.
+
+    Raises
+    ------
+    DataError
+        No sessions, or no ``prices_adjusted`` rows in the range (run the ingestion first).
+    """
+    days, dts = ctx.sessions(market, start, end)
+    if not days:
+        raise DataError(f"no {market.value} sessions between {start} and {end}", field="sessions")
+    view = ctx.view(market, [Table.PRICES_ADJUSTED], days[0], days[-1], dts[-1])
+    panel = load_price_panel(view, market, days, dts)
+    if not panel.symbols:
+        raise DataError(
+            f"no prices_adjusted rows for {market.value} {start}..{end}; ingest first", file="prices_adjusted"
+        )
+    return panel
+
+
+def _history_start(ctx: LakeContext, market: Market, first: date, sessions_back: int) -> date:
+    days = ctx.calendar.sessions(market, first - timedelta(days=2 * sessions_back + 30), first)
+    return days[max(0, len(days) - 1 - sessions_back)]
+
+
+# ------------------------------------------------------------------------------------------ numeric encoder
+def registry(ctx: LakeContext, market: Market, config: NumericEncoderConfig) -> pl.DataFrame:
+    """Rows of ``encoder_models`` for ``config``, sorted by period."""
+    rows = ctx.store.read(Table.ENCODER_MODELS, market=market)
+    return rows.filter(
+        (pl.col("encoder") == EncoderKind.NUMERIC.value) & (pl.col("config_version") == config.config_version)
+    ).sort("date")
+
+
+def model_in_force(ctx: LakeContext, market: Market, config: NumericEncoderConfig, day: date) -> NumericModel | None:
+    """The model whose period contains ``day`` (or the latest before it), loaded from its artifact."""
+    reg = registry(ctx, market, config).filter(pl.col("date") <= day)
+    if reg.is_empty():
+        return None
+    return load_model(ctx.data_root / reg["artifact"][-1])
+
+
+def train_numeric_model(
+    ctx: LakeContext, market: Market, period_start: date, config: NumericEncoderConfig
+) -> NumericModel | None:
+    """Train (and register) the model of the period starting at ``period_start`` on the data before it.
+
+    Warm-starts from and aligns to the previous period's registered model. None when history is too short.
+    """
+    period = retraining_periods([period_start], config.retrain)[0]
+    previous = model_in_force(ctx, market, config, period.start - timedelta(days=1))
+    start = _history_start(ctx, market, period.start, config.train_sessions + config.lookback_sessions)
+    try:
+        panel = price_panel(ctx, market, start, period.start - timedelta(days=1))
+    except DataError:
+        return None  # no prices before the period: nothing to train on
+    # The panel ends the day before the period: the model sees only sessions before it.
+    model = train_period(panel, features_of(panel, config), period, config, previous)
+    if model is None:
+        return None
+    folder = save_model(model, ctx.models_root)
+    ctx.store.merge(Table.ENCODER_MODELS, model_row(model, folder.relative_to(ctx.data_root)))
+    return model
+
+
+def model_row(model: NumericModel, artifact: Path) -> pl.DataFrame:
+    """The ``encoder_models`` row of ``model``."""
+    return pl.DataFrame(
+        {
+            "market": [model.market.value],
+            "date": [model.period_start],
+            "encoder": [EncoderKind.NUMERIC.value],
+            "config_version": [model.config.config_version],
+            "model_version": [model.model_version],
+            "period_end": [model.period_end],
+            "train_start": [model.train_start],
+            "train_end": [model.train_end],
+            "seed": [model.seed],
+            "artifact": [Path(artifact).as_posix()],
+            "sha256": [model.weights_sha256],
+            "train_loss": [model.train_loss],
+            "alignment_residual": [model.alignment_residual],
+            "known_at": [model.known_at],
+        },
+        schema=ENCODER_MODELS.polars_schema,
+    )
+
+
+def write_numeric_embeddings(
+    ctx: LakeContext, market: Market, start: date, end: date, config: NumericEncoderConfig
+) -> int:
+    """Embed the sessions in ``[start, end]`` with the model in force for each period; returns rows written."""
+    first = _history_start(ctx, market, start, config.lookback_sessions)
+    try:
+        panel = price_panel(ctx, market, first, end)
+    except DataError:
+        return 0  # a window without prices (before the history starts) writes nothing
+    features = features_of(panel, config)
+    frames = []
+    for period in retraining_periods([d for d in panel.sessions if d >= start], config.retrain):
+        model = model_in_force(ctx, market, config, period.start)
+        if model is None or model.period_start != period.start:
+            continue  # no model for this period: nothing is embedded rather than reusing a stale one
+        clipped = Period(max(period.start, start), min(period.end, end))
+        frames.append(embed_period(panel, features, model, clipped))
+    if not frames:
+        return 0
+    frame = pl.concat(frames)
+    ctx.store.merge(Table.INSTRUMENT_EMBEDDINGS, frame)
+    return frame.height
+
+
+# ---------------------------------------------------------------------------------------------- text encoder
+def write_news_embeddings(
+    ctx: LakeContext,
+    market: Market,
+    start: date,
+    end: date,
+    config: TextEncoderConfig,
+    *,
+    max_items: int | None = None,
+    model: object | None = None,
+) -> tuple[int, int]:
+    """Embed the news items dated in ``[start, end]`` (at most ``max_items``) and aggregate them per session.
+
+    Returns (items embedded, aggregate rows written).
+    """
+    days, dts = ctx.sessions(market, start, end)
+    if not days:
+        return 0, 0
+    view = ctx.view(market, [Table.NEWS], days[0], days[-1], dts[-1])
+    news = view.table(Table.NEWS, market=market, start=days[0], end=days[-1])
+    items = news_items(news, max_items=max_items)
+    if items.is_empty():
+        return 0, 0
+    encoder = model if model is not None else load_text_model(config)
+    embedded = news_item_embeddings(items, encoder, config, market)
+    ctx.store.merge(Table.NEWS_EMBEDDINGS, embedded)
+    mentions = news.filter(pl.col("item_id").is_in(items["item_id"].implode()))
+    aggregates = aggregate_news(mentions, embedded, days, dts, config.lookback_sessions, market)
+    if not aggregates.is_empty():
+        ctx.store.merge(Table.NEWS_AGGREGATES, aggregates)
+    return embedded.height, aggregates.height
+
+
+# ------------------------------------------------------------------------------------------------- profiles
+def write_profiles(
+    ctx: LakeContext,
+    market: Market,
+    start: date,
+    end: date,
+    config: ProfileConfig,
+    numeric: NumericEncoderConfig | None,
+) -> int:
+    """Profiles of the sessions in ``[start, end]``; returns rows written."""
+    back = max(config.beta_window, config.vol_window, config.centroid_window) + 1
+    first = _history_start(ctx, market, start, back)
+    try:
+        panel = price_panel(ctx, market, first, end)
+    except DataError:
+        return 0
+    return _write_profiles(ctx, panel, start, config, numeric)
+
+
+def _write_profiles(
+    ctx: LakeContext, panel: PricePanel, start: date, config: ProfileConfig, numeric: NumericEncoderConfig | None
+) -> int:
+    if not any(d >= start for d in panel.sessions):
+        return 0
+    market, first, end = panel.market, panel.sessions[0], panel.sessions[-1]
+    tables = [Table.INSTRUMENTS, Table.EVENTS, Table.INSTRUMENT_EMBEDDINGS]
+    view = ctx.view(market, tables, first, end, panel.decision_times[-1])
+    embeddings = view.table(Table.INSTRUMENT_EMBEDDINGS, market=market, start=first, end=end)
+    if numeric is not None:
+        embeddings = embeddings.filter(pl.col("config_version") == numeric.config_version)
+    frame = compute_profiles(
+        panel,
+        config,
+        instruments=view.table(Table.INSTRUMENTS, market=market),
+        events=view.table(Table.EVENTS, market=market, start=first, end=end),
+        embeddings=embeddings,
+        embedding_version=numeric.config_version if numeric is not None else None,
+        first_session=next(k for k, d in enumerate(panel.sessions) if d >= start),
+    )
+    ctx.store.merge(Table.PROFILES, frame)
+    return frame.height
+
+
+# ---------------------------------------------------------------------------------------------------- demo
+@dataclass(frozen=True)
+class EncoderBuildSummary:
+    """What :func:`build_default` did."""
+
+    market: str
+    models: int
+    embeddings: int
+    news_items: int
+    news_aggregates: int
+    profiles: int
+    seconds: dict[str, float]
+
+    def lines(self) -> list[str]:
+        """Human-readable summary lines."""
+        t = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
+        return [
+            f"encoders {self.market}: {self.models} numeric models, {self.embeddings} embeddings, "
+            f"{self.news_items} news items, {self.news_aggregates} news aggregates, {self.profiles} profiles",
+            f"  timings: {t}",
+        ]
+
+
+#: The demo's numeric encoder: yearly retrains on a subsample of names keep the step under a minute.
+DEMO_NUMERIC = NumericEncoderConfig(
+    retrain="year", channels=16, steps_initial=150, steps_retrain=25, max_train_names=100, batch_sessions=4
+)
+
+
+def build_default(
+    settings: Settings,
+    *,
+    market: Market = Market.US_EQ,
+    max_headlines: int = 500,
+    numeric: NumericEncoderConfig | None = None,
+    text: TextEncoderConfig | None = None,
+    profiles: ProfileConfig | None = None,
+) -> EncoderBuildSummary:
+    """Train the numeric encoder walk-forward on the ingested market, embed its sessions and news (at most
+    ``max_headlines`` items) and write the profiles. Needs ``prices_adjusted`` in the lake (run the ingestion).
+
+    Raises
+    ------
+    DataError
+        The lake holds no prices for ``market``.
+    """
+    ctx = LakeContext.from_settings(settings)
+    cfg = numeric or DEMO_NUMERIC
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    dated = ctx.store.read(Table.PRICES_ADJUSTED, market=market, columns=["date"])
+    if dated.is_empty():
+        raise DataError(f"no prices_adjusted rows for {market.value}; run the ingestion first", file="prices_adjusted")
+    start, end = dated["date"].min(), dated["date"].max()
+    panel = price_panel(ctx, market, start, end)
+    seconds["load"] = time.perf_counter() - t0
+    models, embedded = _walk_forward_to_lake(ctx, panel, cfg)
+    seconds["numeric"] = time.perf_counter() - t0 - seconds["load"]
+    t1 = time.perf_counter()
+    items, aggs = write_news_embeddings(ctx, market, start, end, text or TextEncoderConfig(), max_items=max_headlines)
+    seconds["text"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    n_profiles = _write_profiles(ctx, panel, start, profiles or ProfileConfig(), cfg)
+    seconds["profiles"] = time.perf_counter() - t2
+    return EncoderBuildSummary(market.value, models, embedded, items, aggs, n_profiles, seconds)
+
+
+def _walk_forward_to_lake(ctx: LakeContext, panel: PricePanel, config: NumericEncoderConfig) -> tuple[int, int]:
+    # One panel for the whole history: features once, one model per period in order (each trained only on
+    # the sessions before its period), artifacts and rows written as they come.
+    features = features_of(panel, config)
+    previous: NumericModel | None = None
+    models = rows = 0
+    for period in retraining_periods(panel.sessions, config.retrain):
+        model = train_period(panel, features, period, config, previous)
+        if model is None:
+            continue
+        folder = save_model(model, ctx.models_root)
+        ctx.store.merge(Table.ENCODER_MODELS, model_row(model, folder.relative_to(ctx.data_root)))
+        frame = embed_period(panel, features, model, period)
+        if not frame.is_empty():
+            ctx.store.merge(Table.INSTRUMENT_EMBEDDINGS, frame)
+        models, rows, previous = models + 1, rows + frame.height, model
+    return models, rows
+
+
+__all__ = [
+    "DEMO_NUMERIC",
+    "MODELS_FOLDER",
+    "EncoderBuildSummary",
+    "LakeContext",
+    "artifact_dir",
+    "build_default",
+    "model_in_force",
+    "model_row",
+    "price_panel",
+    "registry",
+    "train_numeric_model",
+    "write_news_embeddings",
+    "write_numeric_embeddings",
+    "write_profiles",
+]
