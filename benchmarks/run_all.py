@@ -1,0 +1,39 @@
+"""Run every benchmark script in this folder at its full-size defaults, one after another.
+
+Each script prints its figures and writes JSON under ``$PROMETHEUS_DATA_ROOT/benchmarks/``. Usage:
+``python benchmarks/run_all.py [--only NAME ...]`` (names without ``.py``, e.g. ``bench_synthetic``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", nargs="*", default=None, help="Run only these scripts.")
+    args = parser.parse_args()
+    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+    if args.only:
+        scripts = [p for p in scripts if p.stem in set(args.only)]
+    failed = []
+    for script in scripts:
+        print(f"== {script.stem}", flush=True)
+        t0 = time.perf_counter()
+        rc = subprocess.call([sys.executable, str(script)])
+        print(f"== {script.stem}: exit {rc} after {time.perf_counter() - t0:.1f} s", flush=True)
+        if rc:
+            failed.append(script.stem)
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
