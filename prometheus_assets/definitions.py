@@ -6,9 +6,8 @@ code location loads, never at import time of a library module.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import warnings
+from datetime import timedelta
 
 import dagster as dg
 

@@ -3,22 +3,14 @@
 No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
 """
 
-from datetime import timedelta
-
 import dagster as dg
 
-from prometheus.core.settings import load_settings
 from prometheus.core.types import Market, Mode
 from prometheus.engines.fragility import FragilityConfig, FragilityEngine, fragility_plot_png, run_fragility
 from prometheus.engines.stability import load_panel_history
-from prometheus.runtime.decision_log import DecisionLog
-from prometheus_assets.engines.stability import png_markdown
-from prometheus_assets.partitions import EXPERIMENT_TAG, partitions_for, sessions_in_window
+from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of, png_markdown, run_metadata
+from prometheus_assets.partitions import partitions_for, sessions_in_window
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
-
-
-def _bar_delay() -> timedelta:
-    return timedelta(seconds=load_settings().bar_delay_seconds)
 
 
 def build_fragility_assets(
@@ -46,22 +38,15 @@ def build_fragility_assets(
         sessions = sessions_in_window(market, context.partition_time_window)
         if not sessions:
             return dg.MaterializeResult(metadata={"sessions": 0})
-        cal, delay = calendar.calendar(), _bar_delay()
-        experiment = context.run.tags.get(EXPERIMENT_TAG, "live" if mode is not Mode.BACKTEST else "backtest")
+        cal, delay = calendar.calendar(), bar_delay()
         lookback = FragilityEngine(cfg).lookback_sessions
         view = load_panel_history(historical.store(), cal, market, sessions, lookback, delay)
-        db = runtime.store()
-        db.upgrade()
-        out, summary = run_fragility(view, cal, market, sessions, experiment, cfg, bar_delay=delay,
-                                     log=DecisionLog(db), mode=mode.value)  # fmt: skip
-        for note in summary.notes:
-            context.log.warning(note)
+        out, summary = run_fragility(view, cal, market, sessions, experiment_of(context, mode), cfg, bar_delay=delay,
+                                  log=decision_log(runtime), mode=mode.value)  # fmt: skip
         flagged = out.frame.filter(out.frame["instrument"].str.starts_with("cluster:"))
         flagged = flagged.filter(flagged["components"].struct.field("flagged") == 1.0)
         return dg.MaterializeResult(metadata={
-            "sessions": summary.sessions, "rows": summary.rows, "reused": summary.reused,
-            "config_version": summary.config_version, "flagged_cluster_sessions": flagged.height,
-            "notes": "\n".join(summary.notes),
+            **run_metadata(context, summary), "flagged_cluster_sessions": flagged.height,
             "plot": png_markdown(fragility_plot_png(out.frame, f"{market.value} fragility"), "fragility"),
         })  # fmt: skip
 

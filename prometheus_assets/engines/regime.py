@@ -3,7 +3,6 @@
 No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
 """
 
-import base64
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import dagster as dg
 import polars as pl
 
 from prometheus.calendar import get_calendar
-from prometheus.core.settings import load_settings
 from prometheus.core.types import Market, Mode
 from prometheus.data.market_series import market_series
 from prometheus.data.timemachine import TimeMachine
@@ -24,13 +22,10 @@ from prometheus.engines.regime import (
     run_regime,
     save_model,
 )
-from prometheus.runtime.decision_log import DecisionLog
-from prometheus_assets.partitions import EXPERIMENT_TAG, PARTITIONS_START, partitions_for, sessions_in_window
+from prometheus.engines.runner import EngineRunSummary
+from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of, png_markdown, run_metadata
+from prometheus_assets.partitions import PARTITIONS_START, partitions_for, sessions_in_window
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
-
-
-def _bar_delay() -> timedelta:
-    return timedelta(seconds=load_settings().bar_delay_seconds)
 
 
 def _models_root(historical: HistoricalStoreResource) -> Path:
@@ -65,7 +60,7 @@ def build_regime_assets(market: Market, mode: Mode, config: RegimeConfig | None 
     def regime_model(
         context: dg.AssetExecutionContext, historical: HistoricalStoreResource, calendar: CalendarResource
     ) -> dg.MaterializeResult:
-        cal, delay, store = calendar.calendar(), _bar_delay(), historical.store()
+        cal, delay, store = calendar.calendar(), bar_delay(), historical.store()
         fitted = []
         for year in _years(context.partition_time_window):
             period = (date(year, 1, 1), date(year, 12, 31))
@@ -97,15 +92,12 @@ def build_regime_assets(market: Market, mode: Mode, config: RegimeConfig | None 
         sessions = sessions_in_window(market, context.partition_time_window)
         if not sessions:
             return dg.MaterializeResult(metadata={"sessions": 0})
-        cal, delay, store = calendar.calendar(), _bar_delay(), historical.store()
-        experiment = context.run.tags.get(EXPERIMENT_TAG, "live" if mode is not Mode.BACKTEST else "backtest")
+        cal, delay, store = calendar.calendar(), bar_delay(), historical.store()
         view = load_history(store, cal, market, sessions, cfg, delay)
         engine = RegimeEngine(cfg, cal, delay, models=load_models(_models_root(historical), market, cfg))
-        db = runtime.store()
-        db.upgrade()
-        out, summary = run_regime(view, cal, market, sessions, experiment, cfg, bar_delay=delay,
-                                  log=DecisionLog(db), mode=mode.value, engine=engine)  # fmt: skip
-        return dg.MaterializeResult(metadata=_metadata(out.frame, view, market, summary.reused))
+        out, summary = run_regime(view, cal, market, sessions, experiment_of(context, mode), cfg, bar_delay=delay,
+                                  log=decision_log(runtime), mode=mode.value, engine=engine)  # fmt: skip
+        return dg.MaterializeResult(metadata=_metadata(context, out.frame, view, market, summary))
 
     return [regime_model, regime_states]
 
@@ -114,14 +106,15 @@ def _years(window: dg.TimeWindow) -> list[int]:
     return list(range(window.start.year, (window.end - timedelta(days=1)).year + 1))
 
 
-def _metadata(frame: pl.DataFrame, view: TimeMachine, market: Market, reused: bool) -> dict:
+def _metadata(
+    context: dg.AssetExecutionContext, frame: pl.DataFrame, view: TimeMachine, market: Market, summary: EngineRunSummary
+) -> dict:
     sessions = frame["session"].to_list()
     series = market_series(view, market, sessions[0], sessions[-1])
     returns = frame.select("session").join(series, left_on="session", right_on="date", how="left")["market_return"]
     png = crisis_plot_png(frame, returns.to_numpy(), f"{market.value} regime")
     return {
-        "sessions": len(frame),
+        **run_metadata(context, summary),
         "crisis_share": float((frame["label"] == "crisis").mean()),
-        "reused": reused,
-        "plot": dg.MetadataValue.md(f"![crisis probability](data:image/png;base64,{base64.b64encode(png).decode()})"),
+        "plot": png_markdown(png, "crisis probability"),
     }

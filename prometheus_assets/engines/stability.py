@@ -3,12 +3,8 @@
 No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
 """
 
-import base64
-from datetime import timedelta
-
 import dagster as dg
 
-from prometheus.core.settings import load_settings
 from prometheus.core.types import Market, Mode
 from prometheus.engines.stability import (
     StabilityConfig,
@@ -17,18 +13,9 @@ from prometheus.engines.stability import (
     run_stability,
     stability_plot_png,
 )
-from prometheus.runtime.decision_log import DecisionLog
-from prometheus_assets.partitions import EXPERIMENT_TAG, partitions_for, sessions_in_window
+from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of, png_markdown, run_metadata
+from prometheus_assets.partitions import partitions_for, sessions_in_window
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
-
-
-def _bar_delay() -> timedelta:
-    return timedelta(seconds=load_settings().bar_delay_seconds)
-
-
-def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
-    """A PNG as inline markdown metadata."""
-    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
 
 
 def build_stability_assets(
@@ -56,19 +43,13 @@ def build_stability_assets(
         sessions = sessions_in_window(market, context.partition_time_window)
         if not sessions:
             return dg.MaterializeResult(metadata={"sessions": 0})
-        cal, delay = calendar.calendar(), _bar_delay()
-        experiment = context.run.tags.get(EXPERIMENT_TAG, "live" if mode is not Mode.BACKTEST else "backtest")
+        cal, delay = calendar.calendar(), bar_delay()
         lookback = StabilityEngine(cfg).lookback_sessions
         view = load_panel_history(historical.store(), cal, market, sessions, lookback, delay)
-        db = runtime.store()
-        db.upgrade()
-        out, summary = run_stability(view, cal, market, sessions, experiment, cfg, bar_delay=delay,
-                                     log=DecisionLog(db), mode=mode.value)  # fmt: skip
-        for note in summary.notes:
-            context.log.warning(note)
+        out, summary = run_stability(view, cal, market, sessions, experiment_of(context, mode), cfg, bar_delay=delay,
+                                  log=decision_log(runtime), mode=mode.value)  # fmt: skip
         return dg.MaterializeResult(metadata={
-            "sessions": summary.sessions, "rows": summary.rows, "reused": summary.reused,
-            "config_version": summary.config_version, "notes": "\n".join(summary.notes),
+            **run_metadata(context, summary),
             "plot": png_markdown(stability_plot_png(out.frame, f"{market.value} stability"), "stability"),
         })  # fmt: skip
 

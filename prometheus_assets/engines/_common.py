@@ -1,0 +1,48 @@
+"""What every engine asset shares: the bar delay, the experiment of a run, the decision log, plot metadata."""
+
+import base64
+from datetime import timedelta
+
+import dagster as dg
+
+from prometheus.core.settings import load_settings
+from prometheus.core.types import Mode
+from prometheus.engines.runner import EngineRunSummary
+from prometheus.runtime.decision_log import DecisionLog
+from prometheus_assets.partitions import EXPERIMENT_TAG
+from prometheus_resources.stores import RuntimeStoreResource
+
+
+def bar_delay() -> timedelta:
+    """The configured delay after the close until a daily bar is known."""
+    return timedelta(seconds=load_settings().bar_delay_seconds)
+
+
+def experiment_of(context: dg.AssetExecutionContext, mode: Mode) -> str:
+    """The run's experiment tag; untagged runs are 'backtest' in BACKTEST and 'live' in PAPER/LIVE."""
+    return context.run.tags.get(EXPERIMENT_TAG, "backtest" if mode is Mode.BACKTEST else "live")
+
+
+def decision_log(runtime: RuntimeStoreResource) -> DecisionLog:
+    """The decision log over the runtime store, migrated to the latest schema."""
+    store = runtime.store()
+    store.upgrade()
+    return DecisionLog(store)
+
+
+def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
+    """A PNG as inline markdown metadata."""
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+def run_metadata(context: dg.AssetExecutionContext, summary: EngineRunSummary) -> dict[str, object]:
+    """Counts of an engine run as metadata; degradation notes also go to the run log as warnings."""
+    for note in summary.notes:
+        context.log.warning(note)
+    return {
+        "sessions": summary.sessions,
+        "rows": summary.rows,
+        "reused": summary.reused,
+        "config_version": summary.config_version,
+        "notes": "\n".join(summary.notes),
+    }
