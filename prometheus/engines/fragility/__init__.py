@@ -8,6 +8,8 @@ from prometheus.engines.fragility.clusters import (
     correlation,
     excess,
     instrument_scores,
+    market_sector_residuals,
+    remove_style_factors,
     residual_returns,
 )
 from prometheus.engines.fragility.config import FragilityConfig, Linkage
@@ -31,6 +33,8 @@ __all__ = [
     "fragility_plot_png",
     "correlation",
     "instrument_scores",
+    "market_sector_residuals",
+    "remove_style_factors",
     "residual_returns",
     "run_fragility",
 ]

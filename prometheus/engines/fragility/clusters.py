@@ -1,11 +1,12 @@
 """Pure maths of the Fragility engine: residual returns, point-in-time clusters and their crowding statistics.
 
 Clusters come only from the trailing residual correlations known at the session (never from sector labels or any
-ground truth). Single pairwise residual correlations over a quarter are too noisy to cluster on (a crowd at
-rho ~ 0.1 sits inside the noise of one pair), so names are clustered on the similarity of their whole correlation
-profiles (the correlation between rows of the residual correlation matrix), which pools every pair: hierarchical
-clustering on ``1 - similarity``, cut at ``1 - cut_similarity``. Crowding is then measured on the residual
-correlations themselves.
+ground truth), on residuals net of market, sector and the leading statistical factors of the earlier residuals
+(see :func:`remove_style_factors`). Single pairwise residual correlations over a quarter are too noisy to cluster
+on (a crowd at rho ~ 0.1 sits inside the noise of one pair), so names are clustered on the similarity of their
+whole correlation profiles (the correlation between rows of the residual correlation matrix), which pools every
+pair: hierarchical clustering on ``1 - similarity``, cut at ``1 - cut_similarity``. Crowding is then measured on
+the residual correlations themselves.
 """
 
 from __future__ import annotations
@@ -25,21 +26,22 @@ class Cluster:
     """One cluster of a session: member column indices and its statistics."""
 
     members: np.ndarray
+    own_corr: np.ndarray  # per member, its mean residual correlation with the other members
     avg_corr: float
     absorption_ratio: float
     amihud_trend: float
     flagged: bool
 
 
-def residual_returns(returns: np.ndarray, sectors: np.ndarray, cfg: FragilityConfig) -> np.ndarray:
-    """Last ``corr_window`` rows of returns net of an OLS fit on [1, market, own sector] over ``beta_window``.
+def market_sector_residuals(returns: np.ndarray, sectors: np.ndarray, cfg: FragilityConfig) -> np.ndarray:
+    """The last ``beta_window`` rows of returns net of an OLS fit on [1, market, own sector] over those rows.
 
     The market and sector factors are equal-weighted means of the complete names; a sector with fewer than
     ``min_sector_names`` names uses the market alone.
     """
     fit = returns[-cfg.beta_window :]
     market = fit.mean(axis=1)
-    out = np.empty((cfg.corr_window, returns.shape[1]))
+    out = np.empty_like(fit)
     for sector in np.unique(sectors):
         cols = np.flatnonzero(sectors == sector)
         parts = [np.ones_like(market), market]
@@ -47,8 +49,33 @@ def residual_returns(returns: np.ndarray, sectors: np.ndarray, cfg: FragilityCon
             parts.append(fit[:, cols].mean(axis=1))
         x = np.column_stack(parts)
         beta, *_ = np.linalg.lstsq(x, fit[:, cols], rcond=None)
-        out[:, cols] = (fit[:, cols] - x @ beta)[-cfg.corr_window :]
+        out[:, cols] = fit[:, cols] - x @ beta
     return out
+
+
+def remove_style_factors(residuals: np.ndarray, factors: int, recent: int) -> np.ndarray:
+    """The last ``recent`` rows net of the top ``factors`` principal components of the rows before them.
+
+    The components are the leading right singular vectors (loadings over names) of the earlier residuals, each
+    name scaled to unit variance; each recent row is projected off their span (the cross-sectional regression of
+    the row on the loadings), then scaled back. Estimated without the recent rows, so a crowd that forms inside
+    them is not taken for a style; a crowd already as old as the whole window is.
+    """
+    base, last = residuals[:-recent], residuals[-recent:]
+    if factors <= 0 or len(base) < 2:
+        return last.copy()
+    sd = base.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    _, _, vt = np.linalg.svd((base - base.mean(axis=0)) / sd, full_matrices=False)
+    loadings = vt[: min(factors, len(vt))].T
+    z = last / sd
+    return (z - (z @ loadings) @ loadings.T) * sd
+
+
+def residual_returns(returns: np.ndarray, sectors: np.ndarray, cfg: FragilityConfig) -> np.ndarray:
+    """Last ``corr_window`` rows of residuals on market and sector, net of ``style_factors`` earlier components."""
+    residuals = market_sector_residuals(returns, sectors, cfg)
+    return remove_style_factors(residuals, cfg.style_factors, cfg.corr_window)
 
 
 def correlation(residuals: np.ndarray) -> np.ndarray:
@@ -89,12 +116,13 @@ def clusters_of(corr: np.ndarray, residuals: np.ndarray, trend: np.ndarray, cfg:
         if m < 2:
             continue
         block = corr[np.ix_(members, members)]
-        avg = float((block.sum() - m) / (m * (m - 1)))
+        own = (block.sum(axis=1) - 1.0) / (m - 1)
+        avg = float(own.mean())
         ar = absorption_ratio(shrunk_spectrum(residuals[:, members], standardise=True), cfg.ar_fraction)
         finite = trend[members][np.isfinite(trend[members])]
         amihud = float(finite.mean()) if finite.size else float("nan")
         flagged = m >= cfg.min_cluster_size and avg >= cfg.flag_correlation and (m - 1) * avg >= cfg.flag_excess
-        out.append(Cluster(members, avg, ar, amihud, flagged))
+        out.append(Cluster(members, own, avg, ar, amihud, flagged))
     return out
 
 
@@ -105,10 +133,13 @@ def excess(c: Cluster) -> float:
 
 
 def instrument_scores(clusters: list[Cluster], n: int, cfg: FragilityConfig) -> np.ndarray:
-    """Crowding penalty per name: its cluster's :func:`excess`, times ``1 + max(0, trend)`` for rising
-    illiquidity. Names in no cluster score 0."""
+    """Crowding penalty per name: its cluster's :func:`excess` times ``min(1, own / average)`` correlation (a loose
+    member of a crowd ranks below its core, and no member of a big loose cluster above a tight one), times
+    ``1 + max(0, trend)`` for rising illiquidity. Names in no cluster score 0."""
     score = np.zeros(n)
     for c in clusters:
+        if c.avg_corr <= 0.0:
+            continue
         liquidity = 1.0 + max(0.0, c.amihud_trend) if np.isfinite(c.amihud_trend) else 1.0
-        score[c.members] = excess(c) * liquidity
+        score[c.members] = excess(c) * np.clip(c.own_corr / c.avg_corr, 0.0, 1.0) * liquidity
     return score

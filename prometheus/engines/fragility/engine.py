@@ -93,7 +93,7 @@ class FragilityEngine:
         scores = instrument_scores(clusters, len(symbols), cfg)
         base = {"market": str(ctx.market), "session": window.session, "decision_time": window.decision_time,
                 "experiment": ctx.experiment, "config_version": ctx.config_version}  # fmt: skip
-        rows = self._instrument_rows(base, symbols, scores, clusters, corr, trend)
+        rows = self._instrument_rows(base, symbols, scores, clusters, trend)
         flagged = []
         for c in clusters:
             if len(c.members) < cfg.min_cluster_size:
@@ -112,17 +112,15 @@ class FragilityEngine:
                 F.FLAGGED: float(c.flagged)}  # fmt: skip
 
     def _instrument_rows(self, base: dict[str, Any], symbols: np.ndarray, scores: np.ndarray,
-                         clusters: list[Cluster], corr: np.ndarray, trend: np.ndarray) -> list[dict]:  # fmt: skip
+                         clusters: list[Cluster], trend: np.ndarray) -> list[dict]:  # fmt: skip
         comps: list[dict[str, float | None]] = [
             {f.value: None for f in F} | {F.CLUSTER_SIZE: 1.0, F.FLAGGED: 0.0, F.AMIHUD_TREND: float(trend[i])}
             for i in range(len(symbols))
         ]
         for c in clusters:
             shared = self._cluster(c)
-            m = len(c.members)
-            own = (corr[np.ix_(c.members, c.members)].sum(axis=1) - 1.0) / (m - 1)
             for j, i in enumerate(c.members):
-                comps[i] = shared | {F.AMIHUD_TREND: float(trend[i]), F.OWN_CORR: float(own[j])}
+                comps[i] = shared | {F.AMIHUD_TREND: float(trend[i]), F.OWN_CORR: float(c.own_corr[j])}
         return [
             base | {"instrument": str(s), "score": float(scores[i]), "components": _clean(comps[i])}
             for i, s in enumerate(symbols)

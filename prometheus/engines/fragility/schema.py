@@ -30,8 +30,9 @@ COMPONENTS_DTYPE = pl.Struct({c.value: pl.Float64() for c in FragilityComponent}
 
 #: Output frame: per session, one row per clustered instrument and one per cluster of at least
 #: ``min_cluster_size`` names (``instrument = 'cluster:<id>'``). ``score``: instrument rows = crowding penalty
-#: ((cluster size - 1) x its average residual correlation, raised for rising illiquidity); cluster rows = the
-#: cluster's average residual correlation.
+#: ((cluster size - 1) x its average residual correlation, times min(1, the name's own mean correlation with the
+#: other members / that average), raised for rising illiquidity); cluster rows = the cluster's average residual
+#: correlation.
 FRAGILITY_SCHEMA: Mapping[str, pl.DataType] = DECISION_COLUMNS | {
     "instrument": pl.String(),
     "score": pl.Float64(),

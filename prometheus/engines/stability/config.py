@@ -19,7 +19,8 @@ class StabilityConfig(VersionedConfig):
 
     kind: ClassVar[str] = "stability"
 
-    ar_window: int = Field(252, ge=20, description="Returns behind each absorption ratio (incl. the session).")
+    # A quarter, not a year: crisis spells last ~40 sessions and a one-year window barely moves within one.
+    ar_window: int = Field(63, ge=20, description="Returns behind each absorption ratio (incl. the session).")
     ar_fraction: float = Field(0.2, gt=0.0, le=1.0, description="Eigenvectors counted: fraction of the names.")
     delta_short: int = Field(15, ge=2, description="Recent absorption-ratio mean of Delta AR.")
     delta_long: int = Field(252, ge=20, description="Trailing absorption-ratio mean and sd of Delta AR.")
@@ -27,7 +28,9 @@ class StabilityConfig(VersionedConfig):
     turbulence_quantile: float = Field(0.75, gt=0.0, lt=1.0, description="Turbulent above this trailing quantile.")
     turbulence_smooth: int = Field(10, ge=1, description="Sessions of turbulence averaged in the composite.")
     corr_window: int = Field(21, ge=5, description="Returns behind the average pairwise correlation.")
-    norm_window: int = Field(252, ge=20, description="Trailing sessions that standardise each component.")
+    # Three years, not one: a regime is a level, and a one-year baseline that is itself mostly crisis (or calm)
+    # hides it. Changed from 252 after the dev-seed study in docs/engines/stability.md.
+    norm_window: int = Field(756, ge=20, description="Trailing sessions that standardise each component.")
     score_window: int = Field(252, ge=20, description="Trailing sessions of the composite's percentile.")
     min_history: int = Field(63, ge=5, description="Fewest trailing values for a z-score or percentile.")
     min_names: int = Field(10, ge=3, description="Fewest complete names for the market row.")
