@@ -4,7 +4,11 @@ switch counts of the jump model and the HMM baseline, per seed (100 names x 5 ye
 The issue's bar is balanced accuracy >= 0.85 and switches <= 2x the true count on each of seeds 1, 2, 3. The bar is
 not met today (see docs/engines/regime.md), so this is a script that prints the figures, not a passing test.
 
-Usage: python benchmarks/validate_regime_synthetic.py [--seeds 1 2 3] [--out FILE]
+Seeds 1, 2, 3 are the test seeds: choose configurations on development seeds (100-119) and run the test seeds
+once with the chosen one.
+
+Usage: python benchmarks/validate_regime_synthetic.py [--seeds 1 2 3] [--states 2] [--cross-section
+[--cross-section-weight 3] [--cross-section-half-lives 2 5 20]] [--out FILE]
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from prometheus.data.synthetic import SyntheticConfig, generate_market
-from prometheus.engines.regime import History, RegimeConfig, RegimeMethod, ewm_features, label_online
+from prometheus.engines.regime import History, RegimeConfig, RegimeMethod, label_online
+from prometheus.engines.regime.features import daily_cross_section, regime_features
 
 #: Labels are scored from this many years into the sample (the first refit needs two years of history).
 OOS_AFTER_YEARS = 2
@@ -32,11 +37,17 @@ def balanced_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def evaluate(seed: int, cfg: RegimeConfig) -> dict[str, float]:
-    """Walk-forward labels of the equal-weighted index of a 100-name, 5-year synthetic market, scored OOS."""
-    market = generate_market(SyntheticConfig(seed=seed, n_names=100, years=5)).truth.market
+    """Walk-forward labels of the equal-weighted index of a 100-name, 5-year synthetic market, scored OOS.
+
+    The cross-section (when configured) is built from the listed names' total returns of each session, as the
+    engine reads them (NaN outside a name's listing window).
+    """
+    generated = generate_market(SyntheticConfig(seed=seed, n_names=100, years=5))
+    market = generated.truth.market
     r = market["index_return"].to_numpy()
     sessions = market["date"].to_list()
-    features = ewm_features(r, cfg.half_lives, cfg.feature_window, cfg.min_feature_returns)
+    daily = daily_cross_section(generated.panel.returns.total, cfg.min_cross_section_names)
+    features = regime_features(r, daily, cfg)
     history = History(sessions, features, r, [datetime(2000, 1, 1, tzinfo=UTC)] * len(r))
     first = history.index_before(date(sessions[0].year + OOS_AFTER_YEARS, 1, 1))
     probs, _ = label_online(history, list(range(first, len(r))), cfg, {})
@@ -53,17 +64,32 @@ def evaluate(seed: int, cfg: RegimeConfig) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--states", type=int, default=2)
+    parser.add_argument("--cross-section", action="store_true", help="Add the cross-sectional features.")
+    parser.add_argument("--cross-section-weight", type=float, default=1.0)
+    parser.add_argument("--cross-section-half-lives", type=int, nargs="+", default=[5, 20])
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    cfg = RegimeConfig(
+        n_states=args.states,
+        cross_section=args.cross_section,
+        cross_section_weight=args.cross_section_weight,
+        cross_section_half_lives=tuple(args.cross_section_half_lives),
+    )
     rows = []
     for seed in args.seeds:
-        jm = evaluate(seed, RegimeConfig())
-        hmm = evaluate(seed, RegimeConfig(method=RegimeMethod.HMM))
+        jm = evaluate(seed, cfg)
+        hmm = evaluate(seed, RegimeConfig(**{**cfg.model_dump(), "method": RegimeMethod.HMM, "n_states": 2}))
         rows.append({"seed": seed, "jump_model": jm, "hmm": hmm})
         print(f"seed {seed}: JM {jm} | HMM {hmm}")
     out = args.out or Path(os.environ.get("PROMETHEUS_DATA_ROOT", "data")) / "benchmarks" / "regime_synthetic.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"validation": "regime_synthetic", "bar": 0.85, "rows": rows}, indent=2))
+    out.write_text(
+        json.dumps(
+            {"validation": "regime_synthetic", "bar": 0.85, "config": cfg.model_dump(mode="json"), "rows": rows},
+            indent=2,
+        )
+    )
     print(f"wrote {out}")
 
 

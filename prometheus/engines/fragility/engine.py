@@ -10,6 +10,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from prometheus.calendar import TradingCalendar, get_calendar
+from prometheus.data.panel import PanelWindow, PointInTimePanel
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import Decision, EngineResult, RunContext
 from prometheus.engines.fragility.clusters import (
@@ -24,7 +25,6 @@ from prometheus.engines.fragility.config import FragilityConfig
 from prometheus.engines.fragility.schema import CLUSTER_PREFIX, FRAGILITY_SCHEMA
 from prometheus.engines.fragility.schema import FragilityComponent as F
 from prometheus.engines.stability.engine import run_sessions
-from prometheus.engines.stability.panel import PanelWindow, PointInTimePanel
 
 
 def _clean(values: Mapping[str, float | None]) -> dict[str, float | None]:

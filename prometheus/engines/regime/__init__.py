@@ -2,7 +2,15 @@
 
 from prometheus.engines.regime.config import RegimeConfig, RegimeLabel, RegimeMethod, labels_for
 from prometheus.engines.regime.engine import RegimeEngine, SeriesReader
-from prometheus.engines.regime.features import FeatureScaler, ewm_features, feature_names
+from prometheus.engines.regime.features import (
+    FeatureScaler,
+    cross_section_features,
+    cross_section_names,
+    daily_cross_section,
+    ewm_features,
+    feature_names,
+    regime_features,
+)
 from prometheus.engines.regime.model import RegimeModel, fit_regime_model, forward_filter
 from prometheus.engines.regime.plot import crisis_plot_png
 from prometheus.engines.regime.run import (
@@ -30,6 +38,9 @@ __all__ = [
     "RegimeModel",
     "SeriesReader",
     "crisis_plot_png",
+    "cross_section_features",
+    "cross_section_names",
+    "daily_cross_section",
     "ewm_features",
     "feature_names",
     "fit_regime_model",
@@ -40,6 +51,7 @@ __all__ = [
     "load_models",
     "model_path",
     "period_of",
+    "regime_features",
     "run_regime",
     "save_model",
     "train_model",

@@ -57,6 +57,20 @@ class RegimeConfig(VersionedConfig):
     downside_weight: float = Field(
         3.0, gt=0.0, description="Weight of the log downside deviation features in the jump model's distance."
     )
+    cross_section: bool = Field(
+        False,
+        description="Add cross-sectional features (correlation proxy, dispersion) of the listed names' returns; "
+        "a market without a cross-section (a single index series) falls back to the market-series features.",
+    )
+    cross_section_half_lives: tuple[int, ...] = Field(
+        (5, 20), min_length=1, description="EWM half-lives of the cross-sectional features."
+    )
+    cross_section_weight: float = Field(
+        1.0, gt=0.0, description="Weight of each cross-sectional feature in the jump model's distance."
+    )
+    min_cross_section_names: int = Field(
+        10, ge=2, description="Fewer returns than this on a session: no cross-section that session."
+    )
     clip_sigmas: float = Field(3.0, gt=0.0, description="Features clipped at mean +- this many training sds.")
     refit_months: int = Field(12, ge=1, le=12, description="Refit period in months; must divide 12.")
     train_sessions: int = Field(2016, ge=250, description="Training window (sessions before the refit period).")

@@ -3,7 +3,8 @@
 Point in time: the market return of each session is read through the view at that session's own decision time
 (:func:`prometheus.data.market_series.market_series`), i.e. features use each return as first known. A feature row
 therefore depends only on data known when its session was decided, late rows and revisions known afterwards
-never reach it, and a label at t uses rows up to t only (online filters), with models known before their period.
+never reach it (the optional cross-section is read the same way, per session, by the point-in-time panel), and
+a label at t uses rows up to t only (online filters), with models known before their period.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from prometheus.calendar import TradingCalendar
 from prometheus.core.errors import ConfigError, DataError
 from prometheus.core.types import Market
 from prometheus.data.market_series import market_series
+from prometheus.data.panel import PointInTimePanel
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import Decision, EngineResult, RunContext, decision_times
 from prometheus.engines.regime.config import RegimeConfig
-from prometheus.engines.regime.features import ewm_features
+from prometheus.engines.regime.features import daily_cross_section, regime_features
 from prometheus.engines.regime.model import RegimeModel
 from prometheus.engines.regime.schema import REGIME_STATES_SCHEMA, REGIME_TABLE
 from prometheus.engines.regime.walk import History, label_online, period_of, train_model
@@ -97,8 +99,20 @@ class RegimeEngine:
         all_sessions = [*earlier, *sessions]
         all_times = [*decision_times(self.calendar, market, earlier, self.bar_delay), *times]
         returns = np.array([self._return_at(view, market, d, t) for d, t in zip(all_sessions, all_times, strict=True)])
-        features = ewm_features(returns, cfg.half_lives, cfg.feature_window, cfg.min_feature_returns)
-        return History(all_sessions, features, returns, all_times)
+        daily = self._cross_section(view, market, all_sessions, all_times) if cfg.cross_section else None
+        return History(all_sessions, regime_features(returns, daily, cfg), returns, all_times)
+
+    def _cross_section(
+        self, view: TimeMachine, market: Market, sessions: Sequence[date], times: Sequence[datetime]
+    ) -> np.ndarray:
+        """Daily cross-section rows of each session from the listed names' returns known at its decision time.
+
+        A market without a panel (a single index series) gets NaN rows; its models then use the market-series
+        features alone.
+        """
+        panel = PointInTimePanel(view, market, sessions, times, sessions, window=1)
+        rows = [daily_cross_section(w.returns, self._config.min_cross_section_names)[-1] for w in panel]
+        return np.array(rows).reshape(len(sessions), 3)
 
     def _return_at(self, view: TimeMachine, market: Market, session: date, at: datetime) -> float:
         try:

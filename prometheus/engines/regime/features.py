@@ -3,6 +3,11 @@
 Per half-life h: the EWM mean return, the log EWM downside deviation and the EWM Sortino ratio (mean over
 downside deviation). Row ``u`` is a weighted sum over at most ``window`` returns ending at ``u`` (weights
 normalised over the returns present), so it depends on those returns only: appending data never changes it.
+
+Optional cross-sectional features (:func:`cross_section_features`) read the returns of the listed names each
+session: per half-life, a correlation proxy (EWM of the squared equal-weighted mean return over the EWM of the
+mean squared stock return; for n names with average pairwise correlation rho it is about rho + (1 - rho) / n)
+and the log EWM cross-sectional dispersion. Crises raise both (loadings and idiosyncratic volatility rise).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from prometheus.engines.regime.config import RegimeConfig
 
 #: Floor of the downside deviation before its log (a run of gains has none).
 _DD_FLOOR = 1e-6
@@ -65,6 +72,64 @@ def ewm_features(returns: np.ndarray, half_lives: Sequence[int], window: int, mi
     out = np.column_stack(cols)
     out[count < min_returns] = np.nan
     return out
+
+
+def cross_section_names(half_lives: Sequence[int]) -> tuple[str, ...]:
+    """Column names of :func:`cross_section_features`, in order."""
+    return tuple(f"{k}_{h}" for h in half_lives for k in ("xs_corr", "xs_log_dispersion"))
+
+
+def daily_cross_section(returns: np.ndarray, min_names: int) -> np.ndarray:
+    """Per session (row of a (sessions, names) panel, NaN = no return): mean, mean square, variance.
+
+    Shape (sessions, 3); rows with fewer than ``min_names`` returns are NaN (no cross-section that day).
+    """
+    r = np.asarray(returns, dtype=float)
+    present = np.isfinite(r)
+    n = present.sum(axis=1)
+    x = np.where(present, r, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.sum(axis=1) / n
+        square = (x * x).sum(axis=1) / n
+    out = np.column_stack([mean, square, square - mean * mean])
+    out[n < min_names] = np.nan
+    return out
+
+
+def cross_section_features(daily: np.ndarray, half_lives: Sequence[int], window: int, min_returns: int) -> np.ndarray:
+    """Cross-sectional feature rows from :func:`daily_cross_section` rows; shape (n, 2 * len(half_lives)).
+
+    Row ``u`` uses the daily rows up to ``u`` only (at most ``window``); rows with fewer than ``min_returns``
+    daily cross-sections in their window are NaN.
+    """
+    d = np.asarray(daily, dtype=float).reshape(-1, 3)
+    present = np.isfinite(d).all(axis=1)
+    count = np.convolve(present.astype(float), np.ones(window))[: len(d)]
+    cols: list[np.ndarray] = []
+    for h in half_lives:
+        w = _weights(h, window)
+        index_var = _window_means(d[:, 0] ** 2, w, present)
+        stock_var = np.maximum(_window_means(d[:, 1], w, present), _DD_FLOOR**2)
+        dispersion = np.maximum(_window_means(d[:, 2], w, present), _DD_FLOOR**2)
+        cols += [index_var / stock_var, 0.5 * np.log(dispersion)]
+    out = np.column_stack(cols) if cols else np.empty((len(d), 0))
+    out[count < min_returns] = np.nan
+    return out
+
+
+def regime_features(returns: np.ndarray, daily: np.ndarray | None, cfg: RegimeConfig) -> np.ndarray:
+    """The feature rows of ``cfg``: market-series features, then cross-sectional ones when configured.
+
+    ``daily`` holds :func:`daily_cross_section` rows aligned with ``returns`` (None: no cross-section, the
+    columns are NaN and models fall back to the market-series features).
+    """
+    market = ewm_features(returns, cfg.half_lives, cfg.feature_window, cfg.min_feature_returns)
+    if not cfg.cross_section:
+        return market
+    if daily is None:
+        daily = np.full((len(market), 3), np.nan)
+    xs = cross_section_features(daily, cfg.cross_section_half_lives, cfg.feature_window, cfg.min_feature_returns)
+    return np.hstack([market, xs])
 
 
 @dataclass(frozen=True)

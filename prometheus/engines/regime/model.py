@@ -11,6 +11,7 @@ States are ordered by the volatility of the market return in them on the trainin
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +25,8 @@ from scipy.stats import multivariate_normal
 from prometheus.core.errors import DataError
 from prometheus.engines.regime.config import RegimeConfig, RegimeMethod
 from prometheus.engines.regime.features import FeatureScaler
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class RegimeModel:
         Penalty chosen on the validation block (None for the HMM).
     state_vol
         Annualised volatility of the market return in each state on the training window (increasing).
+    n_features, n_half_lives
+        Leading feature columns it uses: the market-series features (3 per half-life), plus the cross-sectional
+        ones when the config asks for them and the training window has them (``cross_section``).
     """
 
     config_version: str
@@ -52,7 +58,15 @@ class RegimeModel:
     estimator: Any
     jump_penalty: float | None
     state_vol: tuple[float, ...]
+    n_features: int
+    n_half_lives: int
+    cross_section: bool = False
     validation: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_cross_section(self) -> int:
+        """Cross-sectional feature columns it uses (the last ones of its ``n_features``)."""
+        return self.n_features - 3 * self.n_half_lives if self.cross_section else 0
 
     @property
     def model_id(self) -> str:
@@ -67,9 +81,17 @@ class RegimeModel:
         DataError
             A row has a missing feature.
         """
-        if not np.isfinite(features).all():
+        used = features[:, : self.n_features]
+        n_market = self.n_features - self.n_cross_section
+        if not np.isfinite(used[:, :n_market]).all():
             raise DataError(f"regime model {self.model_id}: feature rows with missing values", field="features")
-        x = self.scaler.transform(features)
+        x = self.scaler.transform(used)
+        gaps = ~np.isfinite(x)
+        if gaps.any():
+            # Sessions after the cross-section stopped (names no longer known): its features count as typical
+            # (the training mean) rather than stopping the labels.
+            _log.warning("regime model %s: %d rows without a cross-section", self.model_id, int(gaps.any(axis=1).sum()))
+            x = np.where(gaps, 0.0, x)
         if isinstance(self.estimator, JumpModel):
             return np.asarray(self.estimator.predict_proba_online(x), dtype=float)
         return forward_filter(self.estimator, x)
@@ -107,18 +129,24 @@ def _state_vol(returns: np.ndarray, labels: np.ndarray, n_states: int) -> np.nda
 
 
 def _fit_jump(x: np.ndarray, returns: np.ndarray, cfg: RegimeConfig, penalty: float) -> JumpModel:
+    weights = feature_weights(cfg, cross_section=x.shape[1] > 3 * len(cfg.half_lives))
     jm = JumpModel(
         n_components=cfg.n_states, jump_penalty=penalty, cont=cfg.continuous,
         n_init=cfg.n_init, random_state=cfg.random_state,
     )  # fmt: skip
     # sort_by="vol" orders the states by increasing volatility of ``returns`` in them.
-    return jm.fit(x, ret_ser=returns, feat_weights=feature_weights(cfg), sort_by="vol")
+    return jm.fit(x, ret_ser=returns, feat_weights=weights, sort_by="vol")
 
 
-def feature_weights(cfg: RegimeConfig) -> np.ndarray:
-    """Per-feature weights of the jump model's distance (order of :func:`feature_names`)."""
+def feature_weights(cfg: RegimeConfig, cross_section: bool = False) -> np.ndarray:
+    """Per-feature weights of the jump model's distance (order of :func:`feature_names`, then
+    :func:`cross_section_names` when ``cross_section``)."""
     per_half_life = np.array([1.0, cfg.downside_weight, 1.0])
-    return np.tile(per_half_life, len(cfg.half_lives))
+    weights = np.tile(per_half_life, len(cfg.half_lives))
+    if cross_section:
+        xs = np.full(2 * len(cfg.cross_section_half_lives), cfg.cross_section_weight)
+        weights = np.concatenate([weights, xs])
+    return weights
 
 
 def _fit_hmm(x: np.ndarray, returns: np.ndarray, cfg: RegimeConfig) -> tuple[GaussianHMM, np.ndarray]:
@@ -179,13 +207,22 @@ def fit_regime_model(features: np.ndarray, returns: np.ndarray, cfg: RegimeConfi
     DataError
         Fewer complete training rows than ``min_train_sessions``.
     """
-    ok = np.isfinite(features).all(axis=1) & np.isfinite(returns)
+    n_market = 3 * len(cfg.half_lives)
+    ok = np.isfinite(features[:, :n_market]).all(axis=1) & np.isfinite(returns)
     if ok.sum() < cfg.min_train_sessions:
         raise DataError(
             f"regime model for {meta['period_start']}: {int(ok.sum())} training rows, need {cfg.min_train_sessions}",
             field="train_sessions",
         )
-    f, r = features[ok], returns[ok]
+    ok_xs = ok & np.isfinite(features).all(axis=1)
+    # No cross-section (a single index series) or too little of it: the market-series features alone.
+    cross_section = cfg.cross_section and features.shape[1] > n_market and ok_xs.sum() >= cfg.min_train_sessions
+    if cross_section:
+        ok = ok_xs
+    elif cfg.cross_section:
+        _log.info("regime model for %s: no cross-section in its training window", meta["period_start"])
+    n_features = features.shape[1] if cross_section else n_market
+    f, r = features[ok][:, :n_features], returns[ok]
     scaler = FeatureScaler.fit(f, cfg.clip_sigmas)
     x = scaler.transform(f)
     if cfg.method is RegimeMethod.JUMP:
@@ -201,6 +238,9 @@ def fit_regime_model(features: np.ndarray, returns: np.ndarray, cfg: RegimeConfi
         estimator=estimator,
         jump_penalty=penalty,
         state_vol=tuple(float(v) for v in vols),
+        n_features=n_features,
+        n_half_lives=len(cfg.half_lives),
+        cross_section=cross_section,
         validation=scores,
         **meta,
     )

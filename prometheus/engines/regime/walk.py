@@ -88,7 +88,7 @@ def label_online(
         model = models[period]
         first = history.index_before(period[0])
         s0 = max(0, first - cfg.online_warmup_sessions)
-        while s0 < first and not np.isfinite(history.features[s0]).all():
+        while s0 < first and not np.isfinite(history.features[s0, : model.n_features]).all():
             s0 += 1  # the filter starts on the first complete row of the warm-up
         last = targets[positions[-1]]
         p = model.predict_proba_online(history.features[s0 : last + 1])

@@ -11,10 +11,10 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from prometheus.calendar import TradingCalendar, get_calendar
+from prometheus.data.panel import PanelWindow, PointInTimePanel
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import Decision, EngineResult, RunContext, decision_times
 from prometheus.engines.stability.config import StabilityConfig
-from prometheus.engines.stability.panel import PanelWindow, PointInTimePanel
 from prometheus.engines.stability.schema import MARKET_ROW, SECTOR_PREFIX, STABILITY_SCHEMA, StabilityComponent
 from prometheus.engines.stability.tracker import ScopeTracker, session_measures
 

@@ -10,6 +10,7 @@ import pytest
 
 from prometheus.calendar import get_calendar
 from prometheus.core.types import Market
+from prometheus.data.panel import PointInTimePanel
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
 from prometheus.engines import check_output
 from prometheus.engines.fragility import (
@@ -20,7 +21,6 @@ from prometheus.engines.fragility import (
     correlation,
     residual_returns,
 )
-from prometheus.engines.stability import PointInTimePanel
 
 SMALL = FragilityConfig(beta_window=63, corr_window=42, amihud_short=10, amihud_long=63)
 

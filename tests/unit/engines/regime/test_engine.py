@@ -40,9 +40,9 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> HistorySnapshot:
     return HistorySnapshot.load(store, REGIME_INPUT_TABLES, known_until=last, market=M)
 
 
-def _run(snap: HistorySnapshot, engine: RegimeEngine | None = None) -> pl.DataFrame:
+def _run(snap: HistorySnapshot, engine: RegimeEngine | None = None, cfg: RegimeConfig = CFG) -> pl.DataFrame:
     view = TimeMachine(snap, snap.known_until)
-    out, _ = run_regime(view, CAL, M, SESSIONS, "poison", CFG, bar_delay=DELAY, engine=engine)
+    out, _ = run_regime(view, CAL, M, SESSIONS, "poison", cfg, bar_delay=DELAY, engine=engine)
     return out.frame
 
 
@@ -88,13 +88,16 @@ def test_run_when_synthetic_history_output_matches_schema_and_labels(snapshot: H
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("cross_section", [False, True])
 def test_run_when_inputs_after_d_poisoned_outputs_to_d_unchanged_and_leaky_variant_differs(
-    snapshot: HistorySnapshot,
+    snapshot: HistorySnapshot, cross_section: bool
 ) -> None:
+    cfg = RegimeConfig(**{**CFG.model_dump(), "cross_section": cross_section})
     poisoned = _poison(snapshot)
-    engine = RegimeEngine(CFG, CAL, DELAY)
-    clean = _run(snapshot, engine)
-    dirty = _run(poisoned)
+    engine = RegimeEngine(cfg, CAL, DELAY)
+    clean = _run(snapshot, engine, cfg)
+    dirty = _run(poisoned, cfg=cfg)
+    assert all(m.cross_section == cross_section for m in engine.models.values())
     periods = {(p.period_start, p.known_at <= AFTER_D) for p in engine.models.values()}
     assert any(start <= D for start, _ in periods)  # refits on both sides of D
     assert any(start > D and not known for start, known in periods)
@@ -104,5 +107,5 @@ def test_run_when_inputs_after_d_poisoned_outputs_to_d_unchanged_and_leaky_varia
 
     # The test can fail: an engine whose reader ignores the per-session view (reads the last view) leaks.
     final = TimeMachine(poisoned, poisoned.known_until)
-    leaky = RegimeEngine(CFG, CAL, DELAY, series=lambda view, m, s, e: market_series(final, m, s, e))
-    assert not clean.filter(upto).equals(_run(poisoned, leaky).filter(upto))
+    leaky = RegimeEngine(cfg, CAL, DELAY, series=lambda view, m, s, e: market_series(final, m, s, e))
+    assert not clean.filter(upto).equals(_run(poisoned, leaky, cfg).filter(upto))

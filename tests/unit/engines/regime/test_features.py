@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from prometheus.engines.regime.features import FeatureScaler, ewm_features, feature_names
+from prometheus.engines.regime.features import (
+    FeatureScaler,
+    cross_section_features,
+    cross_section_names,
+    daily_cross_section,
+    ewm_features,
+    feature_names,
+)
 
 
 def test_ewm_features_when_constant_return_mean_is_that_return_and_downside_floor() -> None:
@@ -49,3 +56,24 @@ def test_scaler_when_fitted_on_training_rows_ignores_later_rows() -> None:
     assert np.allclose(out[:500].mean(axis=0), 0.0, atol=1e-9)
     assert np.allclose(out[:500].std(axis=0), 1.0, atol=1e-9)
     assert np.allclose(out[-1], (scaler.upper * [1, 0] + scaler.lower * [0, 1] - scaler.mean) / scaler.scale)
+
+
+def test_daily_cross_section_when_few_names_row_is_nan_else_mean_square_variance() -> None:
+    panel = np.array([[0.01, 0.03, np.nan], [0.02, np.nan, np.nan]])
+    d = daily_cross_section(panel, min_names=2)
+    assert np.allclose(d[0], [0.02, 0.0005, 0.0001])
+    assert np.isnan(d[1]).all()
+
+
+def test_cross_section_features_when_names_move_together_correlation_proxy_is_one() -> None:
+    common = np.random.default_rng(5).normal(0, 0.01, (200, 1))
+    f = cross_section_features(daily_cross_section(np.repeat(common, 30, axis=1), 10), (5, 20), 100, 20)
+    assert np.allclose(f[20:, [0, 2]], 1.0)
+    assert cross_section_names((5, 20)) == ("xs_corr_5", "xs_log_dispersion_5", "xs_corr_20", "xs_log_dispersion_20")
+
+
+def test_cross_section_features_when_data_appended_earlier_rows_are_bit_identical() -> None:
+    panel = np.random.default_rng(6).normal(0, 0.01, (300, 40))
+    short = cross_section_features(daily_cross_section(panel[:200], 10), (5, 20), 120, 20)
+    long = cross_section_features(daily_cross_section(panel, 10), (5, 20), 120, 20)
+    assert np.array_equal(short, long[:200], equal_nan=True)

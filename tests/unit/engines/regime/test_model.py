@@ -14,11 +14,13 @@ from prometheus.engines.regime import (
     RegimeConfig,
     RegimeLabel,
     RegimeMethod,
+    daily_cross_section,
     ewm_features,
     forward_filter,
     label_online,
     labels_for,
     period_of,
+    regime_features,
 )
 from prometheus.engines.regime.model import strategy_sharpe
 
@@ -119,3 +121,26 @@ def test_label_online_when_history_too_short_is_data_error() -> None:
     h = _history(r, cfg)
     with pytest.raises(DataError, match="need 400"):
         label_online(h, [299], cfg, {})
+
+
+def _cross_section_history(r: np.ndarray, crisis: np.ndarray, cfg: RegimeConfig, names: int) -> History:
+    # Names load on the market and get more idiosyncratic noise in crisis; names == 0: no cross-section.
+    rng = np.random.default_rng(11)
+    idio = rng.normal(0, 0.01, (len(r), names)) * np.where(crisis, 1.3, 1.0)[:, None]
+    daily = daily_cross_section(r[:, None] * 1.1 + idio, cfg.min_cross_section_names) if names else None
+    base = _history(r, cfg)
+    return History(base.sessions, regime_features(r, daily, cfg), r, base.decision_times)
+
+
+@pytest.mark.parametrize(("names", "used"), [(30, 13), (0, 9)])
+def test_label_online_when_cross_section_configured_uses_it_or_falls_back_without_it(names: int, used: int) -> None:
+    r, crisis = _two_regime_returns(4)
+    cfg = RegimeConfig(cross_section=True, feature_window=200, train_sessions=700, min_train_sessions=400,
+                       validation_sessions=100, jump_penalties=(30.0,))  # fmt: skip
+    history = _cross_section_history(r, crisis, cfg, names)
+    first = history.index_before(date(history.sessions[0].year + 3, 1, 1))
+    models: dict = {}
+    probs, _ = label_online(history, list(range(first, len(r))), cfg, models)
+    assert history.features.shape[1] == 13
+    assert {(m.n_features, m.cross_section) for m in models.values()} == {(used, names > 0)}
+    assert ((probs.argmax(axis=1) == 1) == crisis[first:]).mean() > 0.75

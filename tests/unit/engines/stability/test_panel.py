@@ -1,4 +1,4 @@
-"""Block reads serve exactly what a per-session read at each decision time would (late rows and revisions too)."""
+"""The point-in-time panel reader (prometheus.data.panel), on the stability tests' synthetic market."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 
 from prometheus.calendar import get_calendar
 from prometheus.core.types import Market
+from prometheus.data.panel import PointInTimePanel, listed_names
 from prometheus.data.schema import Table
-from prometheus.engines.stability.panel import PointInTimePanel, listed_names
 
 
 def test_panel_when_late_rows_and_revisions_equals_per_session_reads(stability_history, poison) -> None:
