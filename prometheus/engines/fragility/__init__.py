@@ -16,9 +16,15 @@ from prometheus.engines.fragility.config import FragilityConfig, Linkage
 from prometheus.engines.fragility.engine import FragilityEngine
 from prometheus.engines.fragility.plot import fragility_plot_png
 from prometheus.engines.fragility.run import run_fragility
-from prometheus.engines.fragility.schema import CLUSTER_PREFIX, FRAGILITY_SCHEMA, FragilityComponent
+from prometheus.engines.fragility.schema import (
+    CLUSTER_PREFIX,
+    FRAGILITY_SCHEMA,
+    FragilityComponent,
+    flagged_cluster_rows,
+)
 
 __all__ = [
+    "flagged_cluster_rows",
     "CLUSTER_PREFIX",
     "FRAGILITY_SCHEMA",
     "Cluster",

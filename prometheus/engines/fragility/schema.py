@@ -38,3 +38,9 @@ FRAGILITY_SCHEMA: Mapping[str, pl.DataType] = DECISION_COLUMNS | {
     "score": pl.Float64(),
     "components": COMPONENTS_DTYPE,
 }
+
+
+def flagged_cluster_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """The cluster rows of a fragility output whose cluster is flagged as crowded."""
+    clusters = frame.filter(pl.col("instrument").str.starts_with(CLUSTER_PREFIX))
+    return clusters.filter(pl.col("components").struct.field("flagged") == 1.0)
