@@ -8,7 +8,7 @@ Every table carries ``market``: it is the first partition level and gives ``date
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -117,6 +117,16 @@ class TableSchema:
         """The schema as a ``polars.Schema`` (for empty frames)."""
         return pl.Schema(self.dtypes)
 
+    @property
+    def revision_key(self) -> tuple[str, ...]:
+        """The key without ``known_at``: rows sharing it are revisions of one fact (see :func:`revision_key`)."""
+        return revision_key(self.key)
+
+    @property
+    def latest_view(self) -> str | None:
+        """Name of the SQL view holding the latest revision per key; None for tables that are not point in time."""
+        return f"{self.table.value}{LATEST_SUFFIX}" if self.point_in_time else None
+
     def column(self, name: str) -> Column:
         """The column called ``name`` (KeyError when unknown)."""
         for c in self.columns:
@@ -127,6 +137,19 @@ class TableSchema:
     def empty(self) -> pl.DataFrame:
         """An empty frame with this schema."""
         return pl.DataFrame(schema=self.polars_schema)
+
+
+#: Suffix of the SQL views that keep only the latest revision of each key (``prices_adjusted_latest``).
+LATEST_SUFFIX = "_latest"
+
+
+def revision_key(key: Sequence[str]) -> tuple[str, ...]:
+    """Columns identifying one fact across its revisions: ``key`` without ``known_at``.
+
+    The latest revision of a fact is its row with the greatest ``known_at``; the TimeMachine and the SQL
+    ``<table>_latest`` views both resolve revisions with this definition.
+    """
+    return tuple(k for k in key if k != "known_at")
 
 
 # Columns shared by many tables; a factory keeps meanings consistent.
@@ -557,10 +580,36 @@ def schema_markdown() -> str:
         Partitioning.MARKET_YEAR: "`market=M/year=YYYY/part.parquet`",
         Partitioning.MARKET_MONTH: "`market=M/year=YYYY/month=MM/part.parquet`",
     }
-    lines: list[str] = []
+    bookkeeping = ", ".join(f"`{s.table.value}`" for s in SCHEMAS.values() if not s.point_in_time)
+    lines: list[str] = [
+        "Each table is a view of the same name in the SQL catalog (`HistoricalStore.catalog()` and `query()`,",
+        "`prometheus sql`) holding every revision of every row. Each point-in-time table also has a",
+        f"`<table>{LATEST_SUFFIX}` view holding only the latest revision of each fact: per revision key (the table",
+        "key without `known_at`), the row with the greatest `known_at`; these are the rows `TimeMachine.table()`",
+        "returns (`prices_adjusted_latest` holds the adjusted bars as last revised).",
+        "",
+        "`prometheus sql --as-of T` (`query(sql, as_of=T)`) serves the whole catalog as known at `T`: every",
+        f"point-in-time table keeps only its rows with `known_at <= T`, and its `{LATEST_SUFFIX}` view is computed",
+        "from those rows, so it holds what `TimeMachine(store, as_of=T)` returns. `T` is an ISO 8601 timestamp,",
+        "UTC when it has no offset (`2024-01-03T21:00:00`, `2024-01-03T21:00Z`, `2024-01-03T16:00:00-05:00`),",
+        "or a date, meaning 00:00 UTC that day; anything else is an error.",
+        f"The bookkeeping tables ({bookkeeping}) have no `known_at`: they have no `{LATEST_SUFFIX}` view",
+        "and are the same with or without `--as-of`. For example:",
+        "",
+        "```",
+        "prometheus sql --as-of 2024-01-05T21:00Z \\",
+        f"    \"SELECT date, close FROM prices_adjusted{LATEST_SUFFIX} WHERE symbol = 'AAPL' ORDER BY date\"",
+        "```",
+        "",
+    ]
     for s in SCHEMAS.values():
         period = f" (period from `{s.period_column}`)" if s.period_column else ""
         pit = "point in time (`known_at`)" if s.point_in_time else "bookkeeping (not point in time)"
+        if s.latest_view:
+            per = ", ".join(f"`{k}`" for k in s.revision_key)
+            views = f"`{s.table.value}` (every revision), `{s.latest_view}` (latest revision per {per})"
+        else:
+            views = f"`{s.table.value}` (unchanged by `--as-of`)"
         lines += [
             f"### {s.table.value}",
             "",
@@ -569,6 +618,7 @@ def schema_markdown() -> str:
             f"- Key: {', '.join(f'`{k}`' for k in s.key)}",
             f"- Partitioning: {layout[s.partitioning]}{period}",
             f"- Kind: {pit}",
+            f"- SQL views: {views}",
             "",
             "| column | dtype | null | meaning |",
             "|---|---|---|---|",

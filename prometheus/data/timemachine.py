@@ -21,7 +21,7 @@ import polars as pl
 from prometheus.core.errors import LookAheadError, StoreError
 from prometheus.core.time import to_utc
 from prometheus.core.types import Market
-from prometheus.data.schema import Table, schema_of
+from prometheus.data.schema import Table, revision_key, schema_of
 from prometheus.data.store import HistoricalStore
 
 
@@ -144,7 +144,7 @@ class TimeMachine:
 def latest_known(frame: pl.DataFrame, key: Sequence[str], as_of: datetime) -> pl.DataFrame:
     """Rows with ``known_at <= as_of``, keeping per key (without ``known_at``) the latest revision."""
     visible = frame.filter(pl.col("known_at") <= as_of)
-    ident = [k for k in key if k != "known_at"]
+    ident = list(revision_key(key))
     if visible.is_empty() or not ident:
         return visible.sort(list(key)) if not visible.is_empty() else visible
     # Most rows have a single revision: only sort-and-deduplicate when some key repeats.

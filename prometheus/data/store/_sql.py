@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -122,15 +124,55 @@ def select_list(schema: TableSchema) -> str:
     )
 
 
-def view_sql(schema: TableSchema, table_dir: Path) -> str:
-    """``CREATE VIEW`` over the table's partition files, or over an empty typed row set when it has none."""
+def view_sql(schema: TableSchema, table_dir: Path, as_of: datetime | None = None) -> str:
+    """``CREATE VIEW`` over the table's partition files, or over an empty typed row set when it has none.
+
+    With ``as_of`` (aware) a point-in-time table keeps only rows with ``known_at <= as_of``; other
+    tables have no ``known_at`` and are left whole.
+    """
     name = quote_ident(schema.table.value)
     if not any(table_dir.glob(f"market=*/**/{PART_FILE}")):
         empty = ", ".join(f"CAST(NULL AS {duckdb_type(c.dtype)}) AS {quote_ident(c.name)}" for c in schema.columns)
         return f"CREATE OR REPLACE VIEW {name} AS SELECT {empty} WHERE false"
     # Glob on the published name only: temporary files never end in ".parquet".
     source = parquet_source(quote_literal(f"{table_dir}/**/*.parquet"))
-    return f"CREATE OR REPLACE VIEW {name} AS SELECT {select_list(schema)} FROM {source}"
+    where = f" WHERE {known_at_filter(as_of)}" if as_of is not None and schema.point_in_time else ""
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT {select_list(schema)} FROM {source}{where}"
+
+
+def known_at_filter(as_of: datetime) -> str:
+    """SQL predicate ``known_at <= as_of`` with the instant as a literal (views cannot hold parameters)."""
+    if as_of.tzinfo is None:
+        # A literal without offset would be read in the session time zone: callers decide what naive means.
+        raise StoreError(f"as_of must be an aware datetime, got {as_of!r}")
+    return f"{quote_ident('known_at')} <= TIMESTAMPTZ {quote_literal(as_of.astimezone(UTC).isoformat())}"
+
+
+def latest_view_sql(schema: TableSchema) -> str:
+    """``CREATE VIEW <table>_latest``: per revision key, the row of the table's view with the greatest ``known_at``.
+
+    Built on the table's view, so a catalog as of ``t`` resolves revisions among the rows known at ``t``
+    only, as the TimeMachine does. Raises ``StoreError`` for a table that is not point in time.
+    """
+    if schema.latest_view is None:
+        raise StoreError(f"{schema.table.value} is not point in time: it has no latest-revision view")
+    # NULLs (news.symbol of market-wide items) form one partition, as they form one group in the TimeMachine.
+    partition = ", ".join(quote_ident(k) for k in schema.revision_key)
+    rank = f"row_number() OVER (PARTITION BY {partition} ORDER BY {quote_ident('known_at')} DESC)"
+    return (
+        f"CREATE OR REPLACE VIEW {quote_ident(schema.latest_view)} AS "
+        f"SELECT * FROM {quote_ident(schema.table.value)} QUALIFY {rank} = 1"
+    )
+
+
+def catalog_sql(schemas: Iterable[TableSchema], lake: Path, as_of: datetime | None = None) -> list[str]:
+    """Statements creating the catalog: one view per table, plus ``<table>_latest`` per point-in-time table."""
+    statements = []
+    for schema in schemas:
+        statements.append(view_sql(schema, lake / schema.table.value, as_of))
+        if schema.point_in_time:
+            statements.append(latest_view_sql(schema))
+    return statements
 
 
 def parquet_source(files_sql: str) -> str:

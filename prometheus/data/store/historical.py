@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Sequence
 from contextlib import closing
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -20,7 +20,7 @@ import polars as pl
 from prometheus.core.errors import DataError, StoreError
 from prometheus.core.settings import Settings
 from prometheus.core.types import Market
-from prometheus.data.schema import Partitioning, Table, TableSchema, schema_of
+from prometheus.data.schema import SCHEMAS, Partitioning, Table, TableSchema, schema_of
 from prometheus.data.store import _layout, _sql, _validate
 from prometheus.data.store._layout import PART_FILE, Partition
 
@@ -222,19 +222,23 @@ class HistoricalStore:
         scan = pl.scan_parquet(source, hive_partitioning=True, hive_schema=hive_schema)
         return scan.select(schema.names).cast(schema.dtypes)
 
-    def catalog(self) -> duckdb.DuckDBPyConnection:
-        """A new in-memory DuckDB connection with one view per table over the lake (typed, even when empty).
+    def catalog(self, as_of: datetime | None = None) -> duckdb.DuckDBPyConnection:
+        """A new in-memory DuckDB connection with one view per table over the lake (typed, even when empty),
+        plus a ``<table>_latest`` view (latest revision per key) for each point-in-time table.
 
-        The connection holds only views: nothing executed on it can change the lake except statements that
-        write files (COPY, EXPORT), which :meth:`query` refuses. Close it when done.
+        With ``as_of`` (naive means UTC) every point-in-time view holds only rows with ``known_at <= as_of``
+        and the ``_latest`` views resolve revisions among those, as ``TimeMachine(store, as_of)`` does;
+        tables without ``known_at`` are unchanged. The connection holds only views: nothing executed on it
+        can change the lake except statements that write files (COPY, EXPORT), which :meth:`query` refuses.
+        Close it when done.
         """
         con = _connect()
-        for table in Table:
-            con.execute(_sql.view_sql(schema_of(table), self.table_dir(table)))
+        for statement in _sql.catalog_sql(SCHEMAS.values(), self.root, _utc(as_of)):
+            con.execute(statement)
         return con
 
-    def query(self, sql: str) -> pl.DataFrame:
-        """Run one read-only query against the catalog's views.
+    def query(self, sql: str, *, as_of: datetime | None = None) -> pl.DataFrame:
+        """Run one read-only query against the catalog's views (as known at ``as_of``, see :meth:`catalog`).
 
         Raises
         ------
@@ -243,7 +247,7 @@ class HistoricalStore:
         StoreError
             DuckDB failed (syntax error, unknown table or column); the message is DuckDB's.
         """
-        con = self.catalog()
+        con = self.catalog(as_of)
         try:
             text = _sql.ensure_duckdb_read_only(con, sql)
             return con.execute(text).pl()
@@ -253,7 +257,7 @@ class HistoricalStore:
             con.close()
 
     def export_catalog(self, path: Path) -> Path:
-        """Write a DuckDB database file holding the views (for tools such as the ``duckdb`` shell).
+        """Write a DuckDB database file holding the views, ``_latest`` ones included (for the ``duckdb`` shell).
 
         Written to a temporary file and renamed, like the lake. Views of tables that had no file at export
         time stay empty until the next export.
@@ -264,8 +268,8 @@ class HistoricalStore:
         tmp.unlink(missing_ok=True)
         con = duckdb.connect(str(tmp))
         try:
-            for table in Table:
-                con.execute(_sql.view_sql(schema_of(table), self.table_dir(table)))
+            for statement in _sql.catalog_sql(SCHEMAS.values(), self.root):
+                con.execute(statement)
         finally:
             con.close()
         os.replace(tmp, path)
@@ -277,6 +281,13 @@ def _schema(table: Table | str) -> TableSchema:
         return schema_of(table)
     except KeyError as exc:
         raise StoreError(str(exc.args[0])) from None
+
+
+def _utc(as_of: datetime | None) -> datetime | None:
+    # Naive means UTC, as for the TimeMachine.
+    if as_of is None:
+        return None
+    return as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

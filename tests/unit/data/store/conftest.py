@@ -14,6 +14,13 @@ from prometheus.data.store import HistoricalStore
 
 PricesFactory = Callable[..., pl.DataFrame]
 
+#: When ``make_revised_adjusted`` re-adjusts S000's bars dated before 2024-01-04 (a split became known).
+REVISED_AT = datetime(2024, 1, 4, 12, 0, tzinfo=UTC)
+#: When S001's 2024-01-03 bar, missing until then, first arrived.
+LATE_AT = datetime(2024, 1, 5, 9, 0, tzinfo=UTC)
+#: When S000's 2024-01-02 bar was corrected a second time.
+CORRECTED_AT = datetime(2024, 1, 6, 15, 30, tzinfo=UTC)
+
 
 def make_prices(
     *, market: str = "US_EQ", start: date = date(2024, 1, 2), days: int = 5, symbols: int = 2, seed: int = 7
@@ -43,6 +50,25 @@ def make_prices(
     )
 
 
+def make_revised_adjusted() -> pl.DataFrame:
+    """``prices_adjusted`` rows with revisions and a late row: 4 sessions from 2024-01-02 x S000, S001.
+
+    First versions are known 21:05 UTC on their date, except S001 2024-01-03 (only known at ``LATE_AT``).
+    S000's rows before 2024-01-04 have a halved second version at ``REVISED_AT``, and S000 2024-01-02 a
+    third at ``CORRECTED_AT``.
+    """
+    first = make_prices(days=4).with_columns(total_return=pl.lit(0.01))
+    late = (pl.col("symbol") == "S001") & (pl.col("date") == date(2024, 1, 3))
+    first = first.with_columns(known_at=pl.when(late).then(pl.lit(LATE_AT)).otherwise(pl.col("known_at")))
+    halved = [pl.col(c) / 2 for c in ("open", "high", "low", "close")]
+    early = first.filter((pl.col("symbol") == "S000") & (pl.col("date") < date(2024, 1, 4)))
+    revised = early.with_columns(*halved, known_at=pl.lit(REVISED_AT))
+    corrected = revised.filter(pl.col("date") == date(2024, 1, 2)).with_columns(
+        close=pl.col("close") + 0.25, total_return=pl.lit(None, pl.Float64), known_at=pl.lit(CORRECTED_AT)
+    )
+    return pl.concat([first, revised, corrected])
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> HistoricalStore:
     """An empty store in a temporary lake."""
@@ -53,3 +79,10 @@ def store(tmp_path: Path) -> HistoricalStore:
 def prices() -> PricesFactory:
     """The ``make_prices`` builder."""
     return make_prices
+
+
+@pytest.fixture
+def revised_store(store: HistoricalStore) -> HistoricalStore:
+    """``store`` holding ``make_revised_adjusted()`` in ``prices_adjusted``."""
+    store.write_frame("prices_adjusted", make_revised_adjusted())
+    return store

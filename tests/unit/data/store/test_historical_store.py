@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from prometheus.core.errors import DataError, StoreError
 from prometheus.core.types import Market
 from prometheus.data.schema import SCHEMAS, Table
 from prometheus.data.store import Partition, ReadOnlyQueryError
+from prometheus.data.timemachine import TimeMachine
 
 
 def _files(root: Path) -> list[str]:
@@ -207,18 +211,23 @@ def test_read_when_unknown_column_or_dates_on_undated_table_raises_store_error(s
         store.read("markets", start=date(2024, 1, 1))
 
 
-def test_catalog_when_lake_empty_has_a_typed_view_per_table(store) -> None:
+def test_catalog_when_lake_empty_has_a_typed_view_per_table_and_latest_per_point_in_time_table(store) -> None:
     con = store.catalog()
     try:
         views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        for table in Table:
-            described = con.execute(f"DESCRIBE {table.value}").fetchall()
-            assert [r[0] for r in described] == list(SCHEMAS[table].names)
-            assert con.execute(f"SELECT count(*) FROM {table.value}").fetchone() == (0,)
+        for schema in SCHEMAS.values():
+            for view in filter(None, (schema.table.value, schema.latest_view)):
+                described = con.execute(f"DESCRIBE {view}").fetchall()
+                assert [r[0] for r in described] == list(schema.names)
+                assert con.execute(f"SELECT count(*) FROM {view}").fetchone() == (0,)
     finally:
         con.close()
 
-    assert views == {t.value for t in Table}
+    point_in_time = {f"{t.value}_latest" for t in Table if SCHEMAS[t].point_in_time}
+    assert views == {t.value for t in Table} | point_in_time
+    assert "prices_adjusted_latest" in point_in_time
+    assert "quarantine_latest" not in point_in_time
+    assert "ingestion_log_latest" not in point_in_time
 
 
 def test_query_when_files_exist_reads_hive_market_and_typed_columns(store, prices) -> None:
@@ -298,6 +307,107 @@ def test_export_catalog_when_written_opens_in_duckdb_with_views(store, prices, t
     con = duckdb.connect(str(path), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM prices_daily").fetchone() == (10,)
+        assert con.execute("SELECT count(*) FROM prices_daily_latest").fetchone() == (10,)
         assert con.execute("SELECT count(*) FROM news").fetchone() == (0,)
     finally:
         con.close()
+
+
+LATEST_ADJUSTED = "SELECT * FROM prices_adjusted_latest ORDER BY market, date, symbol"
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        datetime(2024, 1, 1, tzinfo=UTC),  # before anything was known
+        datetime(2024, 1, 3, 21, 5, tzinfo=UTC),  # exactly when a bar became known: it is included
+        datetime(2024, 1, 4, 11, 59, 59, tzinfo=UTC),  # one second before the re-adjustment
+        datetime(2024, 1, 4, 12, 0, tzinfo=UTC),  # the re-adjustment
+        datetime(2024, 1, 5, 9, 0, tzinfo=UTC),  # the late bar
+        datetime(2024, 1, 6, 15, 30, tzinfo=UTC),  # the second correction
+        datetime(2030, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_query_when_as_of_given_latest_view_matches_time_machine(revised_store, as_of) -> None:
+    got = revised_store.query(LATEST_ADJUSTED, as_of=as_of)
+
+    assert_frame_equal(got, TimeMachine(revised_store, as_of).table("prices_adjusted"))
+
+
+def test_query_when_no_as_of_latest_view_is_latest_revision_of_everything(revised_store) -> None:
+    got = revised_store.query(LATEST_ADJUSTED)
+
+    assert got.height == 8
+    assert_frame_equal(got, TimeMachine(revised_store, datetime(2100, 1, 1, tzinfo=UTC)).table("prices_adjusted"))
+
+
+def test_query_when_as_of_given_base_view_keeps_every_revision_known_then(revised_store) -> None:
+    sql = "SELECT date, symbol, count(*) AS n FROM prices_adjusted GROUP BY ALL HAVING n > 1 ORDER BY date"
+
+    before = revised_store.query(sql, as_of=datetime(2024, 1, 4, 11, tzinfo=UTC))
+    after = revised_store.query(sql, as_of=datetime(2024, 1, 4, 12, tzinfo=UTC))
+
+    assert before.is_empty()
+    assert after.rows() == [(date(2024, 1, 2), "S000", 2), (date(2024, 1, 3), "S000", 2)]
+    assert revised_store.query("SELECT count(*) AS n FROM prices_adjusted").item() == 11
+
+
+def test_query_when_as_of_naive_or_other_offset_means_the_same_utc_instant(revised_store) -> None:
+    utc = revised_store.query(LATEST_ADJUSTED, as_of=datetime(2024, 1, 4, 12, tzinfo=UTC))
+
+    naive = revised_store.query(LATEST_ADJUSTED, as_of=datetime(2024, 1, 4, 12))
+    new_york = revised_store.query(LATEST_ADJUSTED, as_of=datetime(2024, 1, 4, 7, tzinfo=ZoneInfo("America/New_York")))
+
+    assert_frame_equal(naive, utc)
+    assert_frame_equal(new_york, utc)
+
+
+def test_query_when_as_of_given_leaves_tables_without_known_at_whole(store) -> None:
+    rejected = pl.DataFrame(
+        {
+            "market": ["US_EQ"],
+            "source": ["prices.csv"],
+            "row": [3],
+            "field": ["close"],
+            "value": ["-1"],
+            "reason": ["negative close"],
+            "rule": ["price_positive"],
+            "date": [date(2024, 1, 2)],
+            "symbol": ["S000"],
+            "ingested_at": [datetime(2024, 6, 1, tzinfo=UTC)],
+        }
+    )
+    store.write_frame("quarantine", rejected)
+
+    got = store.query("SELECT count(*) AS n FROM quarantine", as_of=datetime(2024, 1, 1, tzinfo=UTC))
+
+    assert got.item() == 1
+    with pytest.raises(StoreError, match="quarantine_latest"):
+        store.query("SELECT * FROM quarantine_latest")
+
+
+def test_query_when_as_of_given_still_refuses_writes(revised_store) -> None:
+    with pytest.raises(ReadOnlyQueryError):
+        revised_store.query("DROP VIEW prices_adjusted_latest", as_of=datetime(2024, 1, 4, tzinfo=UTC))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lags=st.lists(st.integers(min_value=0, max_value=96), min_size=1, max_size=12),
+    cut=st.integers(min_value=-24, max_value=120),
+)
+def test_latest_view_when_revisions_arrive_in_any_order_matches_time_machine(store, prices, lags, cut) -> None:
+    # Each lag (hours after the first bar's known_at) is one more revision of a bar: 3 bars share them out.
+    base = prices(days=3, symbols=1)
+    first = base["known_at"][0]
+    rows = [
+        base.slice(i % 3, 1).with_columns(close=pl.lit(float(i)), known_at=pl.lit(first + timedelta(hours=lag)))
+        for i, lag in enumerate(lags)
+    ]
+    frame = pl.concat(rows).unique(subset=["date", "symbol", "known_at"], keep="first", maintain_order=True)
+    store.write_frame("prices_daily", frame)
+    as_of = first + timedelta(hours=cut)
+
+    got = store.query("SELECT * FROM prices_daily_latest ORDER BY date", as_of=as_of)
+
+    assert_frame_equal(got, TimeMachine(store, as_of).table("prices_daily"))

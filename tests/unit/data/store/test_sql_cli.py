@@ -1,17 +1,19 @@
-"""``prometheus sql``: CSV output from the historical catalog and the runtime store; writes refused."""
+"""``prometheus sql``: CSV from the historical catalog (latest views, --as-of) and the runtime store; writes refused."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from prometheus.cli.sql import app
 from prometheus.data.store import HistoricalStore
+from prometheus.data.timemachine import TimeMachine
 
 
 @pytest.fixture
@@ -77,9 +79,137 @@ def test_sql_when_runtime_flag_queries_runtime_store(env) -> None:
     assert result.stdout == "a,b\n1,x\n"
 
 
-def test_sql_when_help_requested_describes_read_only_csv(env) -> None:
+def test_sql_when_help_requested_describes_read_only_csv_latest_views_and_as_of(env) -> None:
     result = _invoke(env, "--help")
 
     assert result.exit_code == 0
     assert "--runtime" in result.stdout
     assert "read-only" in result.stdout
+    assert "--as-of" in result.stdout
+    assert "_latest" in result.stdout
+
+
+LATEST_ADJUSTED = "SELECT * FROM prices_adjusted_latest ORDER BY market, date, symbol"
+
+
+def _as_csv(frame: pl.DataFrame) -> list[list[str]]:
+    """``frame`` as the CSV rows ``prometheus sql`` prints: header, nulls empty, times in ISO 8601."""
+
+    def cell(value: object) -> str:
+        if value is None:
+            return ""
+        return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+    return [frame.columns, *([cell(v) for v in row] for row in frame.iter_rows())]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "instant"),
+    [
+        # Before anything was known: header only.
+        ("2024-01-01T00:00:00Z", datetime(2024, 1, 1, tzinfo=UTC)),
+        # Exactly when a bar became known: it is included.
+        ("2024-01-03T21:05:00+00:00", datetime(2024, 1, 3, 21, 5, tzinfo=UTC)),
+        # One second before S000's re-adjustment (no offset: UTC).
+        ("2024-01-04T11:59:59", datetime(2024, 1, 4, 11, 59, 59, tzinfo=UTC)),
+        # The re-adjustment: S000's early bars halved.
+        ("2024-01-04T12:00:00Z", datetime(2024, 1, 4, 12, tzinfo=UTC)),
+        # S001's late 2024-01-03 bar arrives.
+        ("2024-01-05T09:00:00Z", datetime(2024, 1, 5, 9, tzinfo=UTC)),
+        # The second correction of S000 2024-01-02.
+        ("2024-01-06T15:30:00Z", datetime(2024, 1, 6, 15, 30, tzinfo=UTC)),
+    ],
+)
+def test_sql_when_as_of_given_latest_view_matches_time_machine(env, revised_store, as_of, instant) -> None:
+    result = _invoke(env, "--as-of", as_of, LATEST_ADJUSTED)
+
+    assert result.exit_code == 0, result.output
+    expected = TimeMachine(revised_store, instant).table("prices_adjusted")
+    assert list(csv.reader(io.StringIO(result.stdout))) == _as_csv(expected)
+
+
+def test_sql_when_as_of_given_late_rows_and_revisions_resolve_as_known_then(env, revised_store) -> None:
+    sql = "SELECT symbol, date, known_at FROM prices_adjusted_latest WHERE date <= DATE '2024-01-03' ORDER BY 1, 2"
+
+    before = _invoke(env, "--as-of", "2024-01-04T11:00:00Z", sql)
+    after = _invoke(env, "--as-of", "2024-01-05T09:00:00Z", sql)
+
+    assert before.stdout.splitlines()[1:] == [
+        "S000,2024-01-02,2024-01-02T21:05:00+00:00",
+        "S000,2024-01-03,2024-01-03T21:05:00+00:00",
+        "S001,2024-01-02,2024-01-02T21:05:00+00:00",
+    ]
+    assert after.stdout.splitlines()[1:] == [
+        "S000,2024-01-02,2024-01-04T12:00:00+00:00",
+        "S000,2024-01-03,2024-01-04T12:00:00+00:00",
+        "S001,2024-01-02,2024-01-02T21:05:00+00:00",
+        "S001,2024-01-03,2024-01-05T09:00:00+00:00",
+    ]
+
+
+def test_sql_when_as_of_is_a_date_or_has_an_offset_means_that_utc_instant(env, revised_store) -> None:
+    as_date = _invoke(env, "--as-of", "2024-01-04", LATEST_ADJUSTED)
+    midnight = _invoke(env, "--as-of", "2024-01-04T00:00:00Z", LATEST_ADJUSTED)
+    offset = _invoke(env, "--as-of", "2024-01-04T07:00:00-05:00", LATEST_ADJUSTED)
+    utc = _invoke(env, "--as-of", "2024-01-04T12:00:00Z", LATEST_ADJUSTED)
+
+    assert as_date.exit_code == offset.exit_code == 0, as_date.output + offset.output
+    assert as_date.stdout == midnight.stdout
+    assert offset.stdout == utc.stdout
+    assert as_date.stdout != utc.stdout
+
+
+def test_sql_when_as_of_given_tables_without_known_at_are_unchanged(env, tmp_path) -> None:
+    HistoricalStore(tmp_path / "lake").write_frame("ingestion_log", _ingestion_log())
+    sql = "SELECT run_id FROM ingestion_log"
+
+    result = _invoke(env, "--as-of", "2000-01-01", sql)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == _invoke(env, sql).stdout == "run_id\nr1\n"
+
+
+@pytest.mark.parametrize("as_of", ["yesterday", "2024-13-01", "2024-01-04 25:00", ""])
+def test_sql_when_as_of_is_not_iso_exits_2_with_clear_error(env, as_of) -> None:
+    result = _invoke(env, "--as-of", as_of, "SELECT 1")
+
+    assert result.exit_code == 2
+    assert "--as-of" in result.stderr
+    assert "ISO 8601" in result.stderr
+    assert result.stdout == ""
+
+
+def test_sql_when_as_of_given_with_runtime_exits_2(env) -> None:
+    result = _invoke(env, "--runtime", "--as-of", "2024-01-04", "SELECT 1")
+
+    assert result.exit_code == 2
+    assert "--as-of" in result.stderr
+    assert "--runtime" in result.stderr
+
+
+@pytest.mark.parametrize("sql", ["DROP VIEW prices_adjusted_latest", "SELECT 1; DELETE FROM prices_adjusted"])
+def test_sql_when_as_of_given_still_refuses_writes(env, sql) -> None:
+    result = _invoke(env, "--as-of", "2024-01-04", sql)
+
+    assert result.exit_code == 2
+    assert "refused" in result.stderr
+
+
+def _ingestion_log() -> pl.DataFrame:
+    started = datetime(2024, 6, 1, 12, tzinfo=UTC)
+    return pl.DataFrame(
+        {
+            "market": ["US_EQ"],
+            "run_id": ["r1"],
+            "source": ["prices.csv"],
+            "table_name": ["prices_daily"],
+            "rows_read": [10],
+            "rows_loaded": [10],
+            "rows_quarantined": [0],
+            "started_at": [started],
+            "finished_at": [started],
+            "status": ["succeeded"],
+            "message": [None],
+        },
+        schema_overrides={"message": pl.String()},
+    )
