@@ -63,7 +63,9 @@ def synthetic(
     s = settings()
 
     def go() -> IngestReport:
-        config = SyntheticConfig(n_names=names, years=years, seed=seed)
+        config = SyntheticConfig.from_mapping(
+            {"n_names": names, "years": years, "seed": seed}, source="command-line options"
+        )
         store = HistoricalStore.from_settings(s)
         return ingest_synthetic(store, s.data_path, config, bar_delay=timedelta(seconds=s.bar_delay_seconds))
 

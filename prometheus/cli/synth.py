@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from prometheus.cli._common import cli_errors
 from prometheus.core.errors import ConfigError
@@ -20,12 +19,7 @@ def _config(names: int, years: int, seed: int, start: str | None) -> SyntheticCo
     fields: dict[str, object] = {"n_names": names, "years": years, "seed": seed}
     if start is not None:
         fields["start"] = start
-    try:
-        return SyntheticConfig(**fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "config"
-        raise ConfigError(f"invalid {field}: {first['msg']}", setting=field) from None
+    return SyntheticConfig.from_mapping(fields, source="command-line options")
 
 
 def synth(
@@ -48,7 +42,7 @@ def synth(
         market = generate_market(_config(names, years, seed, start))
         paths = write_vendor_files(market, outdir)
         man = market.truth.manifest
-        typer.echo(f"wrote {len(paths)} files to {outdir} (seed {seed}, config {man['config_id'][:12]})")
+        typer.echo(f"wrote {len(paths)} files to {outdir} (seed {seed}, config {man['config_version'][:12]})")
         typer.echo(
             f"  {man['names']} names x {man['sessions']} sessions "
             f"({man['first_session']} .. {man['last_session']}); {market.prices.height} price rows, "

@@ -21,7 +21,7 @@ from prometheus.execution.risk_gate import (
     RejectionRecord,
     RiskGate,
 )
-from prometheus.execution.risk_limits import RiskLimits, load_risk_limits, risk_limits_from_settings
+from prometheus.execution.risk_limits import RiskLimits, risk_limits_from_settings
 from prometheus.execution.simulator import MarketSimulator, SimulatorConfig
 from prometheus.execution.state_machine import TRANSITIONS, Order, next_status
 from prometheus.execution.types import (
@@ -82,7 +82,6 @@ __all__ = [
     "Side",
     "SimulatorConfig",
     "TradingState",
-    "load_risk_limits",
     "next_status",
     "order_ref",
     "risk_limits_from_settings",

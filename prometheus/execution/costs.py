@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
+from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, field_validator
+
+from prometheus.core.config import VersionedConfig
 
 
 class CommissionSchedule(StrEnum):
@@ -30,10 +33,10 @@ IBKR_TIERS: tuple[tuple[float, float], ...] = (
 )
 
 
-class CostConfig(BaseModel):
+class CostConfig(VersionedConfig):
     """Parameters of the cost model (defaults: IBKR US stocks, METHODS "IBKR facts" and "Costs")."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str] = "costs"
 
     schedule: CommissionSchedule = CommissionSchedule.TIERED
     fixed_per_share: float = Field(0.005, ge=0)
@@ -51,12 +54,14 @@ class CostConfig(BaseModel):
     borrow_rate_annual: float = Field(0.0025, ge=0, description="Short borrow fee, accrued daily on value.")
     borrow_day_count: int = Field(360, gt=0, description="Days per year of the borrow fee (USD: 360).")
 
-    @model_validator(mode="after")
-    def _tiers_ascending(self) -> CostConfig:
-        bounds = [b for b, _ in self.tiers]
+    # A field validator (not a model validator) so the error names ``tiers`` (``costs.tiers`` when nested).
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ascending(cls, tiers: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        bounds = [b for b, _ in tiers]
         if not bounds or bounds != sorted(bounds) or not math.isinf(bounds[-1]):
-            raise ValueError("tiers: upper bounds must ascend and the last must be infinite (.inf)")
-        return self
+            raise ValueError("upper bounds must ascend and the last must be infinite (.inf)")
+        return tiers
 
 
 class CostModel:

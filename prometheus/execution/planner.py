@@ -6,19 +6,21 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from prometheus.core.config import VersionedConfig
 from prometheus.core.errors import DataError
 from prometheus.execution.state_machine import Order
 from prometheus.execution.types import OrderIntent, OrderRef, OrderType, Side
 
 
-class PlannerConfig(BaseModel):
+class PlannerConfig(VersionedConfig):
     """How target weights become orders."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str] = "planner"
 
     order_type: OrderType = Field(OrderType.MOO, description="MOO, MOC, LIMIT (with collar) or MARKET.")
     limit_collar_bps: float = Field(
@@ -31,11 +33,13 @@ class PlannerConfig(BaseModel):
         None, gt=0, le=1, description="Cap |order| at this fraction of ADV (shares); None = no cap."
     )
 
-    @model_validator(mode="after")
-    def _limit_needs_collar(self) -> PlannerConfig:
-        if self.order_type is OrderType.LIMIT and self.limit_collar_bps <= 0:
-            raise ValueError("limit_collar_bps: LIMIT orders need a positive collar")
-        return self
+    # A field validator (not a model validator) so a bad collar is reported under its own key.
+    @field_validator("limit_collar_bps")
+    @classmethod
+    def _limit_needs_collar(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("order_type") is OrderType.LIMIT and value <= 0:
+            raise ValueError("LIMIT orders need a positive collar")
+        return value
 
 
 @dataclass(frozen=True, slots=True)

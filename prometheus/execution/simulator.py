@@ -10,10 +10,12 @@ range trades through its limit, never at a worse price than the limit. Determini
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from prometheus.core.config import VersionedConfig
 from prometheus.execution.costs import CostConfig, CostModel
 from prometheus.execution.market_data import MarketPanel
 from prometheus.execution.types import FillPrice, OrderType, RemainderPolicy
@@ -22,10 +24,13 @@ from prometheus.execution.types import FillPrice, OrderType, RemainderPolicy
 AT_OPEN, AT_CLOSE, AT_CONFIGURED = 0, 1, 2
 
 
-class SimulatorConfig(BaseModel):
-    """How the simulator fills; ``costs=None`` turns every cost off (commission, fees, spread, impact, borrow)."""
+class SimulatorConfig(VersionedConfig):
+    """How the simulator fills; ``costs=None`` turns every cost off (commission, fees, spread, impact, borrow).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    The cost config is nested, so the simulator's version changes with any cost parameter.
+    """
+
+    kind: ClassVar[str] = "simulator"
 
     fill_price: FillPrice = Field(FillPrice.OPEN, description="Reference price of MARKET and LIMIT orders.")
     max_participation: float | None = Field(0.1, gt=0, le=1, description="Of the session's volume, per order.")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import ClassVar
+
+from pydantic import Field
+
+from prometheus.core.config import VersionedConfig
 
 
-class QcConfig(BaseModel):
-    """Thresholds of the QC rules (frozen, unknown keys rejected)."""
+class QcConfig(VersionedConfig):
+    """Thresholds of the QC rules (frozen, unknown keys rejected, content-hashed)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str] = "qc"
 
     spike_k: float = Field(10.0, gt=0.0, description="A jump beyond spike_k robust sigmas may be a fat finger.")
     spike_floor: float = Field(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from enum import StrEnum
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from prometheus.core.config import VersionedConfig
 from prometheus.core.errors import ConfigError
 
 
@@ -32,13 +32,14 @@ REGIMES: tuple[Regime, ...] = (Regime.CALM, Regime.NORMAL, Regime.CRISIS)
 Triple = tuple[float, float, float]
 
 
-class SyntheticConfig(BaseModel):
+class SyntheticConfig(VersionedConfig):
     """Every knob of the generator. Tuples of three are per regime: (calm, normal, crisis).
 
-    The defaults are the design of METHODS "Synthetic market"; the same config and seed give the same market.
+    The defaults are the design of METHODS "Synthetic market"; the same config and seed give the same market, so
+    ``config_version`` is the version of the generated market.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str] = "synthetic_market"
 
     seed: int = Field(42, ge=0, description="Root seed; every component draws from its own child stream.")
     n_names: int = Field(500, ge=20, le=5000, description="Instruments over the whole history.")
@@ -130,9 +131,3 @@ class SyntheticConfig(BaseModel):
         except ValueError:  # 29 February
             last = self.start.replace(year=self.start.year + self.years, day=28)
         return date.fromordinal(last.toordinal() - 1)
-
-    @property
-    def config_id(self) -> str:
-        """SHA-256 of the canonical JSON of the config (the version of the generated market)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()

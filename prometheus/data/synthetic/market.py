@@ -107,7 +107,7 @@ def _manifest(
     return {
         "generator": "prometheus.data.synthetic",
         "seed": cfg.seed,
-        "config_id": cfg.config_id,
+        "config_version": cfg.config_version,
         "config": cfg.model_dump(mode="json"),
         "market": MARKET.value,
         "sessions": len(day),

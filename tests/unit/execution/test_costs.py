@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from prometheus.core.errors import ConfigError
 from prometheus.execution import CommissionSchedule, CostConfig, CostModel
 
 FIXED = CostModel(CostConfig(schedule=CommissionSchedule.FIXED))
@@ -81,3 +85,16 @@ def test_expected_cost_when_buying_sums_spread_impact_commission() -> None:
 
 def test_borrow_fee_when_one_day_is_rate_over_360() -> None:
     assert CostModel(CostConfig(borrow_rate_annual=0.036)).borrow_fee(-10_000.0, 1)[()] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("tiers", [[[300_000, 0.0035], [100, 0.002], [math.inf, 0.001]], [[300_000, 0.0035]], []])
+def test_config_when_tiers_not_ascending_to_infinity_raises_naming_tiers(tiers: list[list[object]]) -> None:
+    with pytest.raises(ConfigError, match=r"costs config key 'tiers': .*ascend") as info:
+        CostConfig.from_mapping({"tiers": tiers})
+    assert info.value.setting == "tiers"
+
+
+def test_config_when_tiers_written_in_yaml_accepts_dot_inf(tmp_path: Path) -> None:
+    path = tmp_path / "costs.yaml"
+    path.write_text("tiers:\n  - [1000, 0.004]\n  - [.inf, 0.001]\n")
+    assert CostConfig.from_yaml(path).tiers == ((1000.0, 0.004), (math.inf, 0.001))

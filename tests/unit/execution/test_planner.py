@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from prometheus.core.errors import DataError
+from prometheus.core.errors import ConfigError, DataError
 from prometheus.execution import (
     OrderIntent,
     OrderPlanner,
@@ -111,3 +111,12 @@ def test_order_ref_when_any_key_part_changes_differs() -> None:
     }
     assert base not in others
     assert len(others) == 4
+
+
+def test_config_when_limit_has_no_collar_raises_naming_collar() -> None:
+    with pytest.raises(ConfigError, match=r"planner\.yaml: planner config key 'limit_collar_bps': .*positive collar"):
+        PlannerConfig.from_mapping({"order_type": "LIMIT", "limit_collar_bps": 0}, source="planner.yaml")
+
+
+def test_config_when_not_limit_accepts_zero_collar() -> None:
+    assert PlannerConfig.from_mapping({"order_type": "MOC", "limit_collar_bps": 0}).limit_collar_bps == 0

@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from prometheus.data.ingest import QcRule
+from prometheus.core.errors import ConfigError
+from prometheus.data.ingest import QcConfig, QcRule
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from tests.unit.data.ingest.ingest_kit import (
@@ -184,3 +185,18 @@ def test_rules_when_listed_run_in_declared_order() -> None:
     assert list(QcRule)[0] is QcRule.MISSING_VALUE
     assert list(QcRule).index(QcRule.DUPLICATE_ROW) < list(QcRule).index(QcRule.PRICE_SPIKE)
     assert date(2024, 1, 6) not in D
+
+
+def test_config_when_loaded_from_yaml_overrides_only_given_thresholds(tmp_path: Path) -> None:
+    path = tmp_path / "qc.yaml"
+    path.write_text("spike_k: 8\nstale_sessions: 4\n")
+    cfg = QcConfig.from_yaml(path)
+    assert cfg == QcConfig(spike_k=8.0, stale_sessions=4)
+    assert cfg.config_version != QcConfig().config_version
+
+
+def test_config_when_threshold_out_of_range_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "qc.yaml"
+    path.write_text("max_quarantine_fraction: 2\n")
+    with pytest.raises(ConfigError, match=r"qc\.yaml: qc config key 'max_quarantine_fraction': Input should be"):
+        QcConfig.from_yaml(path)

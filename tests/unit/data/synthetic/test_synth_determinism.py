@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from prometheus.core.errors import ConfigError
 from prometheus.data.synthetic import SyntheticConfig, generate_market, write_vendor_files
 
 
@@ -39,6 +40,18 @@ def test_config_when_given_unknown_key_is_rejected() -> None:
         SyntheticConfig(n_names=50, colour="blue")  # type: ignore[call-arg]
 
 
-def test_config_id_when_fields_equal_is_equal_and_changes_with_seed() -> None:
-    assert SyntheticConfig(seed=1).config_id == SyntheticConfig(seed=1).config_id
-    assert SyntheticConfig(seed=1).config_id != SyntheticConfig(seed=2).config_id
+def test_config_version_when_fields_equal_is_equal_and_changes_with_seed() -> None:
+    assert SyntheticConfig(seed=1).config_version == SyntheticConfig(seed=1).config_version
+    assert SyntheticConfig(seed=1).config_version != SyntheticConfig(seed=2).config_version
+
+
+def test_config_when_cross_field_rule_broken_in_yaml_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "market.yaml"
+    path.write_text("beta_clip: [2.0, 1.0]\n")
+    with pytest.raises(ConfigError, match=r"market\.yaml: synthetic_market config key 'beta_clip': beta_clip must"):
+        SyntheticConfig.from_yaml(path)
+
+
+def test_manifest_when_generated_records_config_version() -> None:
+    cfg = SyntheticConfig(n_names=20, years=1, seed=1)
+    assert generate_market(cfg).truth.manifest["config_version"] == cfg.config_version
