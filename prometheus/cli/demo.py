@@ -56,7 +56,9 @@ def demo(
                 f"[{written.sessions} sessions {written.first}..{written.last} in the lake]"
             )
         typer.echo("ingesting the synthetic market and the reference data ...")
-        synthetic = SyntheticConfig(n_names=names, years=years, seed=seed)
+        synthetic = SyntheticConfig.from_mapping(
+            {"n_names": names, "years": years, "seed": seed}, source="command-line options"
+        )
         for line in ingest_default(s, synthetic).lines():
             typer.echo(f"  {line}")
         typer.echo("training the encoders and writing embeddings and profiles ...")
