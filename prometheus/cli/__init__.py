@@ -1,35 +1,89 @@
-"""The ``prometheus`` command line. Each area's commands live in their own module of this package."""
+"""The ``prometheus`` command line. Each area's commands live in their own module of this package.
+
+Sub-commands are registered by module path and imported only when one runs (see :mod:`prometheus.cli._lazy`):
+``prometheus calendar state US_EQ`` never pays for DuckDB, SQLAlchemy or torch, and ``prometheus --help`` for
+none of them. Each summary below is what ``prometheus --help`` lists; a test checks it against the command's
+own help.
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import typer
 
-from prometheus.cli import calendar as calendar_cli
-from prometheus.cli import config as config_cli
-from prometheus.cli import db as db_cli
-from prometheus.cli import demo as demo_cli
-from prometheus.cli import engines as engines_cli
-from prometheus.cli import ingest as ingest_cli
-from prometheus.cli import kill_switch as kill_switch_cli
-from prometheus.cli import sql as sql_cli
-from prometheus.cli import synth as synth_cli
+from prometheus.cli._lazy import LazyCommand, LazyGroup
+
+#: Sub-commands in the order ``prometheus --help`` lists them: name -> where it lives and its summary.
+COMMANDS: dict[str, LazyCommand] = {
+    "demo": LazyCommand(
+        "prometheus.cli.demo",
+        "demo",
+        "Run the embedded default end to end: create the data root, upgrade the runtime store, write every "
+        "market's trading sessions into the lake, ingest the default synthetic market and the reference data, "
+        "train the encoders and write embeddings and profiles, and show every market's state.",
+    ),
+    "sql": LazyCommand(
+        "prometheus.cli.sql",
+        "app",
+        "Read-only SQL on the historical catalog, optionally as known at --as-of (or on the runtime store with "
+        "--runtime), printed as CSV.",
+    ),
+    "run-engines": LazyCommand(
+        "prometheus.cli.engines",
+        "run_engines",
+        "Run the engines (Regime -> Stability -> Fragility) over a session range and print a summary.",
+    ),
+    "synth": LazyCommand(
+        "prometheus.cli.synth",
+        "app",
+        "Generate the seeded synthetic market and write its vendor files and truth/ folder to OUTDIR.",
+    ),
+    "calendar": LazyCommand(
+        "prometheus.cli.calendar", "app", "Trading sessions and market states (exchange_calendars).", group=True
+    ),
+    "config": LazyCommand(
+        "prometheus.cli.config", "app", "Effective settings (from PROMETHEUS_* variables).", group=True
+    ),
+    "db": LazyCommand(
+        "prometheus.cli.db", "app", "Runtime store schema: upgrade, current revision, history.", group=True
+    ),
+    "ingest": LazyCommand(
+        "prometheus.cli.ingest",
+        "app",
+        "Ingest historical data: QC, quarantine, corporate-action adjustment and point-in-time publishing.",
+        group=True,
+    ),
+    "kill-switch": LazyCommand(
+        "prometheus.cli.kill_switch",
+        "app",
+        "Kill switch: halt (nothing trades), reduce (only risk-reducing orders), resume, status.",
+        group=True,
+    ),
+}
+
+
+class PrometheusGroup(LazyGroup):
+    """The root group: every sub-command of :data:`COMMANDS`, loaded on use."""
+
+    lazy_commands: ClassVar[dict[str, LazyCommand]] = COMMANDS
+
 
 app = typer.Typer(
     name="prometheus",
+    cls=PrometheusGroup,
     help="Prometheus v2: point-in-time data, engines, backtests and execution.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(calendar_cli.app, name="calendar")
-app.add_typer(config_cli.app, name="config")
-app.add_typer(db_cli.app, name="db")
-app.add_typer(ingest_cli.app, name="ingest")
-app.add_typer(kill_switch_cli.app, name="kill-switch")
-app.command("demo", help=demo_cli.HELP)(demo_cli.demo)
-app.command("sql", short_help=sql_cli.HELP)(sql_cli.sql)
-app.command("run-engines", help=engines_cli.HELP)(engines_cli.run_engines)
-app.command("synth", help=synth_cli.HELP)(synth_cli.synth)
+
+
+@app.callback()
+def _root() -> None:
+    # Typer builds a group only for an app with a callback or registered commands; the sub-commands here are
+    # added by PrometheusGroup, so this empty callback is what makes ``app`` a group.
+    pass
 
 
 def main() -> None:
