@@ -17,7 +17,8 @@ from prometheus.calendar import get_calendar
 from prometheus.core.types import Market
 from prometheus.data.ingest.api import ingest_reference, publish_market
 from prometheus.data.store import HistoricalStore
-from prometheus.engines.regime import RegimeConfig, RegimeMethod, load_history, run_regime
+from prometheus.engines.regime import RegimeConfig, RegimeEngine, RegimeMethod
+from prometheus.engines.runner import history_view, run_sessions
 
 
 def main() -> None:
@@ -33,8 +34,9 @@ def main() -> None:
         publish_market(store, Market.US_EQ, benchmark="SP500")
         sessions = cal.sessions(Market.US_EQ, date(2009, 1, 1), date(2018, 12, 31))
         t0 = time.perf_counter()
-        view = load_history(store, cal, Market.US_EQ, sessions, config, delay)
-        out, _ = run_regime(view, cal, Market.US_EQ, sessions, "bench", config, bar_delay=delay)
+        engine = RegimeEngine(config, cal, delay)
+        view = history_view(store, cal, Market.US_EQ, sessions, [engine], delay)
+        out, _ = run_sessions(engine, view, cal, Market.US_EQ, sessions, "bench", bar_delay=delay)
         seconds = time.perf_counter() - t0
     result = {"benchmark": "regime_10y", "method": args.method, "sessions": len(sessions), "refits": 10,
               "seconds": round(seconds, 2), "ms_per_session": round(1000 * seconds / len(sessions), 2),

@@ -21,15 +21,16 @@ from prometheus.core.types import Market
 from prometheus.data.ingest import ingest_synthetic
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
-from prometheus.engines.fragility import FragilityConfig, FragilityEngine, run_fragility
-from prometheus.engines.stability import StabilityConfig, StabilityEngine, load_panel_history, run_stability
+from prometheus.engines.fragility import FragilityConfig, FragilityEngine
+from prometheus.engines.runner import history_view, run_sessions
+from prometheus.engines.stability import StabilityConfig, StabilityEngine
 
 
-def _time(name: str, engine: object, runner: object, store: HistoricalStore, sessions: list, delay: timedelta) -> dict:
+def _time(name: str, engine: object, store: HistoricalStore, sessions: list, delay: timedelta) -> dict:
     cal = get_calendar()
     t0 = time.perf_counter()
-    view = load_panel_history(store, cal, Market.US_EQ, sessions, engine.lookback_sessions, delay)
-    out, summary = runner(view, cal, Market.US_EQ, sessions, "bench", engine.config, bar_delay=delay)
+    view = history_view(store, cal, Market.US_EQ, sessions, [engine], delay)
+    out, summary = run_sessions(engine, view, cal, Market.US_EQ, sessions, "bench", bar_delay=delay)
     seconds = time.perf_counter() - t0
     return {"engine": name, "sessions": len(sessions), "rows": summary.rows, "seconds": round(seconds, 2),
             "ms_per_session": round(1000 * seconds / len(sessions), 2)}  # fmt: skip
@@ -46,10 +47,11 @@ def main() -> None:
         store = HistoricalStore(Path(tmp) / "lake")
         ingest_synthetic(store, Path(tmp), market, bar_delay=delay)
         all_sessions = get_calendar().sessions(Market.US_EQ, market.start, market.end)
-        stability, fragility = StabilityEngine(StabilityConfig()), FragilityEngine(FragilityConfig())
+        cal = get_calendar()
+        stability, fragility = StabilityEngine(StabilityConfig(), cal), FragilityEngine(FragilityConfig(), cal)
         results = [
-            _time("stability", stability, run_stability, store, all_sessions[stability.lookback_sessions :], delay),
-            _time("fragility", fragility, run_fragility, store, all_sessions[fragility.lookback_sessions :], delay),
+            _time("stability", stability, store, all_sessions[stability.lookback_sessions :], delay),
+            _time("fragility", fragility, store, all_sessions[fragility.lookback_sessions :], delay),
         ]
     report = {"benchmark": "stability_fragility", "names": args.names, "years": args.years,
               "cpu_count": os.cpu_count(), "results": results}  # fmt: skip

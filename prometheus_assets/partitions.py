@@ -31,12 +31,12 @@ WEEKEND_CRON = "0 0 * * 0,6"
 
 
 @lru_cache(maxsize=32)
-def partitions_for(market: Market | str, mode: Mode | str) -> dg.TimeWindowPartitionsDefinition:
+def partitions_for(market: Market | str, mode: Mode) -> dg.TimeWindowPartitionsDefinition:
     """Time partitions of ``market``'s assets in ``mode``."""
     m = parse_market(market)
     cal = get_calendar()
     tz = str(cal.tz(m))
-    if Mode(mode) is Mode.BACKTEST:
+    if mode is Mode.BACKTEST:
         return dg.MonthlyPartitionsDefinition(start_date=PARTITIONS_START.isoformat(), timezone=tz, end_offset=1)
     return dg.DailyPartitionsDefinition(
         start_date=PARTITIONS_START.isoformat(),

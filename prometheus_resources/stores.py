@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,14 +23,24 @@ class HistoricalStoreResource(dg.ConfigurableResource):
         return HistoricalStore(Path(self.data_root) / "lake")
 
 
+#: Runtime store URLs migrated by this process: migrations run once per process, not per materialisation.
+_MIGRATED: set[str] = set()
+_MIGRATE_LOCK = threading.Lock()
+
+
 class RuntimeStoreResource(dg.ConfigurableResource):
     """The runtime store (SQLite by default, PostgreSQL in production)."""
 
     url: str
 
     def store(self) -> RuntimeStore:
-        """A store at ``url``; callers run ``upgrade()`` where they need the schema."""
-        return RuntimeStore(self.url)
+        """A store at ``url``, migrated to the latest schema the first time this process asks for it."""
+        store = RuntimeStore(self.url)
+        with _MIGRATE_LOCK:
+            if self.url not in _MIGRATED:
+                store.upgrade()
+                _MIGRATED.add(self.url)
+        return store
 
 
 class CalendarResource(dg.ConfigurableResource):

@@ -164,6 +164,17 @@ class TradingCalendar:
             schema=SESSIONS_SCHEMA,
         )
 
+    def sessions_before(self, market: Market | str, day: date | str, n: int, *, inclusive: bool = False) -> list[date]:
+        """The ``n`` sessions of ``market`` before ``day`` (``day`` itself too when ``inclusive``), oldest first.
+
+        Fewer than ``n`` when the calendar starts later: lookbacks count sessions, never calendar days.
+        """
+        if n < 0:
+            raise ConfigError(f"sessions_before needs n >= 0, got {n}", setting="n")
+        arr = self._arr(market)
+        hi = int(arr.sessions.searchsorted(pd.Timestamp(to_date(day)), side="right" if inclusive else "left"))
+        return [d.date() for d in arr.sessions[max(0, hi - n) : hi]]
+
     def _slice(self, arr: _Arrays, start: date | str, end: date | str) -> tuple[int, int]:
         lo = arr.sessions.searchsorted(pd.Timestamp(to_date(start)), side="left")
         hi = arr.sessions.searchsorted(pd.Timestamp(to_date(end)), side="right")

@@ -13,7 +13,7 @@ from prometheus.data.ingest import ingest_default
 from prometheus.data.sessions import publish_trading_sessions
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
-from prometheus.encoders import build_default as build_encoders
+from prometheus.profiles import build_default as build_encoders
 from prometheus.runtime.store import RuntimeStore
 
 HELP = (

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -19,6 +20,13 @@ from prometheus.core.types import Market
 def bar_known_at(calendar: TradingCalendar, market: Market | str, session: date, bar_delay: timedelta) -> datetime:
     """UTC instant the daily bar of ``session`` becomes known."""
     return calendar.close_at(market, session) + bar_delay
+
+
+def decision_times(
+    calendar: TradingCalendar, market: Market | str, sessions: Sequence[date], bar_delay: timedelta
+) -> tuple[datetime, ...]:
+    """The decision time of each session: the instant its bar is known (close plus ``bar_delay``)."""
+    return tuple(bar_known_at(calendar, market, d, bar_delay) for d in sessions)
 
 
 def with_bar_known_at(

@@ -12,6 +12,10 @@ block from it when that is provably the same as reading ``view.at(t_d)``:
 
 Instrument reference rows (sector, listing dates) get the same treatment. A test checks the equivalence against
 per-session reads on data with late rows and revisions.
+
+This is the one point-in-time panel reader. :func:`load_price_panel` is the same reader with one-session windows,
+stacked into a (sessions x names) :class:`PricePanel`: each bar as known at its own session's decision time, the
+input of the encoders and profiles.
 """
 
 from __future__ import annotations
@@ -19,18 +23,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import MappingProxyType
 
 import numpy as np
 import polars as pl
 
+from prometheus.core.errors import DataError
 from prometheus.core.types import Market
 from prometheus.data.schema import Table
 from prometheus.data.timemachine import TimeMachine
 
+#: The tables a panel reads (a view handed to the readers here must hold both).
+PANEL_TABLES: tuple[Table, ...] = (Table.INSTRUMENTS, Table.PRICES_ADJUSTED)
 #: Columns read from ``prices_adjusted``.
 _PRICE_COLUMNS = ["date", "symbol", "total_return", "close", "volume", "known_at"]
 #: Sessions served from one block read.
 DEFAULT_BLOCK = 21
+_NAMES_SCHEMA = {"symbol": pl.String(), "sector": pl.String()}
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ class PanelWindow:
 def listed_names(instruments: pl.DataFrame, day: date) -> pl.DataFrame:
     """Symbol and sector of the instruments listed on ``day`` (the version in effect on ``day``)."""
     if instruments.is_empty():
-        return pl.DataFrame(schema={"symbol": pl.String(), "sector": pl.String()})
+        return pl.DataFrame(schema=_NAMES_SCHEMA)
     current = (
         instruments.filter(pl.col("date") <= day)
         .sort(["symbol", "date", "known_at"])
@@ -130,7 +139,8 @@ class PointInTimePanel:
 
     def _window_of(self, day: date, t: datetime, prices: pl.DataFrame, instruments: pl.DataFrame) -> PanelWindow:
         rows = self._days[self._first_row(day) : int(np.searchsorted(self._days, np.datetime64(day, "D"))) + 1]
-        names = listed_names(instruments, day)
+        # A market without reference rows (an index series, a bare vendor delivery): every name with a bar.
+        names = listed_names(instruments, day) if not instruments.is_empty() else _priced_names(prices)
         symbols = names["symbol"].to_numpy().astype(str)
         frame = prices.filter(pl.col("date").is_between(rows[0].item(), day)).join(
             names.select("symbol").with_row_index("col"), on="symbol", how="inner"
@@ -142,3 +152,115 @@ class PointInTimePanel:
         returns[r, c] = frame["total_return"].fill_null(np.nan).to_numpy()
         dollar[r, c] = (frame["close"] * frame["volume"]).fill_null(np.nan).to_numpy()
         return PanelWindow(day, t, rows, symbols, names["sector"].to_numpy().astype(str), returns, dollar)
+
+
+def _priced_names(prices: pl.DataFrame) -> pl.DataFrame:
+    return prices.select(pl.col("symbol").unique().sort(), pl.lit("").alias("sector"))
+
+
+#: Columns a price frame handed to :func:`panel_from_frame` must have (``prices_adjusted`` columns).
+PRICE_INPUT_COLUMNS = MappingProxyType(
+    {
+        "date": pl.Date(),  # session
+        "symbol": pl.String(),  # instrument
+        "close": pl.Float64(),  # split-adjusted close
+        "volume": pl.Float64(),  # split-adjusted volume (close x volume is split invariant)
+        "total_return": pl.Float64(),  # close-to-close total return, null on the first day
+    }
+)
+
+
+@dataclass(frozen=True)
+class PricePanel:
+    """Arrays of shape (sessions, symbols); NaN where no bar was known at the session's decision time."""
+
+    market: Market
+    sessions: tuple[date, ...]
+    decision_times: tuple[datetime, ...]
+    symbols: tuple[str, ...]
+    returns: np.ndarray
+    dollar_volume: np.ndarray
+
+    def __post_init__(self) -> None:
+        shape = (len(self.sessions), len(self.symbols))
+        if self.returns.shape != shape or self.dollar_volume.shape != shape:
+            raise ValueError(f"panel arrays must have shape {shape}")
+
+    def index_of(self, session: date) -> int:
+        """Row of ``session`` (KeyError when the panel lacks it)."""
+        try:
+            return self.sessions.index(session)
+        except ValueError:
+            raise KeyError(session) from None
+
+    def rows(self, start: int, stop: int) -> PricePanel:
+        """Sessions ``start:stop`` (all symbols)."""
+        return PricePanel(
+            self.market,
+            self.sessions[start:stop],
+            self.decision_times[start:stop],
+            self.symbols,
+            self.returns[start:stop],
+            self.dollar_volume[start:stop],
+        )
+
+
+def panel_from_frame(
+    frame: pl.DataFrame, market: Market | str, sessions: Sequence[date], decision_times: Sequence[datetime]
+) -> PricePanel:
+    """Pivot a frame with :data:`PRICE_INPUT_COLUMNS` (already point in time) into a panel over ``sessions``.
+
+    Raises
+    ------
+    DataError
+        A missing column or a duplicated (date, symbol).
+    """
+    missing = [c for c in PRICE_INPUT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"price frame lacks column(s) {missing}", field=missing[0])
+    f = frame.select(list(PRICE_INPUT_COLUMNS)).cast(dict(PRICE_INPUT_COLUMNS)).filter(pl.col("date").is_in(sessions))
+    if f.select(pl.struct("date", "symbol").is_duplicated().any()).item():
+        raise DataError("duplicated (date, symbol) in the price frame", field="date,symbol")
+    symbols = tuple(sorted(f["symbol"].unique().to_list()))
+    row = {d: k for k, d in enumerate(sessions)}
+    col = {s: k for k, s in enumerate(symbols)}
+    t = np.fromiter((row[d] for d in f["date"].to_list()), dtype=np.int64, count=f.height)
+    i = np.fromiter((col[s] for s in f["symbol"].to_list()), dtype=np.int64, count=f.height)
+    returns = np.full((len(sessions), len(symbols)), np.nan)
+    dollar = np.full_like(returns, np.nan)
+    returns[t, i] = f["total_return"].fill_null(np.nan).to_numpy()
+    dollar[t, i] = (f["close"] * f["volume"]).fill_null(np.nan).to_numpy()
+    return PricePanel(Market(str(market)), tuple(sessions), tuple(decision_times), symbols, returns, dollar)
+
+
+def load_price_panel(
+    view: TimeMachine, market: Market | str, sessions: Sequence[date], decision_times: Sequence[datetime]
+) -> PricePanel:
+    """The (sessions x names) panel of ``prices_adjusted``, each bar as known at its own session's decision time.
+
+    ``view`` must be at (or after) the last decision time. The :class:`PointInTimePanel` with one-session windows:
+    a revision or a late row known after a session was decided never reaches that session.
+
+    Raises
+    ------
+    DataError
+        No sessions to load.
+    """
+    if not sessions:
+        raise DataError("no sessions to load", field="sessions")
+    m = Market(str(market))
+    reader = PointInTimePanel(view, m, sessions, decision_times, sessions, window=1, block=_PRICE_PANEL_BLOCK)
+    windows = list(reader)
+    symbols = tuple(sorted({s for w in windows for s in w.symbols.tolist()}))
+    col = {s: k for k, s in enumerate(symbols)}
+    returns = np.full((len(sessions), len(symbols)), np.nan)
+    dollar = np.full_like(returns, np.nan)
+    for k, w in enumerate(windows):
+        cols = np.fromiter((col[s] for s in w.symbols.tolist()), dtype=np.int64, count=len(w.symbols))
+        returns[k, cols] = w.returns[-1]
+        dollar[k, cols] = w.dollar_volume[-1]
+    return PricePanel(m, tuple(sessions), tuple(decision_times), symbols, returns, dollar)
+
+
+#: One-session windows are cheap to serve: a longer block means fewer reads of the lake.
+_PRICE_PANEL_BLOCK = 63

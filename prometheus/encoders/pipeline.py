@@ -1,13 +1,13 @@
-"""Encoders and profiles against the lake: the functions assets and the demo call.
+"""Encoders against the lake: the functions the assets and the demo call.
 
 Reads go through TimeMachine views over a snapshot of the needed tables; writes replace or upsert partitions
-of ``encoder_models``, ``instrument_embeddings``, ``news_embeddings``, ``news_aggregates`` and ``profiles``.
+of ``encoder_models``, ``instrument_embeddings``, ``news_embeddings`` and ``news_aggregates``. Profiles, which
+read the embeddings, live a layer above in :mod:`prometheus.profiles`.
 Model artifacts live under ``<data_root>/models/encoders``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,6 +19,8 @@ from prometheus.calendar import TradingCalendar, get_calendar
 from prometheus.core.errors import DataError
 from prometheus.core.settings import Settings
 from prometheus.core.types import Market
+from prometheus.data.known_at import decision_times as session_decision_times
+from prometheus.data.panel import PANEL_TABLES, PricePanel, load_price_panel
 from prometheus.data.schema import ENCODER_MODELS, Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
@@ -31,10 +33,7 @@ from prometheus.encoders.numeric.walkforward import (
     retraining_periods,
     train_period,
 )
-from prometheus.encoders.panel import PricePanel, load_price_panel, session_decision_times
 from prometheus.encoders.text.minilm import aggregate_news, load_text_model, news_item_embeddings, news_items
-from prometheus.profiles.compute import compute_profiles
-from prometheus.profiles.config import ProfileConfig
 
 #: Folder of encoder artifacts under the data root.
 MODELS_FOLDER = Path("models") / "encoders"
@@ -83,7 +82,7 @@ def price_panel(ctx: LakeContext, market: Market, start: date, end: date) -> Pri
     days, dts = ctx.sessions(market, start, end)
     if not days:
         raise DataError(f"no {market.value} sessions between {start} and {end}", field="sessions")
-    view = ctx.view(market, [Table.PRICES_ADJUSTED], days[0], days[-1], dts[-1])
+    view = ctx.view(market, list(PANEL_TABLES), days[0], days[-1], dts[-1])
     panel = load_price_panel(view, market, days, dts)
     if not panel.symbols:
         raise DataError(
@@ -92,9 +91,11 @@ def price_panel(ctx: LakeContext, market: Market, start: date, end: date) -> Pri
     return panel
 
 
-def _history_start(ctx: LakeContext, market: Market, first: date, sessions_back: int) -> date:
-    days = ctx.calendar.sessions(market, first - timedelta(days=2 * sessions_back + 30), first)
-    return days[max(0, len(days) - 1 - sessions_back)]
+def history_start(ctx: LakeContext, market: Market, first: date, sessions_back: int) -> date:
+    """The session ``sessions_back`` sessions before ``first`` (or the earliest there is): where a window's
+    history must start."""
+    days = ctx.calendar.sessions_before(market, first, sessions_back + 1, inclusive=True)
+    return days[0] if days else first
 
 
 # ------------------------------------------------------------------------------------------ numeric encoder
@@ -123,7 +124,7 @@ def train_numeric_model(
     """
     period = retraining_periods([period_start], config.retrain)[0]
     previous = model_in_force(ctx, market, config, period.start - timedelta(days=1))
-    start = _history_start(ctx, market, period.start, config.train_sessions + config.lookback_sessions)
+    start = history_start(ctx, market, period.start, config.train_sessions + config.lookback_sessions)
     try:
         panel = price_panel(ctx, market, start, period.start - timedelta(days=1))
     except DataError:
@@ -164,7 +165,7 @@ def write_numeric_embeddings(
     ctx: LakeContext, market: Market, start: date, end: date, config: NumericEncoderConfig
 ) -> int:
     """Embed the sessions in ``[start, end]`` with the model in force for each period; returns rows written."""
-    first = _history_start(ctx, market, start, config.lookback_sessions)
+    first = history_start(ctx, market, start, config.lookback_sessions)
     try:
         panel = price_panel(ctx, market, first, end)
     except DataError:
@@ -217,117 +218,11 @@ def write_news_embeddings(
     return embedded.height, aggregates.height
 
 
-# ------------------------------------------------------------------------------------------------- profiles
-def write_profiles(
-    ctx: LakeContext,
-    market: Market,
-    start: date,
-    end: date,
-    config: ProfileConfig,
-    numeric: NumericEncoderConfig | None,
-) -> int:
-    """Profiles of the sessions in ``[start, end]``; returns rows written."""
-    back = max(config.beta_window, config.vol_window, config.centroid_window) + 1
-    first = _history_start(ctx, market, start, back)
-    try:
-        panel = price_panel(ctx, market, first, end)
-    except DataError:
-        return 0
-    return _write_profiles(ctx, panel, start, config, numeric)
-
-
-def _write_profiles(
-    ctx: LakeContext, panel: PricePanel, start: date, config: ProfileConfig, numeric: NumericEncoderConfig | None
-) -> int:
-    if not any(d >= start for d in panel.sessions):
-        return 0
-    market, first, end = panel.market, panel.sessions[0], panel.sessions[-1]
-    tables = [Table.INSTRUMENTS, Table.EVENTS, Table.INSTRUMENT_EMBEDDINGS]
-    view = ctx.view(market, tables, first, end, panel.decision_times[-1])
-    embeddings = view.table(Table.INSTRUMENT_EMBEDDINGS, market=market, start=first, end=end)
-    if numeric is not None:
-        embeddings = embeddings.filter(pl.col("config_version") == numeric.config_version)
-    frame = compute_profiles(
-        panel,
-        config,
-        instruments=view.table(Table.INSTRUMENTS, market=market),
-        events=view.table(Table.EVENTS, market=market, start=first, end=end),
-        embeddings=embeddings,
-        embedding_version=numeric.config_version if numeric is not None else None,
-        first_session=next(k for k, d in enumerate(panel.sessions) if d >= start),
-    )
-    ctx.store.merge(Table.PROFILES, frame)
-    return frame.height
-
-
-# ---------------------------------------------------------------------------------------------------- demo
-@dataclass(frozen=True)
-class EncoderBuildSummary:
-    """What :func:`build_default` did."""
-
-    market: str
-    models: int
-    embeddings: int
-    news_items: int
-    news_aggregates: int
-    profiles: int
-    seconds: dict[str, float]
-
-    def lines(self) -> list[str]:
-        """Human-readable summary lines."""
-        t = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
-        return [
-            f"encoders {self.market}: {self.models} numeric models, {self.embeddings} embeddings, "
-            f"{self.news_items} news items, {self.news_aggregates} news aggregates, {self.profiles} profiles",
-            f"  timings: {t}",
-        ]
-
-
-#: The demo's numeric encoder: yearly retrains on a subsample of names keep the step under a minute.
-DEMO_NUMERIC = NumericEncoderConfig(
-    retrain="year", channels=16, steps_initial=150, steps_retrain=25, max_train_names=100, batch_sessions=4
-)
-
-
-def build_default(
-    settings: Settings,
-    *,
-    market: Market = Market.US_EQ,
-    max_headlines: int = 500,
-    numeric: NumericEncoderConfig | None = None,
-    text: TextEncoderConfig | None = None,
-    profiles: ProfileConfig | None = None,
-) -> EncoderBuildSummary:
-    """Train the numeric encoder walk-forward on the ingested market, embed its sessions and news (at most
-    ``max_headlines`` items) and write the profiles. Needs ``prices_adjusted`` in the lake (run the ingestion).
-
-    Raises
-    ------
-    DataError
-        The lake holds no prices for ``market``.
+# ------------------------------------------------------------------------------------------- walk-forward
+def walk_forward_to_lake(ctx: LakeContext, panel: PricePanel, config: NumericEncoderConfig) -> tuple[int, int]:
+    """Train one model per retraining period of ``panel`` in order and write artifacts, registry rows and
+    embeddings as they come; returns (models, embedding rows).
     """
-    ctx = LakeContext.from_settings(settings)
-    cfg = numeric or DEMO_NUMERIC
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    dated = ctx.store.read(Table.PRICES_ADJUSTED, market=market, columns=["date"])
-    if dated.is_empty():
-        raise DataError(f"no prices_adjusted rows for {market.value}; run the ingestion first", file="prices_adjusted")
-    start, end = dated["date"].min(), dated["date"].max()
-    panel = price_panel(ctx, market, start, end)
-    seconds["load"] = time.perf_counter() - t0
-    models, embedded = _walk_forward_to_lake(ctx, panel, cfg)
-    seconds["numeric"] = time.perf_counter() - t0 - seconds["load"]
-    t1 = time.perf_counter()
-    items, aggs = write_news_embeddings(ctx, market, start, end, text or TextEncoderConfig(), max_items=max_headlines)
-    seconds["text"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    n_profiles = _write_profiles(ctx, panel, start, profiles or ProfileConfig(), cfg)
-    seconds["profiles"] = time.perf_counter() - t2
-    return EncoderBuildSummary(market.value, models, embedded, items, aggs, n_profiles, seconds)
-
-
-def _walk_forward_to_lake(ctx: LakeContext, panel: PricePanel, config: NumericEncoderConfig) -> tuple[int, int]:
     # One panel for the whole history: features once, one model per period in order (each trained only on
     # the sessions before its period), artifacts and rows written as they come.
     features = features_of(panel, config)
@@ -347,18 +242,16 @@ def _walk_forward_to_lake(ctx: LakeContext, panel: PricePanel, config: NumericEn
 
 
 __all__ = [
-    "DEMO_NUMERIC",
     "MODELS_FOLDER",
-    "EncoderBuildSummary",
     "LakeContext",
     "artifact_dir",
-    "build_default",
+    "history_start",
     "model_in_force",
     "model_row",
     "price_panel",
     "registry",
     "train_numeric_model",
+    "walk_forward_to_lake",
     "write_news_embeddings",
     "write_numeric_embeddings",
-    "write_profiles",
 ]

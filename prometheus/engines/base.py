@@ -8,9 +8,10 @@ the engines upstream; the engine derives an earlier view per session with ``view
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import polars as pl
@@ -19,17 +20,72 @@ from prometheus.calendar import TradingCalendar
 from prometheus.core.config import VersionedConfig
 from prometheus.core.errors import DataError
 from prometheus.core.types import Market
-from prometheus.data.known_at import bar_known_at
+from prometheus.data.checks import FrameRules
+from prometheus.data.known_at import decision_times
+from prometheus.data.schema import Column, Table
 from prometheus.data.timemachine import TimeMachine
+from prometheus.runtime.frames import IDENTITY_COLUMNS
 
-#: Columns every engine output frame starts with.
-DECISION_COLUMNS: dict[str, pl.DataType] = {
-    "market": pl.String(),  # market id
-    "session": pl.Date(),  # session decided, in the market's time zone
-    "decision_time": pl.Datetime("us", "UTC"),  # when the decision was made (its known_at)
-    "experiment": pl.String(),  # experiment name ('live' for PAPER/LIVE)
-    "config_version": pl.String(),  # content hash of the engine config
-}
+#: Columns every engine output frame starts with (declared once, in :mod:`prometheus.runtime.frames`).
+DECISION_COLUMNS: Mapping[str, pl.DataType] = MappingProxyType({c.name: c.dtype for c in IDENTITY_COLUMNS})
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """What an engine reads and writes, declared once; the runner, the Dagster assets and the tests derive from it.
+
+    Attributes
+    ----------
+    name
+        Engine name (``engine_decisions.engine``, asset group).
+    description
+        One sentence for the asset's description.
+    output_table
+        Runtime table of the output rows.
+    columns
+        Output columns after :data:`DECISION_COLUMNS`, in order.
+    key
+        Output columns that, with market, session, experiment and config version, identify a row.
+    inputs
+        Historical tables the engine reads through its TimeMachine view.
+    upstream
+        Engines whose outputs it consumes (by name); their versions fold into its lineage version.
+    decision_columns
+        Columns that must never be NaN or null (what downstream engines act on).
+    probabilities
+        A list column of probabilities (each in [0, 1], summing to 1), if the engine has one.
+    """
+
+    name: str
+    description: str
+    output_table: str
+    columns: tuple[Column, ...]
+    inputs: tuple[Table, ...]
+    key: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()
+    decision_columns: tuple[str, ...] = ()
+    probabilities: str | None = None
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        """Identity columns, then the engine's own."""
+        return (*IDENTITY_COLUMNS, *self.columns)
+
+    @property
+    def schema(self) -> Mapping[str, pl.DataType]:
+        """Column name to dtype of the output frame."""
+        return MappingProxyType({c.name: c.dtype for c in self.all_columns})
+
+    @property
+    def row_key(self) -> tuple[str, ...]:
+        """Columns identifying an output row."""
+        return ("market", "session", "experiment", "config_version", *self.key)
+
+    @property
+    def rules(self) -> FrameRules:
+        """What the output checks hold the output frame to."""
+        return FrameRules(self.schema, self.row_key, "session", self.decision_columns, self.probabilities)
+
 
 C = TypeVar("C", bound=VersionedConfig, covariant=True)
 
@@ -70,6 +126,24 @@ class Decision:
     key: str = ""
 
 
+def history_sessions(calendar: TradingCalendar, ctx: RunContext, lookback: int) -> tuple[list[date], list[datetime]]:
+    """Every session from ``lookback`` sessions before the run to its last, with decision times.
+
+    Sessions of the run keep theirs; the others (the lookback, and calendar sessions between non-consecutive run
+    sessions) get the run's bar delay (decision time minus close of its first session).
+    """
+    first = ctx.sessions[0]
+    delay = ctx.decision_times[0] - calendar.close_at(ctx.market, first)
+    earlier = calendar.sessions_before(ctx.market, first, lookback)
+    deciding = set(ctx.sessions)
+    between = [d for d in calendar.sessions(ctx.market, first, ctx.sessions[-1]) if d not in deciding]
+    known = dict(zip(ctx.sessions, ctx.decision_times, strict=True))
+    extra = sorted([*earlier, *between])
+    known |= dict(zip(extra, decision_times(calendar, ctx.market, extra, delay), strict=True))
+    days = sorted(known)
+    return days, [known[d] for d in days]
+
+
 @dataclass(frozen=True)
 class EngineResult:
     """An engine's output: the frame (schema'd, starting with :data:`DECISION_COLUMNS`), decisions and notes.
@@ -87,10 +161,8 @@ class EngineResult:
 class Engine(Protocol[C]):
     """The protocol all engines share. Constructors store parameters only."""
 
-    name: ClassVar[str]
-    #: Output table in the runtime store and its schema (column -> dtype), starting with DECISION_COLUMNS.
-    output_table: ClassVar[str]
-    output_schema: ClassVar[Mapping[str, pl.DataType]]
+    #: The engine's declaration: inputs, upstream engines, output table and schema.
+    spec: ClassVar[EngineSpec]
 
     @property
     def config(self) -> C:
@@ -107,14 +179,7 @@ class Engine(Protocol[C]):
         ...
 
 
-def decision_times(
-    calendar: TradingCalendar, market: Market | str, sessions: Sequence[date], bar_delay: timedelta
-) -> tuple[datetime, ...]:
-    """The decision time of each session: its close plus the bar delay, when its bar is known."""
-    return tuple(bar_known_at(calendar, market, d, bar_delay) for d in sessions)
-
-
-def check_output(engine_name: str, frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+def check_output(spec: EngineSpec, frame: pl.DataFrame) -> pl.DataFrame:
     """Validate an engine's output frame against its declared schema; returns it in declared column order.
 
     Raises
@@ -122,9 +187,9 @@ def check_output(engine_name: str, frame: pl.DataFrame, schema: Mapping[str, pl.
     DataError
         A declared column is missing or has another dtype.
     """
-    for name, dtype in schema.items():
+    for name, dtype in spec.schema.items():
         if name not in frame.columns:
-            raise DataError(f"{engine_name} output lacks column {name!r}", field=name)
+            raise DataError(f"{spec.name} output lacks column {name!r}", field=name)
         if frame.schema[name] != dtype:
-            raise DataError(f"{engine_name} output column {name!r} is {frame.schema[name]}, not {dtype}", field=name)
-    return frame.select(list(schema))
+            raise DataError(f"{spec.name} output column {name!r} is {frame.schema[name]}, not {dtype}", field=name)
+    return frame.select(list(spec.schema))

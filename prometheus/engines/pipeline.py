@@ -1,53 +1,47 @@
-"""The engine chain in order: Regime -> Stability -> Fragility, each under the engine contract."""
+"""The engine chain in order: Regime -> Stability -> Fragility, each run by the engine kit's runner."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from pathlib import Path
+from typing import ClassVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from prometheus.calendar import TradingCalendar
 from prometheus.core.config import VersionedConfig
-from prometheus.core.errors import ConfigError
-from prometheus.core.types import Market
+from prometheus.core.types import Market, Mode
 from prometheus.data.store import HistoricalStore
-from prometheus.engines.fragility import FragilityConfig, FragilityEngine, run_fragility
-from prometheus.engines.regime import RegimeConfig, load_history, run_regime
-from prometheus.engines.runner import EngineOutput, EngineRunSummary
-from prometheus.engines.stability import StabilityConfig, StabilityEngine, load_panel_history, run_stability
+from prometheus.engines.base import Engine, EngineSpec
+from prometheus.engines.fragility import FRAGILITY_SPEC, FragilityConfig, FragilityEngine
+from prometheus.engines.regime import REGIME_SPEC, RegimeConfig, RegimeEngine
+from prometheus.engines.runner import EngineOutput, EngineRunSummary, history_view, run_sessions
+from prometheus.engines.stability import STABILITY_SPEC, StabilityConfig, StabilityEngine
 from prometheus.runtime.decision_log import DecisionLog
 
+#: Every engine's declaration by name, upstream first: how an engine's declared upstream names are resolved.
+ENGINE_SPECS: dict[str, EngineSpec] = {s.name: s for s in (REGIME_SPEC, STABILITY_SPEC, FRAGILITY_SPEC)}
 
-class EngineChainConfig(BaseModel):
+
+class EngineChainConfig(VersionedConfig):
     """Configs of every engine of the chain; a section left out takes the engine's defaults."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str] = "engine_chain"
 
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     stability: StabilityConfig = Field(default_factory=StabilityConfig)
     fragility: FragilityConfig = Field(default_factory=FragilityConfig)
 
-    @classmethod
-    def from_yaml(cls, path: Path) -> EngineChainConfig:
-        """Load the sections present in ``path`` (unknown sections or keys are errors)."""
-        return cls(**_sections(path, cls))
 
-
-def _sections(path: Path, cls: type[EngineChainConfig]) -> dict[str, VersionedConfig]:
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}", setting=str(path)) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected sections such as 'regime:'", setting=str(path))
-    unknown = sorted(set(data) - set(cls.model_fields))
-    if unknown:
-        raise ConfigError(f"{path}: unknown sections {unknown}; known: {sorted(cls.model_fields)}", setting=unknown[0])
-    return {name: cls.model_fields[name].annotation.from_mapping(data[name] or {}, source=f"{path} [{name}]")
-            for name in data}  # fmt: skip
+def chain_engines(
+    config: EngineChainConfig, calendar: TradingCalendar, bar_delay: timedelta
+) -> list[Engine[VersionedConfig]]:
+    """The engines of the chain, upstream first."""
+    return [
+        RegimeEngine(config.regime, calendar, bar_delay),
+        StabilityEngine(config.stability, calendar),
+        FragilityEngine(config.fragility, calendar),
+    ]
 
 
 def run_chain(
@@ -60,17 +54,21 @@ def run_chain(
     *,
     bar_delay: timedelta,
     log: DecisionLog | None = None,
-    mode: str = "BACKTEST",
+    mode: Mode = Mode.BACKTEST,
 ) -> list[tuple[EngineOutput, EngineRunSummary]]:
-    """Run every engine of the chain over ``sessions``; each reads history only through its TimeMachine view."""
-    common = {"bar_delay": bar_delay, "log": log, "mode": mode}
-    view = load_history(store, calendar, market, sessions, config.regime, bar_delay)
-    regime = run_regime(view, calendar, market, sessions, experiment, config.regime, **common)
-    # Stability and Fragility read the same panel; one snapshot with the longer lookback serves both.
-    lookback = max(
-        StabilityEngine(config.stability).lookback_sessions, FragilityEngine(config.fragility).lookback_sessions
-    )
-    panel = load_panel_history(store, calendar, market, sessions, lookback, bar_delay)
-    stability = run_stability(panel, calendar, market, sessions, experiment, config.stability, **common)
-    fragility = run_fragility(panel, calendar, market, sessions, experiment, config.fragility, **common)
-    return [regime, stability, fragility]
+    """Run every engine of the chain over ``sessions``; each reads history only through its TimeMachine view.
+
+    One snapshot serves the whole chain (the union of the declared inputs over the longest lookback); each engine
+    gets the outputs of the upstream engines it declares.
+    """
+    engines = chain_engines(config, calendar, bar_delay)
+    view = history_view(store, calendar, market, sessions, engines, bar_delay)
+    done: dict[str, EngineOutput] = {}
+    results = []
+    for engine in engines:
+        upstream = {name: done[name] for name in engine.spec.upstream}
+        out, summary = run_sessions(engine, view, calendar, market, sessions, experiment, bar_delay=bar_delay,
+                                    upstream=upstream, log=log, mode=mode)  # fmt: skip
+        done[engine.spec.name] = out
+        results.append((out, summary))
+    return results

@@ -1,18 +1,35 @@
-"""Run an engine under the contract: version it, reuse or compute its outputs, log runs and decisions."""
+"""The engine kit's runner: load an engine's history, version it, reuse or compute its outputs, log them.
+
+Every engine runs the same way: :func:`history_view` reads the tables its spec declares over its lookback into one
+snapshot, :func:`run_sessions` turns sessions into a :class:`RunContext`, and :func:`run_engine` versions the run
+(config hash folded with the upstream versions), reuses rows of that version when they exist, and records the run,
+its outputs and its decisions.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 import polars as pl
 
+from prometheus.calendar import TradingCalendar
 from prometheus.core.config import VersionedConfig
-from prometheus.engines.base import Engine, EngineResult, RunContext, check_output
+from prometheus.core.errors import DataError
+from prometheus.core.types import Market, Mode
+from prometheus.data.known_at import decision_times
+from prometheus.data.store import HistoricalStore
+from prometheus.data.timemachine import HistorySnapshot, TimeMachine
+from prometheus.engines.base import Engine, EngineResult, EngineSpec, RunContext, check_output
 from prometheus.runtime.decision_log import DecisionLog, DecisionRow
+
+#: Sessions read beyond an engine's lookback: readers such as the market series look a few calendar days further
+#: back (a 14-day fill of benchmark observations) than the sessions they serve.
+READ_MARGIN_SESSIONS = 15
 
 
 @dataclass(frozen=True)
@@ -50,14 +67,97 @@ def lineage_version(config: VersionedConfig, upstream: Mapping[str, str]) -> str
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def history_view(
+    store: HistoricalStore,
+    calendar: TradingCalendar,
+    market: Market,
+    sessions: Sequence[date],
+    engines: Sequence[Engine[VersionedConfig]],
+    bar_delay: timedelta,
+) -> TimeMachine:
+    """A view at the last decision time of ``sessions`` over what ``engines`` declare: the union of their input
+    tables over the longest of their lookbacks (so engines of one chain share one snapshot).
+
+    Raises
+    ------
+    DataError
+        No sessions or no engines.
+    """
+    if not sessions or not engines:
+        raise DataError(f"no sessions of {market.value} or no engines to read history for", field="sessions")
+    last = decision_times(calendar, market, [sessions[-1]], bar_delay)[0]
+    lookback = max(e.lookback_sessions for e in engines)
+    back = calendar.sessions_before(market, sessions[0], lookback + READ_MARGIN_SESSIONS)
+    tables = list(dict.fromkeys(t for e in engines for t in e.spec.inputs))
+    start = back[0] if back else sessions[0]
+    snapshot = HistorySnapshot.load(store, tables, known_until=last, market=market, start=start)
+    return TimeMachine(snapshot, last)
+
+
+def run_sessions(
+    engine: Engine[VersionedConfig],
+    view: TimeMachine,
+    calendar: TradingCalendar,
+    market: Market,
+    sessions: Sequence[date],
+    experiment: str,
+    *,
+    bar_delay: timedelta,
+    upstream: Mapping[str, EngineOutput] | None = None,
+    log: DecisionLog | None = None,
+    mode: Mode = Mode.BACKTEST,
+) -> tuple[EngineOutput, EngineRunSummary]:
+    """Run ``engine`` over ``sessions`` (increasing) of ``market``, each decided at its close plus ``bar_delay``.
+
+    Raises
+    ------
+    DataError
+        No sessions to run.
+    """
+    if not sessions:
+        raise DataError(f"{engine.spec.name}: no sessions of {market.value} to run", field="sessions")
+    times = decision_times(calendar, market, sessions, bar_delay)
+    ctx = RunContext(market, tuple(sessions), times, experiment, config_version="")
+    return run_engine(engine, view, ctx, upstream, log=log, mode=mode)
+
+
+def upstream_outputs(
+    log: DecisionLog, specs: Sequence[EngineSpec], market: Market, experiment: str, sessions: Sequence[date]
+) -> dict[str, EngineOutput]:
+    """The outputs of upstream engines for ``sessions`` of one experiment, as written by their runs.
+
+    Raises
+    ------
+    DataError
+        An upstream engine has not decided every session, or decided them with several versions.
+    """
+    out: dict[str, EngineOutput] = {}
+    for spec in specs:
+        frame = log.read_output(spec.output_table, spec.schema, market=market.value, experiment=experiment,
+                                sessions=sessions)  # fmt: skip
+        missing = sorted(set(sessions) - set(frame["session"].to_list()))
+        if missing:
+            raise DataError(
+                f"{spec.name}: no output for {len(missing)} session(s) of {market.value} in experiment "
+                f"{experiment!r} (first {missing[0]}); run {spec.name} first",
+                field=spec.output_table,
+            )
+        versions = frame["config_version"].unique().to_list()
+        if len(versions) != 1:
+            raise DataError(f"{spec.name}: {len(versions)} config versions in experiment {experiment!r}; expected one",
+                            field="config_version")  # fmt: skip
+        out[spec.name] = EngineOutput(spec.name, versions[0], frame)
+    return out
+
+
 def run_engine(
     engine: Engine[VersionedConfig],
-    view: object,
+    view: TimeMachine,
     ctx: RunContext,
     upstream: Mapping[str, EngineOutput] | None = None,
     *,
     log: DecisionLog | None = None,
-    mode: str = "BACKTEST",
+    mode: Mode = Mode.BACKTEST,
     reuse: bool = True,
 ) -> tuple[EngineOutput, EngineRunSummary]:
     """Run ``engine`` over ``ctx`` and record it in ``log`` (when given).
@@ -66,12 +166,17 @@ def run_engine(
     outputs of that version for every session (from any experiment), those rows are copied under this
     experiment instead of recomputing.
     """
+    spec = engine.spec
     ups = dict(upstream or {})
+    unknown = sorted(set(ups) - set(spec.upstream))
+    if unknown:
+        raise DataError(f"{spec.name}: upstream {unknown} not declared (declared: {list(spec.upstream)})",
+                        field="upstream")  # fmt: skip
     version = lineage_version(engine.config, {k: v.config_version for k, v in ups.items()})
     ctx = replace(ctx, config_version=version)
     if log is not None:
         log.register_config(
-            engine.name,
+            spec.name,
             version,
             {
                 "config": engine.config.model_dump(mode="json"),
@@ -81,31 +186,30 @@ def run_engine(
         if reuse:
             reused = _reuse(engine, ctx, log)
             if reused is not None:
-                return EngineOutput(engine.name, version, reused), _summary(engine, ctx, len(reused), True, ())
+                return EngineOutput(spec.name, version, reused), _summary(engine, ctx, len(reused), True, ())
     if log is None:
-        result = engine.run(view, ctx, {k: v.frame for k, v in ups.items()})  # type: ignore[arg-type]
-        frame = check_output(engine.name, result.frame, engine.output_schema)
-        return EngineOutput(engine.name, version, frame), _summary(engine, ctx, len(frame), False, result.notes)
+        result = engine.run(view, ctx, {k: v.frame for k, v in ups.items()})
+        frame = check_output(spec, result.frame)
+        return EngineOutput(spec.name, version, frame), _summary(engine, ctx, len(frame), False, result.notes)
     with log.run(
-        run_key=f"{engine.name}|{ctx.market}|{ctx.experiment}|{uuid.uuid4().hex[:12]}",
-        engine=engine.name,
+        run_key=f"{spec.name}|{ctx.market}|{ctx.experiment}|{uuid.uuid4().hex[:12]}",
+        engine=spec.name,
         market=str(ctx.market),
         experiment=ctx.experiment,
         config_version=version,
         mode=mode,
         sessions=ctx.sessions,
     ) as handle:
-        result = engine.run(view, ctx, {k: v.frame for k, v in ups.items()})  # type: ignore[arg-type]
-        frame = check_output(engine.name, result.frame, engine.output_schema)
-        handle.rows_written = _write(engine, ctx, log, frame, result)
-    return EngineOutput(engine.name, version, frame), _summary(engine, ctx, len(frame), False, result.notes)
+        result = engine.run(view, ctx, {k: v.frame for k, v in ups.items()})
+        frame = check_output(spec, result.frame)
+        handle.rows_written = _write(spec, ctx, log, frame, result)
+    return EngineOutput(spec.name, version, frame), _summary(engine, ctx, len(frame), False, result.notes)
 
 
-def _write(engine: Engine[VersionedConfig], ctx: RunContext, log: DecisionLog, frame: pl.DataFrame,
-           result: EngineResult) -> int:  # fmt: skip
-    rows = log.write_output(engine.output_table, frame)
+def _write(spec: EngineSpec, ctx: RunContext, log: DecisionLog, frame: pl.DataFrame, result: EngineResult) -> int:
+    rows = log.write_output(spec.output_table, frame)
     log.write_decisions(
-        engine.name,
+        spec.name,
         market=str(ctx.market),
         experiment=ctx.experiment,
         config_version=ctx.config_version,
@@ -115,26 +219,26 @@ def _write(engine: Engine[VersionedConfig], ctx: RunContext, log: DecisionLog, f
 
 
 def _reuse(engine: Engine[VersionedConfig], ctx: RunContext, log: DecisionLog) -> pl.DataFrame | None:
+    spec = engine.spec
     existing = log.read_output(
-        engine.output_table, market=str(ctx.market), config_version=ctx.config_version, sessions=ctx.sessions
-    )
+        spec.output_table, spec.schema, market=str(ctx.market), config_version=ctx.config_version,
+        sessions=ctx.sessions,
+    )  # fmt: skip
     if existing.is_empty():
         return None
     source = existing["experiment"][0]
     rows = existing.filter(pl.col("experiment") == source)
     if set(rows["session"].to_list()) != set(ctx.sessions):
         return None
-    rows = rows.with_columns(pl.lit(ctx.experiment).alias("experiment"))
-    schema = dict(engine.output_schema)
-    frame = rows.select([pl.col(c).cast(schema[c], strict=False) if c in schema else pl.col(c) for c in rows.columns])
+    frame = rows.with_columns(pl.lit(ctx.experiment).alias("experiment")).sort(["session", *spec.key])
     if ctx.experiment != source:
-        log.write_output(engine.output_table, frame.select([c for c in frame.columns if c in rows.columns]))
-        log.copy_decisions(engine.name, str(ctx.market), ctx.config_version, source, ctx.experiment, ctx.sessions)
-    return frame.select([c for c in schema if c in frame.columns])
+        log.write_output(spec.output_table, frame)
+        log.copy_decisions(spec.name, str(ctx.market), ctx.config_version, source, ctx.experiment, ctx.sessions)
+    return frame
 
 
 def _summary(engine: Engine[VersionedConfig], ctx: RunContext, rows: int, reused: bool,
              notes: tuple[str, ...]) -> EngineRunSummary:  # fmt: skip
     return EngineRunSummary(
-        engine.name, str(ctx.market), ctx.experiment, ctx.config_version, len(ctx.sessions), rows, reused, notes
+        engine.spec.name, str(ctx.market), ctx.experiment, ctx.config_version, len(ctx.sessions), rows, reused, notes
     )

@@ -10,15 +10,17 @@ meaning from period to period.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import polars as pl
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
+from prometheus.data.panel import PricePanel
 from prometheus.data.schema import EMBEDDING, PROFILES
 from prometheus.encoders.numeric.features import market_returns, rolling_beta, rolling_mean, rolling_std
 from prometheus.encoders.numeric.walkforward import retraining_periods
-from prometheus.encoders.panel import PricePanel
 from prometheus.profiles.config import ProfileConfig
 
 #: Annualisation of daily volatility.
@@ -27,8 +29,6 @@ SESSIONS_PER_YEAR = 252
 
 def profile_version(config: ProfileConfig, embedding_version: str | None) -> str:
     """Version of a profile run: the config hash folded with the embedding series it clusters."""
-    import hashlib
-
     return hashlib.sha256(f"{config.config_version}|{embedding_version or ''}".encode()).hexdigest()
 
 

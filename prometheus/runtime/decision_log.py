@@ -17,14 +17,13 @@ import polars as pl
 import sqlalchemy as sa
 
 from prometheus.core.errors import StoreError
+from prometheus.core.types import Mode
 from prometheus.runtime.enums import RunStatus
+from prometheus.runtime.frames import frame_of, jsonable, rows_of
 from prometheus.runtime.store import RuntimeStore
 from prometheus.runtime.tables import metadata
 from prometheus.runtime.tables.base import utc_now
 from prometheus.runtime.tables.engine import engine_configs, engine_decisions, engine_runs
-
-#: Columns identifying an engine output row; every output table has them.
-IDENTITY = ("market", "session", "decision_time", "experiment", "config_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +84,7 @@ class DecisionLog:
         market: str,
         experiment: str,
         config_version: str,
-        mode: str,
+        mode: Mode,
         sessions: Sequence[date],
     ) -> Iterator[RunHandle]:
         """Record an engine run: RUNNING on entry, SUCCEEDED or FAILED (with the error) on exit."""
@@ -95,7 +94,7 @@ class DecisionLog:
             "market": market,
             "experiment": experiment,
             "config_version": config_version,
-            "mode": mode,
+            "mode": Mode(mode).value,
             "first_session": min(sessions),
             "last_session": max(sessions),
             "started_at": utc_now(),
@@ -131,7 +130,7 @@ class DecisionLog:
                 "experiment": experiment,
                 "config_version": config_version,
                 "decision_key": d.key,
-                "payload": _jsonable(d.payload),
+                "payload": jsonable(d.payload),
                 "created_at": utc_now(),
             }
             for d in decisions
@@ -168,32 +167,41 @@ class DecisionLog:
         extra = [c for c in frame.columns if c not in target.c]
         if extra:
             raise StoreError(f"{table}: output columns {extra} are not columns of the table")
-        rows = [{k: _jsonable(v) for k, v in row.items()} | {"created_at": utc_now()} for row in frame.to_dicts()]
-        return self.store.upsert(target, rows)
+        return self.store.upsert(target, [row | {"created_at": utc_now()} for row in rows_of(frame)])
 
     def read_output(
         self,
         table: str,
+        schema: Mapping[str, pl.DataType],
         *,
         market: str,
-        config_version: str,
+        config_version: str | None = None,
         sessions: Sequence[date] | None = None,
         experiment: str | None = None,
     ) -> pl.DataFrame:
-        """Rows of an output table for one config version (any experiment unless given), sorted by session."""
+        """Rows of an output table as a frame with exactly ``schema`` (strict), sorted by session.
+
+        Filters: one config version and one experiment when given, else any.
+
+        Raises
+        ------
+        StoreError
+            ``schema`` names a column the table lacks.
+        """
         target = _table(table)
-        cols = [c for c in target.c if c.name not in {"id", "created_at"}]
-        q = sa.select(*cols).where(target.c.market == market, target.c.config_version == config_version)
+        missing = [c for c in schema if c not in target.c]
+        if missing:
+            raise StoreError(f"{table}: declared columns {missing} are not columns of the table")
+        q = sa.select(*(target.c[c] for c in schema)).where(target.c.market == market)
+        if config_version is not None:
+            q = q.where(target.c.config_version == config_version)
         if experiment is not None:
             q = q.where(target.c.experiment == experiment)
         if sessions is not None:
             q = q.where(target.c.session.in_(list(sessions)))
         with self.store.read() as conn:
-            result = conn.execute(q.order_by(target.c.session))
-            rows = [dict(r._mapping) for r in result]
-        if not rows:
-            return pl.DataFrame(schema={c.name: pl.Object for c in cols}).clear()
-        return pl.DataFrame(rows, infer_schema_length=None)
+            rows = [dict(r._mapping) for r in conn.execute(q.order_by(target.c.session))]
+        return frame_of(rows, schema, source=table)
 
 
 def _table(name: str) -> sa.Table:
@@ -201,14 +209,3 @@ def _table(name: str) -> sa.Table:
         return metadata.tables[name]
     except KeyError:
         raise StoreError(f"unknown runtime table {name!r}") from None
-
-
-def _jsonable(value: Any) -> Any:
-    # Polars hands back lists and dicts for nested columns; JSON columns take them as they are.
-    if isinstance(value, pl.Series):
-        return value.to_list()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value

@@ -1,6 +1,5 @@
-"""What every engine asset shares: the bar delay, the experiment of a run, the decision log, plot metadata."""
+"""What every engine asset shares: the bar delay, the experiment of a run, the decision log, run metadata."""
 
-import base64
 from datetime import timedelta
 
 import dagster as dg
@@ -24,15 +23,8 @@ def experiment_of(context: dg.AssetExecutionContext, mode: Mode) -> str:
 
 
 def decision_log(runtime: RuntimeStoreResource) -> DecisionLog:
-    """The decision log over the runtime store, migrated to the latest schema."""
-    store = runtime.store()
-    store.upgrade()
-    return DecisionLog(store)
-
-
-def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
-    """A PNG as inline markdown metadata."""
-    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
+    """The decision log over the runtime store (migrated once per process by the resource)."""
+    return DecisionLog(runtime.store())
 
 
 def run_metadata(context: dg.AssetExecutionContext, summary: EngineRunSummary) -> dict[str, object]:
@@ -41,8 +33,8 @@ def run_metadata(context: dg.AssetExecutionContext, summary: EngineRunSummary) -
         context.log.warning(note)
     return {
         "sessions": summary.sessions,
-        "rows": summary.rows,
+        "dagster/row_count": summary.rows,
         "reused": summary.reused,
         "config_version": summary.config_version,
-        "notes": "\n".join(summary.notes),
+        "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in summary.notes) or "none"),
     }

@@ -1,16 +1,16 @@
-"""``<market>/fragility_scores``: crowding per instrument and cluster per session, after regime and stability."""
+"""``<market>/fragility_scores``: crowding per instrument and cluster per session."""
 
 import dagster as dg
 
 from prometheus.core.types import Market, Mode
 from prometheus.engines.fragility import (
+    FRAGILITY_SPEC,
     FragilityConfig,
     FragilityEngine,
     flagged_cluster_rows,
     fragility_plot_png,
-    run_fragility,
 )
-from prometheus_assets.engines._panel import PanelEngineAsset, build_panel_engine_asset
+from prometheus_assets.engines.kit import EngineAsset, build_engine_asset
 
 
 def build_fragility_assets(
@@ -18,16 +18,11 @@ def build_fragility_assets(
 ) -> list[dg.AssetsDefinition]:
     """The fragility scores of ``market``, partitioned by ``partitions_for(market, mode)``."""
     cfg = config or FragilityConfig()
-    spec = PanelEngineAsset(
-        name="fragility_scores",
-        group="fragility",
-        upstream=("regime_states", "stability_scores"),
-        description=f"Point-in-time residual clusters of {market.value}: crowding per cluster and a fragility "
-        "penalty per instrument, with the flagged clusters.",
+    asset = EngineAsset(
+        spec=FRAGILITY_SPEC,
         config=cfg,
-        lookback_sessions=FragilityEngine(cfg).lookback_sessions,
-        run=run_fragility,
-        plot=fragility_plot_png,
-        metadata=lambda frame: {"flagged_cluster_sessions": flagged_cluster_rows(frame).height},
+        build=lambda cal, delay, historical: FragilityEngine(cfg, cal),
+        plot=lambda frame, view, m: fragility_plot_png(frame, f"{m.value} fragility"),
+        metadata=lambda frame: {"flagged_cluster_rows": flagged_cluster_rows(frame).height},
     )
-    return [build_panel_engine_asset(market, mode, spec)]
+    return [build_engine_asset(market, mode, asset)]

@@ -1,10 +1,10 @@
-"""``<market>/stability_scores``: market and sector stability per session, after the regime states."""
+"""``<market>/stability_scores``: market and sector stability per session."""
 
 import dagster as dg
 
 from prometheus.core.types import Market, Mode
-from prometheus.engines.stability import StabilityConfig, StabilityEngine, run_stability, stability_plot_png
-from prometheus_assets.engines._panel import PanelEngineAsset, build_panel_engine_asset
+from prometheus.engines.stability import STABILITY_SPEC, StabilityConfig, StabilityEngine, stability_plot_png
+from prometheus_assets.engines.kit import EngineAsset, build_engine_asset
 
 
 def build_stability_assets(
@@ -12,15 +12,10 @@ def build_stability_assets(
 ) -> list[dg.AssetsDefinition]:
     """The stability scores of ``market``, partitioned by ``partitions_for(market, mode)``."""
     cfg = config or StabilityConfig()
-    spec = PanelEngineAsset(
-        name="stability_scores",
-        group="stability",
-        upstream=("prices_adjusted", "regime_states"),
-        description=f"Absorption ratio, Delta AR, turbulence and average correlation of {market.value} and its "
-        "sectors per session, with a stability score (1 = stable).",
+    asset = EngineAsset(
+        spec=STABILITY_SPEC,
         config=cfg,
-        lookback_sessions=StabilityEngine(cfg).lookback_sessions,
-        run=run_stability,
-        plot=stability_plot_png,
+        build=lambda cal, delay, historical: StabilityEngine(cfg, cal),
+        plot=lambda frame, view, m: stability_plot_png(frame, f"{m.value} stability"),
     )
-    return [build_panel_engine_asset(market, mode, spec)]
+    return [build_engine_asset(market, mode, asset)]

@@ -8,6 +8,7 @@ from prometheus_assets.ingestion.assets import (
     VendorIngestConfig,
     build_ingestion_asset,
     build_reference_asset,
+    table_dep,
     table_key,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "VendorIngestConfig",
     "build_ingestion_asset",
     "build_reference_asset",
+    "table_dep",
     "table_key",
 ]

@@ -56,6 +56,18 @@ def table_key(market: Market, table: Table) -> dg.AssetKey:
     return dg.AssetKey([market.value.lower(), table.value])
 
 
+#: Lake tables written by an asset of the same name (ingestion, calendar, encoders); ``markets`` is configuration
+#: written by ``publish_market``, not an asset.
+TABLE_ASSETS = frozenset(
+    {*INGESTED_TABLES, Table.TRADING_SESSIONS, Table.INSTRUMENT_EMBEDDINGS, Table.NEWS_EMBEDDINGS, Table.PROFILES}
+)
+
+
+def table_dep(market: Market, table: Table) -> dg.AssetKey | None:
+    """The asset key that writes ``table`` for ``market``, or None when no asset writes it."""
+    return table_key(market, table) if table in TABLE_ASSETS else None
+
+
 def build_ingestion_asset(market: Market, mode: Mode, bar_delay: timedelta) -> dg.AssetsDefinition:
     """The vendor ingestion of ``market``: one multi-asset over :data:`INGESTED_TABLES`, partitioned for ``mode``."""
     m = market.value.lower()

@@ -14,7 +14,8 @@ LIB = ROOT / "prometheus"
 LAYERS: list[set[str]] = [
     {"core"},
     {"calendar", "data", "runtime"},
-    {"encoders", "profiles"},
+    {"encoders"},
+    {"profiles"},
     {"engines"},
     {"execution"},
     {"reporting"},
@@ -61,3 +62,17 @@ def test_library_module_when_imported_respects_layers(path: Path) -> None:
 def test_layering_when_checked_covers_every_package() -> None:
     packages = {p.name for p in LIB.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert packages <= set(RANK), f"packages without a layer: {packages - set(RANK)}"
+
+
+def _engine_packages() -> set[str]:
+    return {p.name for p in (LIB / "engines").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+
+
+@pytest.mark.parametrize("path", sorted((LIB / "engines").glob("*/*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_engine_module_when_imported_never_imports_a_sibling_engine(path: Path) -> None:
+    own = path.parent.name
+    siblings = _engine_packages() - {own}
+    for name in _imports(path):
+        parts = name.split(".")
+        if parts[:2] == ["prometheus", "engines"] and len(parts) > 2:
+            assert parts[2] not in siblings, f"{path}: engine {own} imports engine {parts[2]}; share through the kit"

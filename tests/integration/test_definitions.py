@@ -54,16 +54,21 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     expected["us_eq/reference_series"] = ("NoneType", "ingestion", [])
     for m in Market:
         p = m.value.lower()
-        expected[f"{p}/regime_model"] = ("TimeWindowPartitionsDefinition", "regime", [f"{p}/prices_adjusted"])
+        # Engine deps come from the engines' declared inputs (tables written by assets) and upstream engines.
+        expected[f"{p}/regime_model"] = (
+            "TimeWindowPartitionsDefinition",
+            "regime",
+            [f"{p}/instruments", f"{p}/macro_observations", f"{p}/prices_adjusted"],
+        )
         expected[f"{p}/regime_states"] = (
             "MonthlyPartitionsDefinition",
             "regime",
-            [f"{p}/prices_adjusted", f"{p}/regime_model"],
+            [f"{p}/instruments", f"{p}/macro_observations", f"{p}/prices_adjusted", f"{p}/regime_model"],
         )
         expected[f"{p}/stability_scores"] = (
             "MonthlyPartitionsDefinition",
             "stability",
-            [f"{p}/prices_adjusted", f"{p}/regime_states"],
+            [f"{p}/instruments", f"{p}/prices_adjusted"],
         )
         expected[f"{p}/encoder_model"] = ("TimeWindowPartitionsDefinition", "encoders", [f"{p}/prices_adjusted"])
         expected[f"{p}/instrument_embeddings"] = (
@@ -80,19 +85,23 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
         expected[f"{p}/fragility_scores"] = (
             "MonthlyPartitionsDefinition",
             "fragility",
-            [f"{p}/regime_states", f"{p}/stability_scores"],
+            [f"{p}/instruments", f"{p}/prices_adjusted"],
         )
     assert snapshot == expected
     assert sorted(j.name for j in defs.jobs) == sorted(
         f"{m.value.lower()}_{kind}_job" for m in Market for kind in ("trading_sessions", "ingestion")
     )
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    ingestion = {("prices_daily", "qc_quarantine"), ("prices_daily", "missing_sessions"),
+                 ("prices_adjusted", "fit_for_engines")}  # fmt: skip
+    output = {"schema", "one_row_set_per_session", "no_nan_in_decision_columns"}
+    engines = {(t, c) for t in ("regime_states", "stability_scores", "fragility_scores") for c in output}
+    engines.add(("regime_states", "probabilities_valid"))
+    encoders = {(t, c) for t in ("instrument_embeddings", "profiles") for c in output}
+    encoders |= {(t, c) for t in ("encoder_model", "news_embeddings") for c in ("schema", "no_nan_in_decision_columns")}
     assert checks == {
-        (f"{m.value.lower()}/{table}", name)
-        for m in Market
-        for table, name in (("prices_daily", "qc_quarantine"), ("prices_daily", "missing_sessions"),
-                            ("prices_adjusted", "fit_for_engines"))
-    }  # fmt: skip
+        (f"{m.value.lower()}/{table}", name) for m in Market for table, name in ingestion | engines | encoders
+    }
 
 
 @pytest.mark.parametrize("mode", ["PAPER", "LIVE"])

@@ -62,3 +62,13 @@ def test_encoder_assets_when_materialized_write_models_embeddings_news_and_profi
     assert profiles.height > 0
     assert profiles["cluster"].drop_nulls().len() > 0
     assert (profiles["known_at"].dt.date() == profiles["date"]).all()
+    # Every encoder asset reports the output checks on what it wrote.
+    evaluations = [*model_run.get_asset_check_evaluations(), *daily_run.get_asset_check_evaluations()]
+    verdicts = {(e.asset_key.path[-1], e.check_name): e.passed for e in evaluations}
+    assert verdicts[("encoder_model", "schema")]
+    assert verdicts[("encoder_model", "no_nan_in_decision_columns")]
+    assert verdicts[("instrument_embeddings", "schema")]
+    assert verdicts[("instrument_embeddings", "no_nan_in_decision_columns")]
+    assert verdicts[("news_embeddings", "schema")]
+    assert verdicts[("profiles", "schema")]
+    assert {k[0] for k in verdicts} == {"encoder_model", "instrument_embeddings", "news_embeddings", "profiles"}

@@ -45,6 +45,10 @@ def test_materialise_when_model_year_then_states_month_writes_rows_and_plot(tmp_
     meta = states.asset_materializations_for_node(assets[1].op.name)[0].metadata
     assert meta["sessions"].value == 22  # March 2016: 23 weekdays less Good Friday
     assert "data:image/png;base64," in meta["plot"].value
+    assert meta["dagster/row_count"].value == 22
+    checks = {e.check_name: e.passed for e in states.get_asset_check_evaluations()}
+    assert checks == {"schema": True, "one_row_set_per_session": True, "no_nan_in_decision_columns": True,
+                      "probabilities_valid": True}  # fmt: skip
     with RuntimeStore(settings.effective_runtime_db_url).read() as conn:
         n = conn.execute(sa.select(sa.func.count()).select_from(regime_states)
                          .where(regime_states.c.experiment == "assets-test")).scalar_one()  # fmt: skip

@@ -43,19 +43,21 @@ def test_materialise_when_month_after_regime_writes_scores_and_plots(tmp_path: P
         *build_stability_assets(Market.US_EQ, Mode.BACKTEST, SMALL_STABILITY),
         *build_fragility_assets(Market.US_EQ, Mode.BACKTEST, SMALL_FRAGILITY),
     ]
-    regime = dg.AssetSpec(["us_eq", "regime_states"], description="written by the regime engine")
-    defs = dg.Definitions(assets=[*assets, regime], resources=resources_for(settings))
+    defs = dg.Definitions(assets=assets, resources=resources_for(settings))
     graph = defs.resolve_asset_graph()
-    assert graph.get(dg.AssetKey(["us_eq", "stability_scores"])).parent_keys == {
-        dg.AssetKey(["us_eq", "prices_adjusted"]),
-        dg.AssetKey(["us_eq", "regime_states"]),
-    }
-    assert (
-        dg.AssetKey(["us_eq", "stability_scores"]) in graph.get(dg.AssetKey(["us_eq", "fragility_scores"])).parent_keys
-    )
+    # Deps are the declared inputs: both engines read the instruments and adjusted prices, no engine upstream.
+    for name in ("stability_scores", "fragility_scores"):
+        assert graph.get(dg.AssetKey(["us_eq", name])).parent_keys == {
+            dg.AssetKey(["us_eq", "prices_adjusted"]),
+            dg.AssetKey(["us_eq", "instruments"]),
+        }
     result = dg.materialize(assets, partition_key="2015-06-01", resources=resources_for(settings),
                             instance=dg.DagsterInstance.ephemeral())  # fmt: skip
     assert result.success
+    checks = {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert checks[("stability_scores", "schema")]
+    assert checks[("fragility_scores", "no_nan_in_decision_columns")]
+    assert checks[("stability_scores", "one_row_set_per_session")]
     url = settings.effective_runtime_db_url
     sessions = 22  # June 2015
     assert _count(url, stability_scores, instrument="") == sessions
@@ -63,7 +65,7 @@ def test_materialise_when_month_after_regime_writes_scores_and_plots(tmp_path: P
     assert _count(url, engine_decisions, engine="fragility") == sessions
     events = result.get_asset_materialization_events()
     meta = {e.asset_key.path[-1]: e.materialization.metadata for e in events}
-    assert meta["stability_scores"]["rows"].value > sessions
+    assert meta["stability_scores"]["dagster/row_count"].value > sessions
     assert "data:image/png;base64" in meta["fragility_scores"]["plot"].value
     # Re-materialising the same month replaces rows, never duplicates them.
     assert dg.materialize(assets, partition_key="2015-06-01", resources=resources_for(settings),

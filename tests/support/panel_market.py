@@ -11,11 +11,12 @@ import polars as pl
 from prometheus.calendar import get_calendar
 from prometheus.core.types import Market
 from prometheus.data.ingest import ingest_synthetic
+from prometheus.data.known_at import decision_times
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig, SyntheticMarket, generate_market
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
-from prometheus.engines import RunContext, decision_times
+from prometheus.engines import RunContext
 
 BAR_DELAY = timedelta(minutes=5)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from prometheus.encoders.panel import PricePanel
+from prometheus.data.panel import PricePanel
 
 #: Channel names, in the order of the last axis of :attr:`Features.values`.
 CHANNELS: tuple[str, ...] = ("return", "abs_return", "residual", "dollar_volume_z")

@@ -15,6 +15,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from prometheus.data.panel import PricePanel
 from prometheus.data.schema import EMBEDDING
 from prometheus.encoders.config import NumericEncoderConfig, RetrainPeriod
 from prometheus.encoders.numeric.alignment import pca_rotation, procrustes_rotation, rotate_head
@@ -27,7 +28,6 @@ from prometheus.encoders.numeric.features import (
     fit_scales,
     scaled_inputs,
 )
-from prometheus.encoders.panel import PricePanel
 
 #: Columns of an embeddings frame (the ``instrument_embeddings`` table).
 EMBEDDING_COLUMNS = ("market", "date", "symbol", "config_version", "model_version", "embedding", "known_at")

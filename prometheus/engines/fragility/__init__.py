@@ -15,10 +15,9 @@ from prometheus.engines.fragility.clusters import (
 from prometheus.engines.fragility.config import FragilityConfig, Linkage
 from prometheus.engines.fragility.engine import FragilityEngine
 from prometheus.engines.fragility.plot import fragility_plot_png
-from prometheus.engines.fragility.run import run_fragility
 from prometheus.engines.fragility.schema import (
     CLUSTER_PREFIX,
-    FRAGILITY_SCHEMA,
+    FRAGILITY_SPEC,
     FragilityComponent,
     flagged_cluster_rows,
 )
@@ -26,7 +25,7 @@ from prometheus.engines.fragility.schema import (
 __all__ = [
     "flagged_cluster_rows",
     "CLUSTER_PREFIX",
-    "FRAGILITY_SCHEMA",
+    "FRAGILITY_SPEC",
     "Cluster",
     "FragilityComponent",
     "FragilityConfig",
@@ -42,5 +41,4 @@ __all__ = [
     "market_sector_residuals",
     "remove_style_factors",
     "residual_returns",
-    "run_fragility",
 ]

@@ -17,8 +17,8 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
+from prometheus.engines.covariance import absorption_ratio, shrunk_spectrum
 from prometheus.engines.fragility.config import FragilityConfig
-from prometheus.engines.stability.measures import absorption_ratio, shrunk_spectrum
 
 
 @dataclass(frozen=True)

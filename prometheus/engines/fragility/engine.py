@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 from prometheus.calendar import TradingCalendar, get_calendar
 from prometheus.data.panel import PanelWindow, PointInTimePanel
 from prometheus.data.timemachine import TimeMachine
-from prometheus.engines.base import Decision, EngineResult, RunContext
+from prometheus.engines.base import Decision, EngineResult, EngineSpec, RunContext, history_sessions
 from prometheus.engines.fragility.clusters import (
     Cluster,
     amihud_trend,
@@ -22,9 +22,8 @@ from prometheus.engines.fragility.clusters import (
     residual_returns,
 )
 from prometheus.engines.fragility.config import FragilityConfig
-from prometheus.engines.fragility.schema import CLUSTER_PREFIX, FRAGILITY_SCHEMA
+from prometheus.engines.fragility.schema import CLUSTER_PREFIX, FRAGILITY_SPEC
 from prometheus.engines.fragility.schema import FragilityComponent as F
-from prometheus.engines.stability.engine import run_sessions
 
 
 def _clean(values: Mapping[str, float | None]) -> dict[str, float | None]:
@@ -34,9 +33,7 @@ def _clean(values: Mapping[str, float | None]) -> dict[str, float | None]:
 class FragilityEngine:
     """Crowding per instrument and cluster; constructor stores parameters only."""
 
-    name: ClassVar[str] = "fragility"
-    output_table: ClassVar[str] = "fragility_scores"
-    output_schema: ClassVar[Mapping[str, pl.DataType]] = FRAGILITY_SCHEMA
+    spec: ClassVar[EngineSpec] = FRAGILITY_SPEC
 
     def __init__(self, config: FragilityConfig, calendar: TradingCalendar | None = None) -> None:
         self._config = config
@@ -55,8 +52,8 @@ class FragilityEngine:
     def run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
         """Cluster and score every session of ``ctx`` from its own trailing window."""
         cfg, cal = self._config, self.calendar or get_calendar()
-        days, times = run_sessions(cal, ctx, 0)
-        history = run_sessions(cal, ctx, cfg.data_window)[0]
+        days, times = history_sessions(cal, ctx, 0)
+        history = history_sessions(cal, ctx, cfg.data_window)[0]
         panel = PointInTimePanel(view, ctx.market, days, times, history, cfg.data_window)
         deciding, rows, decisions, thin = set(ctx.sessions), [], [], 0
         # Many small matrix products: BLAS threads cost more than they save here.
@@ -70,9 +67,7 @@ class FragilityEngine:
                     continue
                 rows.extend(found[0])
                 decisions.append(found[1])
-        frame = (
-            pl.DataFrame(rows, schema=dict(FRAGILITY_SCHEMA)) if rows else pl.DataFrame(schema=dict(FRAGILITY_SCHEMA))
-        )
+        frame = pl.DataFrame(rows, schema=dict(self.spec.schema))
         notes = (
             (f"fragility: no clusters on {thin} of {len(ctx.sessions)} sessions of {ctx.market}: fewer than "
              f"{cfg.min_names} names with {cfg.data_window} sessions of returns",)

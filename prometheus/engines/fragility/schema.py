@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 
 import polars as pl
 
-from prometheus.engines.base import DECISION_COLUMNS
+from prometheus.data.schema import Column, Table
+from prometheus.engines.base import EngineSpec
 
 #: Prefix of a cluster row's instrument value: ``cluster:<alphabetically first member>``.
 CLUSTER_PREFIX = "cluster:"
@@ -28,16 +28,27 @@ class FragilityComponent(StrEnum):
 #: Struct dtype of ``components``.
 COMPONENTS_DTYPE = pl.Struct({c.value: pl.Float64() for c in FragilityComponent})
 
-#: Output frame: per session, one row per clustered instrument and one per cluster of at least
-#: ``min_cluster_size`` names (``instrument = 'cluster:<id>'``). ``score``: instrument rows = crowding penalty
-#: ((cluster size - 1) x its average residual correlation, times min(1, the name's own mean correlation with the
-#: other members / that average), raised for rising illiquidity); cluster rows = the cluster's average residual
-#: correlation.
-FRAGILITY_SCHEMA: Mapping[str, pl.DataType] = DECISION_COLUMNS | {
-    "instrument": pl.String(),
-    "score": pl.Float64(),
-    "components": COMPONENTS_DTYPE,
-}
+#: Inputs, output table and columns: per session, one row per clustered instrument and one per cluster of at
+#: least ``min_cluster_size`` names (``instrument = 'cluster:<id>'``).
+FRAGILITY_SPEC = EngineSpec(
+    name="fragility",
+    description="Crowding of point-in-time residual clusters per session: per-name penalties and cluster rows.",
+    output_table="fragility_scores",
+    columns=(
+        Column("instrument", pl.String(), "the instrument, or 'cluster:<alphabetically first member>'"),
+        Column(
+            "score",
+            pl.Float64(),
+            "instrument rows: crowding penalty ((cluster size - 1) x its average residual correlation, times "
+            "min(1, own / average correlation), raised for rising illiquidity); cluster rows: average residual "
+            "correlation",
+        ),
+        Column("components", COMPONENTS_DTYPE, "the statistics behind the score (FragilityComponent)"),
+    ),
+    inputs=(Table.INSTRUMENTS, Table.PRICES_ADJUSTED),
+    key=("instrument",),
+    decision_columns=("score",),
+)
 
 
 def flagged_cluster_rows(frame: pl.DataFrame) -> pl.DataFrame:

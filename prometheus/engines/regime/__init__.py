@@ -12,23 +12,13 @@ from prometheus.engines.regime.features import (
     regime_features,
 )
 from prometheus.engines.regime.model import RegimeModel, fit_regime_model, forward_filter
+from prometheus.engines.regime.models import load_models, model_path, save_model
 from prometheus.engines.regime.plot import crisis_plot_png
-from prometheus.engines.regime.run import (
-    REGIME_INPUT_TABLES,
-    load_history,
-    load_models,
-    model_path,
-    run_regime,
-    save_model,
-)
-from prometheus.engines.regime.schema import REGIME_STATES_KEY, REGIME_STATES_SCHEMA, REGIME_TABLE
+from prometheus.engines.regime.schema import REGIME_SPEC
 from prometheus.engines.regime.walk import History, label_online, period_of, train_model
 
 __all__ = [
-    "REGIME_INPUT_TABLES",
-    "REGIME_STATES_KEY",
-    "REGIME_STATES_SCHEMA",
-    "REGIME_TABLE",
+    "REGIME_SPEC",
     "FeatureScaler",
     "History",
     "RegimeConfig",
@@ -47,12 +37,10 @@ __all__ = [
     "forward_filter",
     "label_online",
     "labels_for",
-    "load_history",
     "load_models",
     "model_path",
     "period_of",
     "regime_features",
-    "run_regime",
     "save_model",
     "train_model",
 ]

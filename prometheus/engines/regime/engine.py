@@ -9,7 +9,6 @@ a label at t uses rows up to t only (online filters), with models known before t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import ClassVar
@@ -20,21 +19,22 @@ import polars as pl
 from prometheus.calendar import TradingCalendar
 from prometheus.core.errors import ConfigError, DataError
 from prometheus.core.types import Market
+from prometheus.data.known_at import decision_times
 from prometheus.data.market_series import market_series
 from prometheus.data.panel import PointInTimePanel
 from prometheus.data.timemachine import TimeMachine
-from prometheus.engines.base import Decision, EngineResult, RunContext, decision_times
+from prometheus.engines.base import Decision, EngineResult, EngineSpec, RunContext
 from prometheus.engines.regime.config import RegimeConfig
 from prometheus.engines.regime.features import daily_cross_section, regime_features
 from prometheus.engines.regime.model import RegimeModel
-from prometheus.engines.regime.schema import REGIME_STATES_SCHEMA, REGIME_TABLE
+from prometheus.engines.regime.schema import REGIME_SPEC
 from prometheus.engines.regime.walk import History, label_online, period_of, train_model
 
 #: (view, market, start, end) -> frame with ``date`` and ``market_return`` (the market series contract).
 SeriesReader = Callable[[TimeMachine, Market, date, date], pl.DataFrame]
 
-#: Calendar days per session, generously: used to find how far back the lookback reaches.
-_DAYS_PER_SESSION = 1.5
+#: Most sessions a market holds in one calendar month: bounds how far back a run's refit period starts.
+_MAX_SESSIONS_PER_MONTH = 23
 
 
 class RegimeEngine:
@@ -54,9 +54,7 @@ class RegimeEngine:
         Reader of the market series; :func:`market_series` unless a test substitutes one.
     """
 
-    name: ClassVar[str] = "regime"
-    output_table: ClassVar[str] = REGIME_TABLE
-    output_schema: ClassVar[Mapping[str, pl.DataType]] = REGIME_STATES_SCHEMA
+    spec: ClassVar[EngineSpec] = REGIME_SPEC
 
     def __init__(
         self,
@@ -79,7 +77,12 @@ class RegimeEngine:
 
     @property
     def lookback_sessions(self) -> int:
-        """Training window, feature window and filter warm-up before the first refit period of a run."""
+        """Sessions read before a run: the warm-up before its first refit period, which starts up to
+        ``refit_months`` before the run's first session."""
+        return self._warmup_sessions + self._config.refit_months * _MAX_SESSIONS_PER_MONTH
+
+    @property
+    def _warmup_sessions(self) -> int:
         c = self._config
         return c.train_sessions + c.feature_window + c.online_warmup_sessions
 
@@ -93,9 +96,8 @@ class RegimeEngine:
         """
         cfg = self._config
         period_start = period_of(sessions[0], cfg.refit_months)[0]
-        back = math.ceil(self.lookback_sessions * _DAYS_PER_SESSION)
-        earlier = self.calendar.sessions(market, period_start - timedelta(days=back), sessions[0])
-        earlier = [d for d in earlier if d < sessions[0]][-self.lookback_sessions - 260 :]
+        before = self.calendar.sessions_before(market, period_start, self._warmup_sessions)
+        earlier = [*before, *(d for d in self.calendar.sessions(market, period_start, sessions[0]) if d < sessions[0])]
         all_sessions = [*earlier, *sessions]
         all_times = [*decision_times(self.calendar, market, earlier, self.bar_delay), *times]
         returns = np.array([self._return_at(view, market, d, t) for d, t in zip(all_sessions, all_times, strict=True)])
@@ -129,9 +131,9 @@ class RegimeEngine:
         """Fit (or return the cached) model of one refit period from the history known before it."""
         if period in self.models:
             return self.models[period]
-        prior = self.calendar.sessions(market, period[0] - timedelta(days=400), period[0] - timedelta(days=1))
+        prior = self.calendar.sessions_before(market, period[0], 1)
         if not prior:
-            raise ConfigError(f"no session of {market.value} in the year before {period[0]}", setting="period")
+            raise ConfigError(f"no session of {market.value} before {period[0]}", setting="period")
         last = prior[-1]
         times = decision_times(self.calendar, market, [last], self.bar_delay)
         # The history ends at the last session before the period: the model is known after it, never later.
@@ -169,7 +171,7 @@ class RegimeEngine:
                 "probabilities": [list(map(float, p)) for p in probs],
                 "confidence": probs.max(axis=1).astype(float),
             },
-            schema=dict(REGIME_STATES_SCHEMA),
+            schema=dict(REGIME_SPEC.schema),
         )
         decisions = tuple(
             Decision(d, t, {"state": int(s), "label": labels[s], "confidence": float(c), "model": mid})

@@ -1,26 +1,25 @@
-"""Declared schema of the Regime engine's output frame (table ``regime_states``)."""
+"""The Regime engine's declaration: inputs and output (table ``regime_states``)."""
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 import polars as pl
 
-from prometheus.engines.base import DECISION_COLUMNS
+from prometheus.data.schema import Column, Table
+from prometheus.engines.base import EngineSpec
 
-#: Output table in the runtime store.
-REGIME_TABLE = "regime_states"
-
-#: Column -> dtype of the output; key: (market, session, experiment, config_version).
-REGIME_STATES_SCHEMA: MappingProxyType[str, pl.DataType] = MappingProxyType(
-    DECISION_COLUMNS
-    | {
-        "state": pl.Int64(),  # 0 = calmest; states ordered by volatility on the model's training window
-        "label": pl.String(),  # RegimeLabel: calm / crisis (2 states) or calm / normal / crisis (3 states)
-        "probabilities": pl.List(pl.Float64()),  # filtered state probabilities, in state order
-        "confidence": pl.Float64(),  # the largest probability
-    }
+#: Inputs, output table and columns of the Regime engine; key: (market, session, experiment, config_version).
+REGIME_SPEC = EngineSpec(
+    name="regime",
+    description="Regime state, label, probabilities and confidence of the market per session.",
+    output_table="regime_states",
+    columns=(
+        Column("state", pl.Int64(), "0 = calmest; states ordered by volatility on the model's training window"),
+        Column("label", pl.String(), "RegimeLabel: calm / crisis (2 states) or calm / normal / crisis (3 states)"),
+        Column("probabilities", pl.List(pl.Float64()), "filtered state probabilities, in state order"),
+        Column("confidence", pl.Float64(), "the largest probability"),
+    ),
+    # The market series reads the benchmark (markets, macro) or the equal-weighted listed names (instruments, prices).
+    inputs=(Table.MARKETS, Table.INSTRUMENTS, Table.PRICES_ADJUSTED, Table.MACRO_OBSERVATIONS),
+    decision_columns=("state", "label", "confidence"),
+    probabilities="probabilities",
 )
-
-#: Columns identifying a row.
-REGIME_STATES_KEY = ("market", "session", "experiment", "config_version")

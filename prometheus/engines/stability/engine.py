@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
 from typing import ClassVar
 
 import numpy as np
@@ -13,41 +12,16 @@ from threadpoolctl import threadpool_limits
 from prometheus.calendar import TradingCalendar, get_calendar
 from prometheus.data.panel import PanelWindow, PointInTimePanel
 from prometheus.data.timemachine import TimeMachine
-from prometheus.engines.base import Decision, EngineResult, RunContext, decision_times
+from prometheus.engines.base import Decision, EngineResult, EngineSpec, RunContext, history_sessions
 from prometheus.engines.stability.config import StabilityConfig
-from prometheus.engines.stability.schema import MARKET_ROW, SECTOR_PREFIX, STABILITY_SCHEMA, StabilityComponent
+from prometheus.engines.stability.schema import MARKET_ROW, SECTOR_PREFIX, STABILITY_SPEC, StabilityComponent
 from prometheus.engines.stability.tracker import ScopeTracker, session_measures
-
-
-def run_sessions(calendar: TradingCalendar, ctx: RunContext, lookback: int) -> tuple[list[date], list[datetime]]:
-    """Every session from ``lookback`` sessions before the run to its end, with decision times.
-
-    Sessions before the run get the run's own bar delay (decision time minus close of its first session).
-    """
-    first = ctx.sessions[0]
-    delay = ctx.decision_times[0] - calendar.close_at(ctx.market, first)
-    earlier = calendar.sessions(ctx.market, first - timedelta(days=int(lookback * 1.5) + 14), first)
-    earlier = [d for d in earlier if d < first][-lookback:] if lookback > 0 else []
-    deciding = set(ctx.sessions)
-    between = [d for d in calendar.sessions(ctx.market, first, ctx.sessions[-1]) if d not in deciding]
-    known = dict(zip(ctx.sessions, ctx.decision_times, strict=True))
-    extra = sorted([*earlier, *between])
-    known |= dict(zip(extra, decision_times(calendar, ctx.market, extra, delay), strict=True))
-    days = sorted(known)
-    return days, [known[d] for d in days]
-
-
-def empty_output(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """An empty frame with ``schema``."""
-    return pl.DataFrame(schema=dict(schema))
 
 
 class StabilityEngine:
     """Market and sector stability scores; constructor stores parameters only."""
 
-    name: ClassVar[str] = "stability"
-    output_table: ClassVar[str] = "stability_scores"
-    output_schema: ClassVar[Mapping[str, pl.DataType]] = STABILITY_SCHEMA
+    spec: ClassVar[EngineSpec] = STABILITY_SPEC
 
     def __init__(self, config: StabilityConfig, calendar: TradingCalendar | None = None) -> None:
         self._config = config
@@ -66,8 +40,8 @@ class StabilityEngine:
     def run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
         """Score every session of ``ctx``; sessions before it only warm up the trailing statistics."""
         cfg, cal = self._config, self.calendar or get_calendar()
-        days, times = run_sessions(cal, ctx, cfg.series_warmup)
-        history = run_sessions(cal, ctx, cfg.series_warmup + cfg.data_window)[0]
+        days, times = history_sessions(cal, ctx, cfg.series_warmup)
+        history = history_sessions(cal, ctx, cfg.series_warmup + cfg.data_window)[0]
         panel = PointInTimePanel(view, ctx.market, days, times, history, cfg.data_window)
         trackers: dict[str, ScopeTracker] = {MARKET_ROW: ScopeTracker(cfg)}
         deciding, rows, thin = set(ctx.sessions), [], 0
@@ -80,7 +54,7 @@ class StabilityEngine:
                 found = [(scope, s, c) for scope, (s, c) in scored.items() if np.isfinite(s)]
                 thin += not any(scope == MARKET_ROW for scope, _, _ in found)
                 rows.extend(self._row(ctx, window, scope, s, c) for scope, s, c in found)
-        frame = pl.DataFrame(rows, schema=dict(STABILITY_SCHEMA)) if rows else empty_output(STABILITY_SCHEMA)
+        frame = pl.DataFrame(rows, schema=dict(self.spec.schema))
         return EngineResult(frame.sort(["session", "instrument"]), self._decisions(frame), self._notes(ctx, thin))
 
     def _score(self, window: PanelWindow, trackers: dict[str, ScopeTracker]) -> dict[str, tuple[float, dict]]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 
 import polars as pl
 
-from prometheus.engines.base import DECISION_COLUMNS
+from prometheus.data.schema import Column, Table
+from prometheus.engines.base import EngineSpec
 
 #: Instrument value of the market-wide row.
 MARKET_ROW = ""
@@ -31,10 +31,18 @@ class StabilityComponent(StrEnum):
 #: Struct dtype of ``components``.
 COMPONENTS_DTYPE = pl.Struct({c.value: pl.Float64() for c in StabilityComponent})
 
-#: Output frame: one row per session and scope (market '' or 'sector:<name>').
-#: ``score`` = 1 - trailing-year percentile of the composite: 1 stable, 0 the least stable of the year.
-STABILITY_SCHEMA: Mapping[str, pl.DataType] = DECISION_COLUMNS | {
-    "instrument": pl.String(),  # '' = market, 'sector:<name>' = sector
-    "score": pl.Float64(),
-    "components": COMPONENTS_DTYPE,
-}
+#: Inputs, output table and columns: one row per session and scope (market '' or 'sector:<name>').
+STABILITY_SPEC = EngineSpec(
+    name="stability",
+    description="Absorption ratio, Delta AR, turbulence and average correlation of the market and its sectors per "
+    "session, with a stability score (1 = stable).",
+    output_table="stability_scores",
+    columns=(
+        Column("instrument", pl.String(), "'' = market, 'sector:<name>' = sector"),
+        Column("score", pl.Float64(), "1 - trailing-year percentile of the composite: 1 stable, 0 the least stable"),
+        Column("components", COMPONENTS_DTYPE, "the measures behind the score (StabilityComponent)"),
+    ),
+    inputs=(Table.INSTRUMENTS, Table.PRICES_ADJUSTED),
+    key=("instrument",),
+    decision_columns=("score",),
+)

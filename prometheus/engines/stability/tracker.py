@@ -6,13 +6,12 @@ import math
 
 import numpy as np
 
+from prometheus.engines.covariance import absorption_ratio, shrunk_spectrum
 from prometheus.engines.stability.config import StabilityConfig
 from prometheus.engines.stability.measures import (
-    absorption_ratio,
     average_correlation,
     delta_absorption,
     mahalanobis,
-    shrunk_spectrum,
     trailing_percentile,
     trailing_zscore,
 )

@@ -138,3 +138,18 @@ def test_market_when_unknown_is_a_config_error(cal: TradingCalendar) -> None:
 def test_open_at_when_not_a_session_is_an_error(cal: TradingCalendar) -> None:
     with pytest.raises(ConfigError, match="not a session"):
         cal.open_at("US_EQ", "2024-07-04")
+
+
+def test_sessions_before_when_counting_back_skips_holidays_and_weekends() -> None:
+    cal = get_calendar()
+    # 2024-07-04 (Thursday) is a holiday: the three sessions before Monday 2024-07-08.
+    assert cal.sessions_before("US_EQ", date(2024, 7, 8), 3) == [date(2024, 7, 2), date(2024, 7, 3), date(2024, 7, 5)]
+    assert cal.sessions_before("US_EQ", date(2024, 7, 8), 2, inclusive=True) == [date(2024, 7, 5), date(2024, 7, 8)]
+    assert cal.sessions_before("US_EQ", date(2024, 7, 8), 0) == []
+
+
+def test_sessions_before_when_calendar_starts_later_returns_fewer() -> None:
+    cal = get_calendar()
+    first = cal.sessions("US_EQ", "1990-01-01", "2100-01-01")[0]
+    assert cal.sessions_before("US_EQ", first, 10) == []
+    assert len(cal.sessions_before("US_EQ", cal.next_session("US_EQ", first), 10)) == 1

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from prometheus.core.types import Market
+from prometheus.data.panel import PricePanel
 from prometheus.data.synthetic import SyntheticConfig, SyntheticMarket, generate_market
-from prometheus.encoders import NumericEncoderConfig, PricePanel
+from prometheus.encoders import NumericEncoderConfig
 from prometheus.encoders.numeric import WalkForward, run_walk_forward
 
 #: Small but real training budget: yearly retrains keep the validation under a minute on 2 cores.

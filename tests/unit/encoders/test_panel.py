@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 
 from prometheus.core.errors import DataError
+from prometheus.data.panel import load_price_panel, panel_from_frame
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine
-from prometheus.encoders import load_price_panel, panel_from_frame
 from prometheus.encoders.numeric.features import compute_features, rolling_beta, rolling_zscore
 
 DAYS = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5)]

@@ -14,9 +14,11 @@ from prometheus.calendar import get_calendar
 from prometheus.core.config import VersionedConfig
 from prometheus.core.errors import ConfigError, DataError
 from prometheus.core.types import Market
+from prometheus.data.known_at import decision_times
+from prometheus.data.schema import Column
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
-from prometheus.engines import DECISION_COLUMNS, Decision, EngineResult, RunContext, decision_times
-from prometheus.engines.runner import EngineOutput, lineage_version, run_engine
+from prometheus.engines import Decision, EngineResult, EngineSpec, RunContext
+from prometheus.engines.runner import EngineOutput, lineage_version, run_engine, upstream_outputs
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.decision_log import DecisionLog
 from prometheus.runtime.tables.engine import engine_decisions, engine_runs, stability_scores
@@ -32,13 +34,20 @@ class CountConfig(VersionedConfig):
 class CountEngine:
     """Scores each session by the number of sessions already decided (scaled): simple and hand-checkable."""
 
-    name: ClassVar[str] = "count"
-    output_table: ClassVar[str] = "stability_scores"
-    output_schema: ClassVar[Mapping[str, pl.DataType]] = DECISION_COLUMNS | {
-        "instrument": pl.String(),
-        "score": pl.Float64(),
-        "components": pl.Struct({"n": pl.Int64()}),
-    }
+    spec: ClassVar[EngineSpec] = EngineSpec(
+        name="count",
+        description="Counts sessions.",
+        output_table="stability_scores",
+        columns=(
+            Column("instrument", pl.String(), "always ''"),
+            Column("score", pl.Float64(), "scale x sessions decided before"),
+            Column("components", pl.Struct({"n": pl.Int64()}), "the count"),
+        ),
+        inputs=(),
+        key=("instrument",),
+        upstream=("regime",),
+        decision_columns=("score",),
+    )
 
     def __init__(self, config: CountConfig, fail: bool = False) -> None:
         self._config = config
@@ -63,7 +72,7 @@ class CountEngine:
              "components": {"n": i}}
             for i, (d, t) in enumerate(zip(ctx.sessions, ctx.decision_times, strict=True))
         ]  # fmt: skip
-        frame = pl.DataFrame(rows, schema=dict(self.output_schema))
+        frame = pl.DataFrame(rows, schema=dict(self.spec.schema))
         decisions = tuple(Decision(r["session"], r["decision_time"], {"score": r["score"]}) for r in rows)
         return EngineResult(frame, decisions)
 
@@ -175,3 +184,25 @@ def test_run_context_when_times_not_increasing_is_rejected() -> None:
     with pytest.raises(ValueError, match="increase"):
         RunContext(Market.US_EQ, (date(2024, 3, 4), date(2024, 3, 5)), (datetime(2024, 3, 5, tzinfo=UTC),
                    datetime(2024, 3, 4, tzinfo=UTC)), "x", "")  # fmt: skip
+
+
+def test_upstream_outputs_when_every_session_decided_returns_the_version(log: DecisionLog) -> None:
+    engine = CountEngine(CountConfig())
+    out, _ = run_engine(engine, _view(), _ctx("exp-a"), log=log)
+    found = upstream_outputs(log, [engine.spec], Market.US_EQ, "exp-a", SESSIONS)
+    assert found["count"].config_version == out.config_version
+    assert found["count"].frame["score"].to_list() == out.frame["score"].to_list()
+
+
+def test_upstream_outputs_when_a_session_is_missing_names_engine_and_session(log: DecisionLog) -> None:
+    engine = CountEngine(CountConfig())
+    run_engine(engine, _view(), _ctx("exp-a"), log=log)
+    later = (*SESSIONS, get_calendar().next_session("US_EQ", SESSIONS[-1]))
+    with pytest.raises(DataError, match=r"count: no output for 1 session\(s\) of US_EQ"):
+        upstream_outputs(log, [engine.spec], Market.US_EQ, "exp-a", later)
+
+
+def test_run_when_upstream_not_declared_is_a_data_error() -> None:
+    up = {"stability": EngineOutput("stability", "v1", pl.DataFrame())}
+    with pytest.raises(DataError, match="not declared"):
+        run_engine(CountEngine(CountConfig()), _view(), _ctx(), up)

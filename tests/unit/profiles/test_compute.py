@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from prometheus.core.types import Market
+from prometheus.data.panel import PricePanel
 from prometheus.data.schema import PROFILES
-from prometheus.encoders import PricePanel
 from prometheus.profiles import ProfileConfig, cluster_labels, compute_profiles, event_stats, sector_of
 
 N_T, N = 160, 24

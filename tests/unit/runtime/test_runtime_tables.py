@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from prometheus.runtime import tables, unique_key
+from prometheus.runtime.frames import IDENTITY as DECISION_COLUMNS
 from prometheus.runtime.tables import UTCDateTime, metadata
 
-DECISION_COLUMNS = ("market", "session", "decision_time", "experiment", "config_version")
 ENGINE_OUTPUT_TABLES = (
     "engine_decisions",
     "regime_states",

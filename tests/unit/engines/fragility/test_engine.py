@@ -15,7 +15,7 @@ from prometheus.data.timemachine import HistorySnapshot, TimeMachine
 from prometheus.engines import check_output
 from prometheus.engines.fragility import (
     CLUSTER_PREFIX,
-    FRAGILITY_SCHEMA,
+    FRAGILITY_SPEC,
     FragilityConfig,
     FragilityEngine,
     correlation,
@@ -54,7 +54,7 @@ def crowd_run(request: pytest.FixtureRequest, fragility_markets) -> tuple[int, p
     unwind = sessions.index(date.fromisoformat(truth["unwind_start"]))
     ctx = h.context(sessions[start - 100 : unwind])
     result = FragilityEngine(FragilityConfig()).run(h.view(ctx), ctx, {})
-    check_output("fragility", result.frame, FRAGILITY_SCHEMA)
+    check_output(FRAGILITY_SPEC, result.frame)
     flags = {d.session: d.payload["flagged"] for d in result.decisions}
     return request.param, result.frame, flags, set(truth["symbols"]), list(ctx.sessions)
 
@@ -134,4 +134,4 @@ def test_run_when_universe_is_two_series_degrades_with_a_note(fragility_history)
     result = FragilityEngine(SMALL).run(h.view(ctx, small), ctx, {})
     assert result.frame.is_empty()
     assert "fewer than 20 names" in result.notes[0]
-    check_output("fragility", result.frame, FRAGILITY_SCHEMA)
+    check_output(FRAGILITY_SPEC, result.frame)

@@ -12,13 +12,14 @@ import pytest
 from prometheus.calendar import get_calendar
 from prometheus.core.types import Market
 from prometheus.data.ingest.api import ingest_synthetic
+from prometheus.data.known_at import decision_times
 from prometheus.data.market_series import market_series
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
-from prometheus.engines.base import decision_times
-from prometheus.engines.regime import REGIME_INPUT_TABLES, REGIME_STATES_SCHEMA, RegimeConfig, RegimeEngine, run_regime
+from prometheus.engines.regime import REGIME_SPEC, RegimeConfig, RegimeEngine
+from prometheus.engines.runner import run_sessions
 
 DELAY = timedelta(minutes=5)
 CAL = get_calendar()
@@ -37,12 +38,13 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> HistorySnapshot:
     store = HistoricalStore(root / "lake")
     ingest_synthetic(store, root, SyntheticConfig(seed=2024, n_names=40, years=4), bar_delay=DELAY)
     last = decision_times(CAL, M, [SESSIONS[-1]], DELAY)[0]
-    return HistorySnapshot.load(store, REGIME_INPUT_TABLES, known_until=last, market=M)
+    return HistorySnapshot.load(store, REGIME_SPEC.inputs, known_until=last, market=M)
 
 
 def _run(snap: HistorySnapshot, engine: RegimeEngine | None = None, cfg: RegimeConfig = CFG) -> pl.DataFrame:
     view = TimeMachine(snap, snap.known_until)
-    out, _ = run_regime(view, CAL, M, SESSIONS, "poison", cfg, bar_delay=DELAY, engine=engine)
+    engine = engine or RegimeEngine(cfg, CAL, DELAY)
+    out, _ = run_sessions(engine, view, CAL, M, SESSIONS, "poison", bar_delay=DELAY)
     return out.frame
 
 
@@ -78,7 +80,7 @@ def _poison(snap: HistorySnapshot) -> HistorySnapshot:
 
 def test_run_when_synthetic_history_output_matches_schema_and_labels(snapshot: HistorySnapshot) -> None:
     frame = _run(snapshot)
-    assert dict(frame.schema) == dict(REGIME_STATES_SCHEMA)
+    assert dict(frame.schema) == dict(REGIME_SPEC.schema)
     assert frame["session"].to_list() == SESSIONS
     assert set(frame["label"].unique()) <= {"calm", "crisis"}
     assert np.allclose([sum(p) for p in frame["probabilities"].to_list()], 1.0)

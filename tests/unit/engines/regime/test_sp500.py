@@ -12,7 +12,8 @@ from prometheus.calendar import get_calendar
 from prometheus.core.types import Market
 from prometheus.data.ingest.api import ingest_reference, publish_market
 from prometheus.data.store import HistoricalStore
-from prometheus.engines.regime import RegimeConfig, load_history, run_regime
+from prometheus.engines.regime import RegimeConfig, RegimeEngine
+from prometheus.engines.runner import history_view, run_sessions
 
 DELAY = timedelta(minutes=5)
 
@@ -24,8 +25,9 @@ def sp500_states(root: Path, config: RegimeConfig) -> pl.DataFrame:
     publish_market(store, Market.US_EQ, benchmark="SP500")
     cal = get_calendar()
     sessions = cal.sessions(Market.US_EQ, date(2001, 1, 1), date(2018, 12, 31))
-    view = load_history(store, cal, Market.US_EQ, sessions, config, DELAY)
-    out, _ = run_regime(view, cal, Market.US_EQ, sessions, "sp500", config, bar_delay=DELAY)
+    engine = RegimeEngine(config, cal, DELAY)
+    view = history_view(store, cal, Market.US_EQ, sessions, [engine], DELAY)
+    out, _ = run_sessions(engine, view, cal, Market.US_EQ, sessions, "sp500", bar_delay=DELAY)
     return out.frame
 
 

@@ -9,7 +9,7 @@ from scipy.stats import spearmanr
 
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines import check_output
-from prometheus.engines.stability import STABILITY_SCHEMA, StabilityConfig, StabilityEngine
+from prometheus.engines.stability import STABILITY_SPEC, StabilityConfig, StabilityEngine
 
 #: Short windows keep the poisoning runs fast; the maths is the same as with the defaults.
 SMALL = StabilityConfig(ar_window=40, delta_short=5, delta_long=40, turbulence_window=40, corr_window=21,
@@ -36,7 +36,7 @@ def scored(request: pytest.FixtureRequest, stability_markets) -> tuple[int, pl.D
 @pytest.mark.slow
 def test_composite_when_scored_out_of_sample_ranks_true_regimes(scored) -> None:
     seed, frame, joined = scored
-    check_output("stability", frame, STABILITY_SCHEMA)
+    check_output(STABILITY_SPEC, frame)
     # Every scored session is out of sample: no parameter is fitted, each value uses data up to its session only;
     # the windows were chosen on dev seeds 100-119, never on these.
     rho = spearmanr(joined["composite"].to_numpy(), joined["regime_code"].to_numpy())[0]
@@ -89,7 +89,7 @@ def test_run_when_universe_is_two_series_degrades_with_a_note(stability_history)
     assert result.frame.is_empty()
     assert result.decisions == ()
     assert "fewer than 10 names" in result.notes[0]
-    check_output("stability", result.frame, STABILITY_SCHEMA)
+    check_output(STABILITY_SPEC, result.frame)
 
 
 def test_config_when_windows_inconsistent_is_a_config_error() -> None:

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 from sklearn.covariance import ledoit_wolf
 
+from prometheus.engines.covariance import absorption_ratio, shrunk_spectrum
 from prometheus.engines.stability.measures import (
-    absorption_ratio,
     average_correlation,
     delta_absorption,
     mahalanobis,
-    shrunk_spectrum,
     trailing_percentile,
 )
 

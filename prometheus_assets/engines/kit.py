@@ -1,0 +1,116 @@
+"""One builder for every engine asset: deps, code version, checks and metadata derived from the engine's spec.
+
+An engine asset reads the sessions of its partition window, builds its engine, reads the declared inputs through
+one TimeMachine snapshot and the declared upstream outputs from the decision log, runs the engine under the
+runner, and reports the library's output checks and standard metadata. What differs between engines (how the
+engine is built, its plot, extra figures, extra deps such as a model asset) is an :class:`EngineAsset`.
+
+No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from prometheus.calendar import TradingCalendar
+from prometheus.core.config import VersionedConfig
+from prometheus.core.types import Market, Mode
+from prometheus.data.checks import check_names, frame_checks
+from prometheus.data.timemachine import TimeMachine
+from prometheus.engines.base import Engine, EngineSpec
+from prometheus.engines.pipeline import ENGINE_SPECS
+from prometheus.engines.runner import history_view, run_sessions, upstream_outputs
+from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of, run_metadata
+from prometheus_assets.ingestion import table_dep
+from prometheus_assets.metadata import check_result, column_schema, png_markdown, table_preview
+from prometheus_assets.partitions import partitions_for, sessions_in_window
+from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
+
+#: (calendar, bar delay, historical store resource) -> the engine for one run.
+EngineFactory = Callable[[TradingCalendar, timedelta, HistoricalStoreResource], Engine[VersionedConfig]]
+
+
+@dataclass(frozen=True)
+class EngineAsset:
+    """What differs between engine assets.
+
+    ``plot`` turns the output frame, the run's view and the market into a PNG; ``metadata`` adds engine-specific
+    figures; ``extra_deps`` names further assets of the market the engine reads (e.g. its model asset).
+    """
+
+    spec: EngineSpec
+    config: VersionedConfig
+    build: EngineFactory
+    plot: Callable[[pl.DataFrame, TimeMachine, Market], bytes]
+    metadata: Callable[[pl.DataFrame], Mapping[str, Any]] = field(default=lambda frame: {})
+    extra_deps: tuple[str, ...] = ()
+
+
+def engine_asset_key(market: Market, spec: EngineSpec) -> dg.AssetKey:
+    """``<market>/<output table>``: an engine's output as an asset."""
+    return dg.AssetKey([market.value.lower(), spec.output_table])
+
+
+def engine_deps(market: Market, asset: EngineAsset) -> list[dg.AssetKey]:
+    """Asset deps from the declaration: the input tables that assets produce, the upstream engines, extras."""
+    tables = [k for k in (table_dep(market, t) for t in asset.spec.inputs) if k is not None]
+    upstream = [engine_asset_key(market, ENGINE_SPECS[name]) for name in asset.spec.upstream]
+    extra = [dg.AssetKey([market.value.lower(), name]) for name in asset.extra_deps]
+    return [*tables, *upstream, *extra]
+
+
+def build_engine_asset(market: Market, mode: Mode, asset: EngineAsset) -> dg.AssetsDefinition:
+    """The ``<market>/<output table>`` asset of one engine, partitioned by ``partitions_for(market, mode)``."""
+    spec = asset.spec
+    key = engine_asset_key(market, spec)
+    rules = spec.rules
+    checks = [dg.AssetCheckSpec(name.value, asset=key, description=name.value.replace("_", " "))
+              for name in check_names(rules)]  # fmt: skip
+
+    @dg.asset(
+        key=key,
+        deps=engine_deps(market, asset),
+        partitions_def=partitions_for(market, mode),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=checks,
+        group_name=spec.name,
+        kinds={"python", "sql"},
+        owners=["team:research"],
+        code_version=asset.config.config_version,
+        description=f"{spec.description} ({market.value}, runtime table {spec.output_table})",
+        metadata={"dagster/column_schema": column_schema(spec.all_columns), "engine": spec.name},
+    )
+    def engine_asset(
+        context: dg.AssetExecutionContext,
+        historical: HistoricalStoreResource,
+        runtime: RuntimeStoreResource,
+        calendar: CalendarResource,
+    ) -> dg.MaterializeResult:
+        sessions = sessions_in_window(market, context.partition_time_window)
+        if not sessions:
+            empty = frame_checks(rules, pl.DataFrame(schema=dict(spec.schema)), [])
+            return dg.MaterializeResult(metadata={"sessions": 0, "dagster/row_count": 0},
+                                        check_results=[check_result(o) for o in empty])  # fmt: skip
+        cal, delay, log = calendar.calendar(), bar_delay(), decision_log(runtime)
+        experiment = experiment_of(context, mode)
+        engine = asset.build(cal, delay, historical)
+        view = history_view(historical.store(), cal, market, sessions, [engine], delay)
+        upstream = upstream_outputs(log, [ENGINE_SPECS[n] for n in spec.upstream], market, experiment, sessions)
+        out, summary = run_sessions(engine, view, cal, market, sessions, experiment, bar_delay=delay,
+                                    upstream=upstream, log=log, mode=mode)  # fmt: skip
+        last = out.frame.filter(pl.col("session") == out.frame["session"].max()) if out.frame.height else out.frame
+        return dg.MaterializeResult(
+            metadata={
+                **run_metadata(context, summary),
+                **asset.metadata(out.frame),
+                "last_session": table_preview(last.drop(["market", "experiment", "config_version"])),
+                "plot": png_markdown(asset.plot(out.frame, view, market), spec.name),
+            },
+            check_results=[check_result(o) for o in frame_checks(rules, out.frame, sessions)],
+        )
+
+    return engine_asset
