@@ -4,6 +4,7 @@ No ``from __future__ import annotations`` here: Dagster inspects the context ann
 """
 
 from datetime import timedelta
+from importlib.metadata import version
 
 import dagster as dg
 
@@ -23,7 +24,7 @@ def build_trading_sessions_asset(market: Market, mode: Mode) -> dg.AssetsDefinit
         group_name="calendar",
         kinds={"parquet", "python"},
         owners=["team:platform"],
-        code_version="1",
+        code_version=f"exchange_calendars-{version('exchange_calendars')}",
         description=f"Sessions of {market.value} with opens, closes and breaks (UTC), from exchange_calendars.",
     )
     def trading_sessions(

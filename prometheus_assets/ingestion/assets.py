@@ -8,6 +8,7 @@ No ``from __future__ import annotations`` here: Dagster inspects the context ann
 """
 
 from datetime import timedelta
+from importlib.metadata import version
 from pathlib import Path
 
 import dagster as dg
@@ -78,7 +79,7 @@ def build_ingestion_asset(market: Market, mode: Mode, bar_delay: timedelta) -> d
             group_name="ingestion",
             kinds={"parquet", "python"},
             owners=["team:market-data"],
-            code_version="1",
+            code_version=QcConfig().config_version,
             description=f"{t.value} of {market.value}: vendor files, QC'd, with known_at (docs/ingestion.md).",
             deps=[dg.AssetKey([m, "trading_sessions"])],
         )
@@ -161,7 +162,7 @@ def build_reference_asset(bar_delay: timedelta) -> dg.AssetsDefinition:
         group_name="ingestion",
         kinds={"parquet", "python"},
         owners=["team:market-data"],
-        code_version="1",
+        code_version=f"arch-{version('arch')}",
         description="Benchmark (S&P 500, NASDAQ daily 1999-2018) and Fama-French monthly series shipped with arch.",
     )
     def reference_series(historical: HistoricalStoreResource, calendar: CalendarResource) -> dg.MaterializeResult:

@@ -13,7 +13,7 @@ from prometheus.data.market_series import market_series
 from prometheus.data.schema import UTC_DATETIME, Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine
-from tests.unit.data.ingest.ingest_kit import BAR_DELAY, MARKET, SESSIONS, close_at, ingest, write_vendor
+from tests.support.ingest_kit import BAR_DELAY, MARKET, SESSIONS, close_at, ingest, write_vendor
 
 D = SESSIONS
 

@@ -18,7 +18,7 @@ from prometheus.execution import (
     Side,
     SimulatorConfig,
 )
-from tests.unit.execution.execution_kit import flat_panel, make_order
+from tests.support.execution_kit import flat_panel, make_order
 
 NO_COST = SimulatorConfig(costs=None, max_participation=None)
 

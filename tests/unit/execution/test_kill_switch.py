@@ -12,8 +12,8 @@ import pytest
 from prometheus.execution import AccountView, Quote, RiskGate, TradingState
 from prometheus.execution.kill_switch import KillSwitch, breach_reason
 from prometheus.runtime import RuntimeStore
+from tests.support.execution_kit import T0, child_read_state, child_set_state, make_order, open_limits
 from tests.support.fixtures import runtime_db_url  # noqa: F401  (fixture)
-from tests.unit.execution.execution_kit import T0, child_read_state, child_set_state, make_order, open_limits
 
 
 @pytest.fixture

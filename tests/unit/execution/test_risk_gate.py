@@ -17,7 +17,7 @@ from prometheus.execution import (
     Side,
     TradingState,
 )
-from tests.unit.execution.execution_kit import T0, make_order, open_limits
+from tests.support.execution_kit import T0, make_order, open_limits
 
 EQUITY = 1_000_000.0
 

@@ -9,7 +9,7 @@ import pytest
 from prometheus.core.errors import BrokerError, IllegalTransition
 from prometheus.execution import TRANSITIONS, OrderEvent, OrderEventType, OrderStatus, next_status
 from prometheus.execution.state_machine import WORKING
-from tests.unit.execution.execution_kit import T0, make_order
+from tests.support.execution_kit import T0, make_order
 
 E, S = OrderEventType, OrderStatus
 ALL_PAIRS = list(itertools.product(S, E))

@@ -23,8 +23,8 @@ from prometheus.execution import (
 )
 from prometheus.execution.store import ExecutionContext, ExecutionStore
 from prometheus.runtime import RuntimeStore
+from tests.support.execution_kit import T0, flat_panel, make_order, open_limits
 from tests.support.fixtures import runtime_db_url  # noqa: F401  (fixture)
-from tests.unit.execution.execution_kit import T0, flat_panel, make_order, open_limits
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from prometheus.data.known_at import with_bar_known_at
 from prometheus.data.schema import CORPORATE_ACTIONS, Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine, latest_known
-from tests.unit.data.ingest.ingest_kit import (
+from tests.support.ingest_kit import (
     BAR_DELAY,
     CAL,
     SESSIONS,

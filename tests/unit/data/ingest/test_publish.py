@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 from prometheus.data.ingest import DateWindow, ingest_vendor
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
-from tests.unit.data.ingest.ingest_kit import (
+from tests.support.ingest_kit import (
     BAR_DELAY,
     CAL,
     MARKET,

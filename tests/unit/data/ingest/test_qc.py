@@ -13,7 +13,7 @@ from prometheus.core.errors import ConfigError
 from prometheus.data.ingest import QcConfig, QcRule
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
-from tests.unit.data.ingest.ingest_kit import (
+from tests.support.ingest_kit import (
     SESSIONS,
     actions_frame,
     clean_prices,

@@ -11,7 +11,7 @@ from prometheus.data.ingest import ingest_reference
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine
-from tests.unit.data.ingest.ingest_kit import BAR_DELAY, CAL
+from tests.support.ingest_kit import BAR_DELAY, CAL
 
 
 def test_reference_when_ingested_publishes_indices_and_factors_point_in_time(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from prometheus.data.ingest import adjusted_as_of
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine
-from tests.unit.data.ingest.ingest_kit import (
+from tests.support.ingest_kit import (
     BAR_DELAY,
     SESSIONS,
     actions_frame,

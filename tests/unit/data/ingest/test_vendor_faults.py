@@ -14,7 +14,7 @@ from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig, generate_market, write_vendor_files
 from prometheus.data.timemachine import TimeMachine
-from tests.unit.data.ingest.ingest_kit import BAR_DELAY, CAL, MARKET
+from tests.support.ingest_kit import BAR_DELAY, CAL, MARKET
 
 #: Injected fault -> the rule that must quarantine it.
 FAULTS = {

@@ -14,7 +14,7 @@ from prometheus.encoders.numeric import WalkForward, features_of
 from prometheus.encoders.numeric.features import scaled_inputs
 from prometheus.encoders.numeric.network import build_encoder, state_to_numpy
 from prometheus.encoders.numeric.training import embed
-from tests.unit.encoders.conftest import VALIDATION_CONFIG, synthetic_panel
+from tests.support.encoder_kit import VALIDATION_CONFIG, synthetic_panel
 
 PROBE_EVERY = 10  # probe one session in ten
 TRAIN_SHARE = 0.6

@@ -1,4 +1,7 @@
-"""Fixtures of the stability tests: synthetic markets ingested once per seed (builders in tests.support)."""
+"""Session-scoped synthetic markets shared by the engine and panel tests: each seed is ingested once per run.
+
+Registered for every test by the root conftest; the builders live in :mod:`tests.support.panel_market`.
+"""
 
 from __future__ import annotations
 
@@ -32,3 +35,22 @@ def stability_history(stability_markets: Callable[[int], History]) -> History:
 def poison() -> object:
     """The poisoning function (see :func:`poisoned`)."""
     return poisoned
+
+
+@pytest.fixture(scope="session")
+def fragility_markets(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], History]:
+    """Seed -> its 200 names x 5 years market, ingested at most once per test session."""
+    cache: dict[int, History] = {}
+
+    def get(seed: int) -> History:
+        if seed not in cache:
+            cache[seed] = ingest_history(tmp_path_factory.mktemp(f"fragility_lake_{seed}"), seed, 200, 5)
+        return cache[seed]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def fragility_history(fragility_markets: Callable[[int], History]) -> History:
+    """Seed 7, 200 names x 5 years (the generator plants min(40, eligible / 4) crowded names)."""
+    return fragility_markets(7)

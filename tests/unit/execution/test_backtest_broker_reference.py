@@ -15,7 +15,7 @@ from prometheus.execution import (
     PlanningInput,
     SimulatorConfig,
 )
-from tests.reference.equity_reference import fixed_weight_equity
+from tests.support.equity_reference import fixed_weight_equity
 
 
 def _panel(n_t: int, n: int, seed: int) -> MarketPanel:

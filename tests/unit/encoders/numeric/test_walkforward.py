@@ -11,7 +11,7 @@ from prometheus.data.synthetic import SyntheticMarket
 from prometheus.encoders import NumericEncoderConfig
 from prometheus.encoders.numeric import WalkForward, load_model, retraining_periods, run_walk_forward, save_model
 from prometheus.encoders.numeric.alignment import pca_rotation, procrustes_rotation, rotate_head
-from tests.unit.encoders.conftest import synthetic_panel
+from tests.support.encoder_kit import synthetic_panel
 
 FAST = NumericEncoderConfig(
     retrain="year", steps_initial=15, steps_retrain=5, max_train_names=40, batch_sessions=2, batch_names=16,

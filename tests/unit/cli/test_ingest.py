@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from prometheus.cli.ingest import app
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
-from tests.unit.data.ingest.ingest_kit import SESSIONS, clean_prices, set_cell, write_vendor
+from tests.support.ingest_kit import SESSIONS, clean_prices, set_cell, write_vendor
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Point-in-time price panels read through the TimeMachine, and the causal features built on them."""
+"""The point-in-time panel reader (prometheus.data.panel): windows as known at each decision time, and the stacked
+(sessions x names) price panel with each bar as known at its own session."""
 
 from __future__ import annotations
 
@@ -8,12 +9,38 @@ import numpy as np
 import polars as pl
 import pytest
 
+from prometheus.calendar import get_calendar
+from prometheus.core.types import Market
 from prometheus.core.errors import DataError
-from prometheus.data.panel import load_price_panel, panel_from_frame
+from prometheus.data.panel import PointInTimePanel, listed_names, load_price_panel, panel_from_frame
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine
-from prometheus.encoders.numeric.features import compute_features, rolling_beta, rolling_zscore
+
+
+def test_panel_when_late_rows_and_revisions_equals_per_session_reads(stability_history, poison) -> None:
+    h = stability_history
+    days = list(h.market.sessions[300:340])
+    ctx = h.context(days)
+    # Late rows known one day after session 310 and revisions of everything after it.
+    snap = poison(h.snapshot, ctx.decision_times[10], days[10])
+    view = h.view(ctx, snap)
+    history = get_calendar().sessions(Market.US_EQ, h.market.sessions[200], days[-1])
+    panel = PointInTimePanel(view, Market.US_EQ, days, ctx.decision_times, history, 63, block=21)
+    windows = list(panel)
+    assert panel.own_reads > 0  # the late rows forced some sessions onto their own read
+    for w in windows[::3]:
+        at = view.at(w.decision_time)
+        names = listed_names(at.table(Table.INSTRUMENTS, market=Market.US_EQ), w.session)
+        assert w.symbols.tolist() == names["symbol"].to_list()
+        first = w.session - timedelta(days=120)
+        rows = at.table(Table.PRICES_ADJUSTED, market=Market.US_EQ, start=first, end=w.session)
+        for j in (0, len(w.symbols) // 2, len(w.symbols) - 1):
+            own = rows.filter(rows["symbol"] == w.symbols[j])
+            by_date = dict(zip(own["date"].to_list(), own["total_return"].to_list(), strict=True))
+            expected = np.array([by_date.get(d.item()) for d in w.dates], dtype=float)
+            assert np.array_equal(w.returns[:, j], expected, equal_nan=True)
+
 
 DAYS = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5)]
 DTS = [datetime(d.year, d.month, d.day, 21, 5, tzinfo=UTC) for d in DAYS]
@@ -52,36 +79,3 @@ def test_panel_from_frame_when_column_missing_raises_data_error() -> None:
 
     with pytest.raises(DataError, match="total_return"):
         panel_from_frame(frame, "US_EQ", DAYS, DTS)
-
-
-def test_rolling_beta_when_compared_with_least_squares_matches() -> None:
-    rng = np.random.default_rng(0)
-    m = rng.normal(size=80)
-    r = (1.3 * m + 0.1 * rng.normal(size=80))[:, None]
-    beta = rolling_beta(r, m, 30)
-    expected = np.polyfit(m[50:80], r[50:80, 0], 1)[0]
-
-    assert beta[79, 0] == pytest.approx(expected, rel=1e-9)
-    assert np.isnan(beta[10, 0])
-
-
-def test_zscore_when_computed_uses_only_earlier_rows() -> None:
-    x = np.arange(30, dtype=float)[:, None]
-    z = rolling_zscore(x, 10)
-    window = x[19:29, 0]
-
-    assert z[29, 0] == pytest.approx((29 - window.mean()) / window.std())
-
-
-def test_features_when_rows_appended_are_unchanged_before() -> None:
-    rng = np.random.default_rng(1)
-    days = [date(2024, 1, 1) + timedelta(days=k) for k in range(120)]
-    ret = rng.normal(0, 0.01, size=(120, 5))
-    dv = np.exp(rng.normal(10, 1, size=(120, 5)))
-    frame = pl.DataFrame({"date": [d for d in days for _ in range(5)], "symbol": [f"S{k}" for k in range(5)] * 120,
-                          "close": 1.0, "volume": dv.ravel(), "total_return": ret.ravel()})  # fmt: skip
-    dts = [datetime(d.year, d.month, d.day, 21, tzinfo=UTC) for d in days]
-    short = compute_features(panel_from_frame(frame, "US_EQ", days[:90], dts[:90]), beta_window=30, volume_window=20)
-    long = compute_features(panel_from_frame(frame, "US_EQ", days, dts), beta_window=30, volume_window=20)
-
-    assert np.array_equal(short.values, long.values[:90], equal_nan=True)
