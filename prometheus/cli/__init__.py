@@ -43,7 +43,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "prometheus.cli.calendar", "app", "Trading sessions and market states (exchange_calendars).", group=True
     ),
     "config": LazyCommand(
-        "prometheus.cli.config", "app", "Effective settings (from PROMETHEUS_* variables).", group=True
+        "prometheus.cli.config",
+        "app",
+        "Effective settings (from PROMETHEUS_* variables): show them, or check them and every file they name.",
+        group=True,
     ),
     "db": LazyCommand(
         "prometheus.cli.db", "app", "Runtime store schema: upgrade, current revision, history.", group=True

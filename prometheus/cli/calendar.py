@@ -8,8 +8,8 @@ import typer
 
 from prometheus.calendar import TradingCalendar
 from prometheus.calendar.trading_calendar import DEFAULT_START
-from prometheus.cli._common import run, settings
-from prometheus.core.time import to_date, to_utc, utc_now
+from prometheus.cli._common import date_option, instant_option, run, settings
+from prometheus.core.time import utc_now
 
 app = typer.Typer(help="Trading sessions and market states (exchange_calendars).", no_args_is_help=True)
 
@@ -30,12 +30,18 @@ def _state_start(ts: datetime) -> str:
 @app.command("state")
 def state(
     market: str = typer.Argument(..., help="US_EQ, US_FUT, EU_EQ, JP_EQ or FX_GLOB."),
-    at: str = typer.Option(None, "--at", help="Instant to evaluate (ISO; naive means UTC). Default: now."),
+    at: datetime | None = typer.Option(
+        None,
+        "--at",
+        parser=instant_option,
+        metavar="T",
+        help="Instant to evaluate: ISO 8601 (UTC when no offset), e.g. 2024-11-29T18:30Z. Default: now.",
+    ),
 ) -> None:
     """Print the state of MARKET (first word), then the next transition."""
 
     def show() -> None:
-        ts = to_utc(at) if at else utc_now()
+        ts = at if at is not None else utc_now()
         cal = _calendar(_state_start(ts))
         current = cal.state(market, ts)
         nxt = cal.next_transition(market, ts)
@@ -51,14 +57,14 @@ def state(
 @app.command("sessions")
 def sessions(
     market: str = typer.Argument(..., help="US_EQ, US_FUT, EU_EQ, JP_EQ or FX_GLOB."),
-    start: str = typer.Option(..., "--start", help="First date (YYYY-MM-DD)."),
-    end: str = typer.Option(..., "--end", help="Last date (YYYY-MM-DD)."),
+    start: date = typer.Option(..., "--start", parser=date_option, metavar="YYYY-MM-DD", help="First date."),
+    end: date = typer.Option(..., "--end", parser=date_option, metavar="YYYY-MM-DD", help="Last date."),
 ) -> None:
     """Print the sessions of MARKET between START and END as CSV (times in UTC)."""
     cal = _calendar()
 
     def show() -> None:
-        frame = cal.sessions_frame(market, to_date(start), to_date(end))
+        frame = cal.sessions_frame(market, start, end)
         typer.echo("session,open,close,break_start,break_end")
         for row in frame.iter_rows():
             typer.echo(",".join("" if v is None else v.isoformat() for v in row))

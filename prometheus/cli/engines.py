@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 import typer
 
 from prometheus.calendar import TradingCalendar, parse_market
-from prometheus.cli._common import run, settings
+from prometheus.cli._common import date_option, run, settings
 from prometheus.core.errors import DataError
 from prometheus.core.time import to_date
 from prometheus.data.store import HistoricalStore
@@ -22,8 +22,8 @@ HELP = "Run the engines (Regime -> Stability -> Fragility) over a session range 
 
 def run_engines(
     market: str = typer.Option(..., "--market", help="Market id, e.g. US_EQ."),
-    start: str = typer.Option(..., "--start", help="First session (YYYY-MM-DD)."),
-    end: str = typer.Option(..., "--end", help="Last session (YYYY-MM-DD)."),
+    start: date = typer.Option(..., "--start", parser=date_option, metavar="YYYY-MM-DD", help="First session."),
+    end: date = typer.Option(..., "--end", parser=date_option, metavar="YYYY-MM-DD", help="Last session."),
     experiment: str = typer.Option("default", "--experiment", help="Experiment name (a column of every row)."),
     config: Path = typer.Option(
         None, "--config", help="YAML file with optional sections regime:, stability:, fragility:."

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import typer
 
-from prometheus.cli._common import run, settings
-from prometheus.data.store import HistoricalStore, ensure_read_only
+from prometheus.cli._common import instant_option, run, settings
+from prometheus.data.store import HistoricalStore
 
 HELP = (
     "Read-only SQL on the historical catalog, optionally as known at --as-of (or on the runtime store with "
@@ -21,19 +21,6 @@ HELP = (
 app = typer.Typer(help=HELP, add_completion=False)
 
 
-def parse_as_of(text: str) -> datetime:
-    """``--as-of``: an ISO 8601 timestamp (UTC when it has no offset) or a date (00:00 UTC), as aware UTC."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        # Strict ISO only: a lenient parser would turn typos into a silently different instant.
-        raise typer.BadParameter(
-            f"{text!r} is not an ISO 8601 date or timestamp (e.g. 2024-01-03, 2024-01-03T21:00:00Z, "
-            "2024-01-03T16:00:00-05:00)"
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 @app.command("sql", short_help=HELP)
 def sql(
     query: str = typer.Argument(..., help="One SELECT / WITH / DESCRIBE / SHOW / SUMMARIZE / EXPLAIN query."),
@@ -41,7 +28,7 @@ def sql(
     as_of: datetime | None = typer.Option(
         None,
         "--as-of",
-        parser=parse_as_of,
+        parser=instant_option,
         metavar="T",
         help="Query the lake as known at T: ISO timestamp (UTC when no offset) or date (00:00 UTC).",
     ),
@@ -63,26 +50,33 @@ def sql(
     2024-01-03T16:00-05:00), or a date (00:00 UTC that day).
 
     With --runtime the query runs on the runtime store (SQLite or
-    PostgreSQL). A statement that could write is refused with exit code 2.
+    PostgreSQL).
+
+    Read-only by construction: the catalog's connection reads only the
+    lake's files (no other file of the host, no network, no extension
+    install or load, settings locked) and runs exactly one statement that
+    DuckDB parses as a query; the runtime store is opened read-only (SQLite
+    mode=ro) or queried in a READ ONLY transaction (PostgreSQL). Anything
+    else (a write, COPY, ATTACH, INSTALL, PRAGMA, SET, several statements,
+    a file outside the lake) is refused with exit code 2.
     """
     if runtime and as_of is not None:
         raise typer.BadParameter("applies to the historical catalog only, not with --runtime", param_hint="'--as-of'")
     s = settings()
 
     def go() -> None:
-        # Checked here too so that a write is refused before any store is opened.
-        text = ensure_read_only(query)
+        # Read-only is enforced by the stores' connections (see their read-only query methods), not here.
         if runtime:
             # Imported here: the historical path must not pay for SQLAlchemy and the migrations.
             from prometheus.runtime.store import RuntimeStore
 
             store = RuntimeStore(s.effective_runtime_db_url)
             try:
-                columns, rows = store.read_only_query(text)
+                columns, rows = store.read_only_query(query)
             finally:
                 store.close()
         else:
-            frame = HistoricalStore(s.lake_path).query(text, as_of=as_of)
+            frame = HistoricalStore(s.lake_path).query(query, as_of=as_of)
             columns, rows = frame.columns, frame.iter_rows()
         write_csv(columns, rows)
 

@@ -8,14 +8,13 @@ from typing import Annotated
 
 import typer
 
-from prometheus.cli._common import cli_errors
-from prometheus.core.errors import ConfigError
+from prometheus.cli._common import cli_errors, date_option
 from prometheus.data.synthetic import SyntheticConfig, generate_market, write_vendor_files
 
 HELP = "Generate the seeded synthetic market and write its vendor files and truth/ folder to OUTDIR."
 
 
-def _config(names: int, years: int, seed: int, start: str | None) -> SyntheticConfig:
+def _config(names: int, years: int, seed: int, start: date | None) -> SyntheticConfig:
     fields: dict[str, object] = {"n_names": names, "years": years, "seed": seed}
     if start is not None:
         fields["start"] = start
@@ -28,17 +27,15 @@ def synth(
     years: Annotated[int, typer.Option("--years", help="Calendar years of XNYS sessions.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Root seed: same seed, same bytes.")] = 42,
     start: Annotated[
-        str | None, typer.Option("--start", help="First calendar day, YYYY-MM-DD (default 2014-01-02).")
+        date | None,
+        typer.Option(
+            "--start", parser=date_option, metavar="YYYY-MM-DD", help="First calendar day (default 2014-01-02)."
+        ),
     ] = None,
 ) -> None:
     """Generate the synthetic market and write instruments, prices, corporate actions, events, news, macro and
     truth/ under OUTDIR."""
     with cli_errors():
-        if start is not None:
-            try:
-                date.fromisoformat(start)
-            except ValueError:
-                raise ConfigError(f"--start must be YYYY-MM-DD, got {start!r}", setting="start") from None
         market = generate_market(_config(names, years, seed, start))
         paths = write_vendor_files(market, outdir)
         man = market.truth.manifest

@@ -52,15 +52,11 @@ class VersionedConfig(BaseModel):
             return cls.model_validate(values)
         except ValidationError as exc:
             errors = exc.errors()
-            where = _dotted(errors[0]["loc"])
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise ConfigError(
-                f"{source}: {cls.kind} config key {where!r}: {errors[0]['msg']}{more}", setting=where
-            ) from None
+            first = cls._key_error(source, errors[0])
+            raise ConfigError(f"{first}{more}", setting=first.setting) from None
         except ConfigError as exc:
-            # A cross-field validator raised it: it knows the key but not the file.
-            where = exc.setting or "(root)"
-            raise ConfigError(f"{source}: {cls.kind} config key {where!r}: {exc}", setting=where) from None
+            raise cls._cross_field_error(source, exc) from None
 
     @classmethod
     def from_yaml(cls, path: Path, *, section: str | None = None) -> Self:
@@ -69,11 +65,33 @@ class VersionedConfig(BaseModel):
         Raises
         ------
         ConfigError
-            Missing or unparsable file, missing section, not a mapping, or invalid values; the message names the
-            file and the key.
+            Missing or unparsable file, a key written twice in one mapping (YAML would keep the last value
+            silently), missing section, not a mapping, or invalid values; the message names the file and the key.
+        """
+        return cls.from_mapping(cls._yaml_mapping(path, section), source=str(path))
+
+    @classmethod
+    def yaml_problems(cls, path: Path, *, section: str | None = None) -> list[ConfigError]:
+        """Every problem :meth:`from_yaml` would meet in ``path``, one error per bad key (empty: valid).
+
+        :meth:`from_yaml` stops at the first; a check that lists them all spares the fix-and-retry loop.
         """
         try:
-            data = yaml.safe_load(Path(path).read_text())
+            data = cls._yaml_mapping(path, section)
+            cls.model_validate(data)
+        except ConfigError as exc:
+            # Unreadable file (already naming it), or a cross-field validator (naming its key, not the file).
+            return [exc if str(exc).startswith(f"{path}:") else cls._cross_field_error(str(path), exc)]
+        except ValidationError as exc:
+            return [cls._key_error(str(path), error) for error in exc.errors()]
+        return []
+
+    @classmethod
+    def _yaml_mapping(cls, path: Path, section: str | None) -> dict[str, Any]:
+        try:
+            data = load_yaml(Path(path).read_text())
+        except DuplicateKeyError as exc:
+            raise ConfigError(f"{path}: {cls.kind} config: {exc}", setting=exc.key) from None
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: cannot read {cls.kind} config: {exc}", setting=str(path)) from None
         if section is not None:
@@ -84,7 +102,63 @@ class VersionedConfig(BaseModel):
         data = {} if data is None else data
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: {cls.kind} config must be a YAML mapping of keys to values", setting=str(path))
-        return cls.from_mapping(data, source=str(path))
+        return data
+
+    @classmethod
+    def _key_error(cls, source: str, error: Mapping[str, Any]) -> ConfigError:
+        where = _dotted(error["loc"])
+        msg = str(error["msg"]).removeprefix("Value error, ")
+        return ConfigError(f"{source}: {cls.kind} config key {where!r}: {msg}", setting=where)
+
+    @classmethod
+    def _cross_field_error(cls, source: str, exc: ConfigError) -> ConfigError:
+        # A cross-field validator raised it: it knows the key but not the file.
+        where = exc.setting or "(root)"
+        return ConfigError(f"{source}: {cls.kind} config key {where!r}: {exc}", setting=where)
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping of a YAML document holds the same key twice."""
+
+    def __init__(self, key: str, line: int, first_line: int) -> None:
+        super().__init__(
+            f"key {key!r} is written twice, on lines {first_line} and {line}; keep one (YAML would silently "
+            "use the last)"
+        )
+        self.key = key
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key written twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            # A merge key ("<<: *defaults") may be overridden by the keys after it: that is its purpose.
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise DuplicateKeyError(str(key), line, seen[key])
+                seen[key] = line
+            except TypeError:
+                continue  # an unhashable key: the base constructor reports it
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML like ``yaml.safe_load``, but a key written twice in one mapping is an error.
+
+    Raises
+    ------
+    DuplicateKeyError
+        A mapping holds a key twice (the message gives both lines).
+    yaml.YAMLError
+        The text is not YAML.
+    """
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader subclass)
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

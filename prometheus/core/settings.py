@@ -7,9 +7,11 @@ unknown variables, so a typo such as ``PROMETHEUS_MDOE=LIVE`` would otherwise st
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +30,14 @@ LIVE_PORTS = frozenset({IB_GATEWAY_LIVE_PORT, TWS_LIVE_PORT})
 
 #: Settings whose values are masked when shown.
 SECRET_FIELDS = frozenset({"ib_account", "live_confirm"})
+#: What a masked secret is shown as.
+MASK = "****"
+#: A URL query parameter (or ``key=value`` in a message) is secret when its name contains one of these.
+SECRET_QUERY_WORDS = ("pass", "pwd", "secret", "token", "apikey", "api_key", "credential", "auth")
+# scheme://user:password@ as SQLAlchemy's URL grammar reads it: user up to ":" or "/", password up to "@".
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@")
+# name=value in a query string, a libpq keyword string or a message; the value ends at a separator or quote.
+_PARAMETER = re.compile(r"(?P<key>(?<![\w%])(?P<name>[\w.%+-]+))=(?P<value>[^&;#\s'\"]*)")
 
 
 class Settings(BaseSettings):
@@ -49,6 +59,12 @@ class Settings(BaseSettings):
     bar_delay_seconds: int = Field(300, ge=0, description="Seconds after the close until a daily bar is known.")
     pre_open_minutes: int = Field(60, ge=0, description="Length of the PRE_OPEN window before an open.")
     post_close_minutes: int = Field(60, ge=0, description="Length of the POST_CLOSE window after a close.")
+    max_data_lag_sessions: int = Field(
+        1,
+        ge=0,
+        description="Sessions a session's newest input bar may lag behind it before the session counts as "
+        "stale (prometheus.data.freshness); 0: the session's own bar is required.",
+    )
 
     @model_validator(mode="after")
     def _check_mode_rules(self) -> Settings:
@@ -104,12 +120,22 @@ class Settings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if name in SECRET_FIELDS and value:
-                value = "****"
+                value = MASK
             out[name] = value
         out["data_root"] = self.data_path
         out["ib_port"] = self.effective_ib_port
         out["runtime_db_url"] = mask_url(self.effective_runtime_db_url)
         return {k: (str(v) if v is not None else None) for k, v in out.items()}
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # repr() reaches logs and tracebacks: the same masking as shown().
+        for name, value in super().__repr_args__():
+            if name in SECRET_FIELDS and value:
+                yield name, MASK
+            elif isinstance(value, str):
+                yield name, mask_secrets(value)
+            else:
+                yield name, value
 
 
 def env_name(field: str) -> str:
@@ -118,14 +144,25 @@ def env_name(field: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """Hide a password inside a database URL."""
-    if "://" not in url or "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    if ":" in creds:
-        creds = creds.split(":", 1)[0] + ":****"
-    return f"{scheme}://{creds}@{host}"
+    """``url`` with every secret hidden: the password of its user info and secret query parameters.
+
+    The user info is read as SQLAlchemy reads it (the password runs to the first ``@``); a query parameter is
+    secret when its name (percent-decoded, any case) contains one of :data:`SECRET_QUERY_WORDS`
+    (``?password=``, ``sslpassword``, ``token``, ``api_key``, ...). Works on free text as well, so a message
+    that quotes a URL can be passed whole (see :func:`mask_secrets`).
+    """
+    return mask_secrets(url)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` (a URL, a log line or an error message) with every URL password and secret parameter hidden."""
+    text = _USERINFO.sub(lambda m: f"{m['head']}{MASK}@" if m["password"] else m[0], text)
+    return _PARAMETER.sub(lambda m: f"{m['key']}={MASK}" if _is_secret_name(m["name"]) else m[0], text)
+
+
+def _is_secret_name(name: str) -> bool:
+    decoded = unquote_plus(name).lower()
+    return any(word in decoded for word in SECRET_QUERY_WORDS)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -134,24 +171,42 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     Raises
     ------
     ConfigError
-        An unknown ``PROMETHEUS_*`` variable, a bad value or a missing file; the message names the variable.
+        An unknown ``PROMETHEUS_*`` variable, a bad value or a missing file (the first problem found by
+        :func:`check_settings`); the message names the variable.
+    """
+    settings, problems = check_settings(environ)
+    if settings is None:
+        raise problems[0]
+    return settings
+
+
+def check_settings(environ: Mapping[str, str] | None = None) -> tuple[Settings | None, list[ConfigError]]:
+    """The settings of ``environ`` (None when there is any problem) and every problem, not only the first.
+
+    Problems are unknown ``PROMETHEUS_*`` variables, then bad values (each field's), then the first broken rule
+    between fields (mode, ports, LIVE confirmation), which pydantic checks only once every field is valid. Each
+    is a :class:`ConfigError` naming the variable.
     """
     env = dict(os.environ if environ is None else environ)
     known = {env_name(f) for f in Settings.model_fields}
-    for key in sorted(env):
-        if key.upper().startswith(ENV_PREFIX) and key.upper() not in known:
-            raise ConfigError(
-                f"{key} is not a Prometheus setting; known settings: {', '.join(sorted(known))}", setting=key
-            )
+    problems = [
+        ConfigError(f"{key} is not a Prometheus setting; known settings: {', '.join(sorted(known))}", setting=key)
+        for key in sorted(env)
+        if key.upper().startswith(ENV_PREFIX) and key.upper() not in known
+    ]
     values = {name: env[key] for name in Settings.model_fields for key in env if key.upper() == env_name(name)}
     try:
         # Values are passed explicitly so that the result depends on ``environ`` alone.
-        return Settings.model_validate(values)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else _field_from_message(first["msg"])
-        msg = first["msg"].removeprefix("Value error, ").removeprefix(f"{field}: ")
-        raise ConfigError(f"{env_name(field)}: {msg}", setting=env_name(field)) from exc
+        return None, problems + [_problem(error["loc"], error["msg"]) for error in exc.errors()]
+    return (None if problems else settings), problems
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> ConfigError:
+    field = str(loc[0]) if loc else _field_from_message(message)
+    msg = message.removeprefix("Value error, ").removeprefix(f"{field}: ")
+    return ConfigError(f"{env_name(field)}: {msg}", setting=env_name(field))
 
 
 def _field_from_message(msg: str) -> str:

@@ -601,6 +601,10 @@ def schema_markdown() -> str:
         f"    \"SELECT date, close FROM prices_adjusted{LATEST_SUFFIX} WHERE symbol = 'AAPL' ORDER BY date\"",
         "```",
         "",
+        "The catalog is read-only by construction, not by inspecting the SQL text: its connection reads the lake's",
+        "files and nothing else (no other host file, no network, no extension install or load, settings locked),",
+        "and `query()` runs exactly one statement that DuckDB's parser reads as a query; see [Reads](#reads).",
+        "",
     ]
     for s in SCHEMAS.values():
         period = f" (period from `{s.period_column}`)" if s.period_column else ""

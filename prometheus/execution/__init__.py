@@ -21,7 +21,7 @@ from prometheus.execution.risk_gate import (
     RejectionRecord,
     RiskGate,
 )
-from prometheus.execution.risk_limits import RiskLimits, risk_limits_from_settings
+from prometheus.execution.risk_limits import RiskLimits, risk_limits_from_settings, risk_limits_problems
 from prometheus.execution.simulator import MarketSimulator, SimulatorConfig
 from prometheus.execution.state_machine import TRANSITIONS, Order, next_status
 from prometheus.execution.types import (
@@ -85,5 +85,6 @@ __all__ = [
     "next_status",
     "order_ref",
     "risk_limits_from_settings",
+    "risk_limits_problems",
     "trailing_adv_sigma",
 ]

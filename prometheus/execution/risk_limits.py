@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator
 
 from prometheus.core.config import VersionedConfig
 from prometheus.core.errors import ConfigError
 from prometheus.core.settings import Settings
+from prometheus.core.types import Mode
 from prometheus.execution.types import TradingState
+
+#: States a tripped drawdown or daily-loss limit may set: both stop new risk.
+BREACH_STATES = (TradingState.HALTED, TradingState.REDUCING)
 
 
 class RiskLimits(VersionedConfig):
@@ -21,6 +25,9 @@ class RiskLimits(VersionedConfig):
     """
 
     kind: ClassVar[str] = "risk_limits"
+    # ``.inf`` passes every ``gt=0`` bound and would switch a rule off without saying so (``null`` is the way
+    # to switch one off); NaN fails every comparison a rule makes. Both are errors.
+    model_config = ConfigDict(allow_inf_nan=False)
 
     max_order_notional: float | None = Field(..., gt=0, description="|quantity| x price of one order.")
     max_position_notional: float | None = Field(..., gt=0, description="|position after the order| x price.")
@@ -37,6 +44,15 @@ class RiskLimits(VersionedConfig):
         TradingState.HALTED, description="Kill-switch state set when a drawdown or daily-loss limit trips."
     )
 
+    @field_validator("breach_state")
+    @classmethod
+    def _breach_state_stops_trading(cls, value: TradingState) -> TradingState:
+        # ACTIVE here would make the drawdown and daily-loss trips do nothing while looking configured.
+        if value not in BREACH_STATES:
+            allowed = " or ".join(s.value for s in BREACH_STATES)
+            raise ValueError(f"{value.value} would leave trading on when a limit trips; use {allowed}")
+        return value
+
 
 def risk_limits_from_settings(settings: Settings) -> RiskLimits:
     """The limits named by ``settings.risk_limits_file``.
@@ -52,3 +68,23 @@ def risk_limits_from_settings(settings: Settings) -> RiskLimits:
             setting="PROMETHEUS_RISK_LIMITS_FILE",
         )
     return RiskLimits.from_yaml(settings.risk_limits_file)
+
+
+def risk_limits_problems(settings: Settings) -> list[ConfigError]:
+    """Every problem of the risk limits ``settings`` name (empty: valid, or none needed).
+
+    The file is parsed and validated as :func:`risk_limits_from_settings` would load it, listing each bad key.
+    PAPER and LIVE trade through the RiskGate, so there a missing ``PROMETHEUS_RISK_LIMITS_FILE`` is a problem;
+    a backtest may run without one.
+    """
+    if settings.risk_limits_file is not None:
+        return RiskLimits.yaml_problems(settings.risk_limits_file)
+    if settings.mode in (Mode.PAPER, Mode.LIVE):
+        return [
+            ConfigError(
+                f"PROMETHEUS_RISK_LIMITS_FILE: {settings.mode.value} trades through the RiskGate and needs risk "
+                "limits; set it (see docs/risk_limits.example.yaml)",
+                setting="PROMETHEUS_RISK_LIMITS_FILE",
+            )
+        ]
+    return []

@@ -7,18 +7,20 @@ concurrent writers wait instead of failing); PostgreSQL (``postgresql+psycopg``)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from prometheus.core.errors import StoreError
-from prometheus.core.settings import load_settings, mask_url
+from prometheus.core.settings import load_settings, mask_secrets, mask_url
 from prometheus.runtime import migrate
 
 #: How long a SQLite writer waits for the lock held by another process before giving up.
@@ -29,6 +31,10 @@ READ_ONLY_KEYWORDS = frozenset({"SELECT", "WITH", "EXPLAIN", "VALUES", "SHOW", "
 _READ_ONLY_OPTION = "prometheus_read_only"
 # PostgreSQL advisory lock key held while migrating, so concurrent upgrades queue up instead of colliding.
 _MIGRATION_LOCK_KEY = 0x50524F4D  # "PROM"
+# SQLite authorizer actions of a query: reading tables and columns, calling functions, recursive CTEs.
+_SQLITE_READ_ACTIONS = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
 # String literals, quoted identifiers and comments: blanked before looking at the statement's keywords.
 _LITERALS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
 
@@ -135,25 +141,31 @@ class RuntimeStore:
     def read_only_query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one read-only statement and return ``(columns, rows)``.
 
-        The first keyword must be one of :data:`READ_ONLY_KEYWORDS`, and the statement runs inside a
-        read-only transaction (PostgreSQL ``SET TRANSACTION READ ONLY``, SQLite ``PRAGMA query_only``), so a
-        write hidden in a CTE or a function is refused by the database too.
+        Read-only by construction, whatever the text: on SQLite the query runs on its own connection opened
+        with ``mode=ro`` (the file cannot be written through it), ``PRAGMA query_only``, no database may be
+        attached, and an authorizer that allows reading and nothing else. On PostgreSQL it runs in a
+        ``READ ONLY`` transaction, through the extended protocol (one statement, never a list), is described
+        before it runs (a statement without result columns, such as ``COPY ... TO`` a file, is refused
+        unexecuted), and its connection is discarded afterwards so that nothing it set survives. The
+        keyword check (:func:`check_read_only_sql`) only gives the common mistakes a clearer message.
 
         Raises
         ------
         StoreError
-            A write or several statements (nothing is changed), or a failing query.
+            A write or several statements (nothing is changed), a SQLite store that does not exist yet, or a
+            failing query.
         """
         check_read_only_sql(sql)
-        with self._wrap_errors("running a read-only query"), self.engine.connect() as conn:
-            conn = conn.execution_options(**{_READ_ONLY_OPTION: True})
+        with self._wrap_errors("running a read-only query"):
             if self.dialect == "sqlite":
-                return _sqlite_read_only(conn, sql)
-            try:
-                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                return _fetch(conn, sql)
-            finally:
-                conn.rollback()
+                return _sqlite_read_only(self.engine.url, sql)
+            with self.engine.connect() as conn:
+                try:
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    return _postgresql_read_only(conn.connection.dbapi_connection, sql)
+                finally:
+                    # A query may change its session (set_config(..., false)): never hand it to a writer.
+                    conn.invalidate()
 
     @contextmanager
     def _wrap_errors(self, doing: str) -> Iterator[None]:
@@ -163,14 +175,15 @@ class RuntimeStore:
             yield
         except (sa.exc.DBAPIError, driver_error) as exc:
             orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
-            if _is_read_only_violation(orig):
+            if _is_refusal(orig):
                 raise StoreError(
-                    f"runtime store {self.masked_url}: refused, the statement tries to write "
-                    "and only read-only queries are allowed"
+                    f"runtime store {self.masked_url}: refused, only one read-only query is allowed "
+                    f"and the database refused this statement: {mask_secrets(str(orig))}"
                 ) from exc
-            raise StoreError(f"runtime store {self.masked_url}: {doing} failed: {orig}") from exc
+            # Driver messages may quote the connection string: masked like the URL.
+            raise StoreError(f"runtime store {self.masked_url}: {doing} failed: {mask_secrets(str(orig))}") from exc
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"runtime store {self.masked_url}: {doing} failed: {exc}") from exc
+            raise StoreError(f"runtime store {self.masked_url}: {doing} failed: {mask_secrets(str(exc))}") from exc
 
 
 def upsert_statement(
@@ -203,7 +216,12 @@ def unique_key(table: sa.Table) -> list[str]:
 
 
 def check_read_only_sql(sql: str) -> None:
-    """Refuse anything but one statement starting with a read keyword (see :data:`READ_ONLY_KEYWORDS`)."""
+    """Refuse anything but one statement starting with a read keyword (see :data:`READ_ONLY_KEYWORDS`).
+
+    A courtesy that names the common mistakes early, not the guarantee: a lexer this small can be fooled
+    (nested comments, ``E'...'`` or dollar strings), so :meth:`RuntimeStore.read_only_query` relies on the
+    database's own read-only modes, whatever this check lets through.
+    """
     code = _LITERALS.sub(lambda m: " " if m.group().startswith(("--", "/*")) else "''", sql).strip()
     code = code.rstrip("; \t\r\n")
     if ";" in code:
@@ -221,46 +239,112 @@ def _is_id(column: sa.Column[Any]) -> bool:
     return column.primary_key and column.autoincrement is True
 
 
-def _fetch(conn: Connection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    # The driver cursor gets the text without parameters, so neither SQLAlchemy (':name') nor psycopg ('%')
-    # reads placeholders into literals such as '12:30' or LIKE 'a%'. It shares the transaction begun above.
-    cursor = conn.connection.cursor()
+def _rows(cursor: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+    if cursor.description is None:
+        return [], []
+    return [d[0] for d in cursor.description], [tuple(r) for r in cursor.fetchall()]
+
+
+def _sqlite_read_only(url: URL, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    connection = sqlite3.connect(
+        _sqlite_read_only_uri(url), uri=True, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+    )
     try:
-        cursor.execute(sql)
-        if cursor.description is None:
-            return [], []
-        return [d[0] for d in cursor.description], [tuple(r) for r in cursor.fetchall()]
+        # Three locks, each enough alone for writes: mode=ro (the file), query_only (the connection) and the
+        # authorizer (every statement); attaching is off too, since ATTACH could create a file elsewhere.
+        connection.execute("PRAGMA query_only = ON")
+        connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        connection.set_authorizer(_read_only_authorizer())
+        # sqlite3 prepares one statement per execute and refuses a second one after it.
+        cursor = connection.execute(sql)
+        return _rows(cursor)
     finally:
-        cursor.close()
+        connection.close()
 
 
-def _sqlite_read_only(conn: Connection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    conn.exec_driver_sql("PRAGMA query_only = ON")
-    try:
-        return _fetch(conn, sql)
-    finally:
-        conn.rollback()
-        # The connection goes back to the pool: writers must not inherit query_only.
-        conn.exec_driver_sql("PRAGMA query_only = OFF")
+def _sqlite_read_only_uri(url: URL) -> str:
+    database = url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in database:
+        raise StoreError("read-only queries need a SQLite file; an in-memory runtime store has nothing to read")
+    if database.startswith("file:"):
+        return f"{database}{'&' if '?' in database else '?'}mode=ro"
+    path = Path(database).expanduser().resolve()
+    if not path.is_file():
+        # Opening it would create an empty database; a read-only query must not create anything.
+        raise StoreError(f"no runtime store at {path}: run `prometheus db upgrade` first")
+    return f"{path.as_uri()}?mode=ro"
 
 
-def _is_read_only_violation(orig: BaseException | None) -> bool:
-    # PostgreSQL: SQLSTATE 25006 read_only_sql_transaction; SQLite under query_only: "readonly database".
-    return getattr(orig, "sqlstate", None) == "25006" or "readonly database" in str(orig)
+def _read_only_authorizer() -> Callable[[int, str | None, str | None, str | None, str | None], int]:
+    # Table-valued pragmas (SELECT * FROM pragma_table_info('t')) exist only for pragmas without side effects.
+    # Inside a SELECT they report SQLITE_PRAGMA, and declaring their virtual table asks for SQLITE_UPDATE on
+    # sqlite_master columns without writing anything; both are allowed there only. A statement that is not a
+    # query never starts with SQLITE_SELECT, and the file (mode=ro) and connection (query_only) stay read-only.
+    in_select = False
+
+    def authorize(action: int, table: str | None, *_: str | None) -> int:
+        nonlocal in_select
+        in_select = in_select or action == sqlite3.SQLITE_SELECT
+        if action in _SQLITE_READ_ACTIONS:
+            return sqlite3.SQLITE_OK
+        if in_select and (
+            action == sqlite3.SQLITE_PRAGMA or (action == sqlite3.SQLITE_UPDATE and table == "sqlite_master")
+        ):
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+    return authorize
+
+
+def _postgresql_read_only(connection: Any, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    # Parse and describe without executing (the unnamed statement of the extended protocol): the server
+    # refuses several statements in one Parse, and a statement without result columns (COPY TO a file, SET,
+    # DO, LOCK, ...) is refused here, before it can run.
+    pgconn = connection.pgconn
+    parsed = pgconn.prepare(b"", sql.encode(connection.info.encoding))
+    if parsed.status != psycopg.pq.ExecStatus.COMMAND_OK:
+        raise psycopg.errors.error_from_result(parsed, encoding=connection.info.encoding)
+    described = pgconn.describe_prepared(b"")
+    if described.status != psycopg.pq.ExecStatus.COMMAND_OK:
+        raise psycopg.errors.error_from_result(described, encoding=connection.info.encoding)
+    if described.nfields == 0:
+        raise StoreError("refused: the statement returns no rows, so it is not a query; only reads are allowed")
+    # prepare=True keeps psycopg on the extended protocol, where one execute is one statement.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, prepare=True)
+        return _rows(cursor)
+
+
+def _is_refusal(orig: BaseException | None) -> bool:
+    # PostgreSQL: SQLSTATE 25006 read_only_sql_transaction, or several statements in one Parse. SQLite: a write
+    # on the mode=ro file or under query_only, a denial of the authorizer, an ATTACH past the limit of 0, or a
+    # second statement.
+    text = str(orig)
+    markers = (
+        "readonly database",
+        "not authorized",
+        "authorization denied",
+        "too many attached databases",
+        "one statement at a time",
+        "cannot insert multiple commands",
+    )
+    return getattr(orig, "sqlstate", None) == "25006" or any(marker in text for marker in markers)
 
 
 def _create_engine(url: str) -> Engine:
+    # Every failure names the URL masked: the raw text may hold a password (user info or ?password=).
     try:
         parsed = make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise StoreError(f"invalid runtime store URL {mask_url(url)!r}: {exc}") from exc
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return _sqlite_engine(parsed)
-    if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        backend = parsed.get_backend_name()
+        if backend == "sqlite":
+            return _sqlite_engine(parsed)
+        if backend == "postgresql":
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            return sa.create_engine(parsed, pool_pre_ping=True)
+    except (sa.exc.SQLAlchemyError, ValueError, ImportError) as exc:
+        # ValueError: a port that is not a number; ImportError/NoSuchModuleError: an unknown driver.
+        raise StoreError(f"invalid runtime store URL {mask_url(url)!r}: {mask_secrets(str(exc))}") from None
     raise StoreError(f"unsupported runtime store backend {backend!r} in {mask_url(url)}; use sqlite or postgresql")
 
 

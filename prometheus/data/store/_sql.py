@@ -1,8 +1,14 @@
-"""SQL helpers: read-only statement checks and the DuckDB views over the lake."""
+"""SQL helpers: the DuckDB views over the lake, and the lock-down that makes the catalog read-only.
+
+Read-only is a property of the connection, not of the SQL text: once the views exist, :func:`lock_down` confines
+the connection to reading the lake (no other file, no network, no extension install or load, configuration
+locked), and :func:`read_only_statement` lets DuckDB's own parser decide that the text is exactly one query.
+Nothing here looks for keywords, so comments, quoting or dollar strings cannot smuggle a statement past it.
+"""
 
 from __future__ import annotations
 
-import re
+import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,75 +22,140 @@ from prometheus.data.store._layout import PART_FILE
 
 
 class ReadOnlyQueryError(StoreError):
-    """A statement that could write (or is not a single query) was sent to a read-only entry point."""
+    """A statement that could write, or that is not a single query, was sent to a read-only entry point."""
 
 
-# First words of statements that only read (DESCRIBE/SHOW/SUMMARIZE are DuckDB; TABLE x = SELECT * FROM x).
-_READ_KEYWORDS = frozenset({"SELECT", "WITH", "VALUES", "TABLE", "FROM", "EXPLAIN", "DESCRIBE", "SHOW", "SUMMARIZE"})
-# Words that make a statement write even after a reading first word (a data-modifying CTE in PostgreSQL,
-# EXPLAIN ANALYZE running its statement). Statements that only start with a keyword (SET, BEGIN, ...) are
-# caught by the first-word check; function names such as replace() are not listed.
-_WRITE_KEYWORDS = frozenset(
-    {
-        "INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "CREATE", "DROP", "ALTER", "TRUNCATE", "GRANT",
-        "REVOKE", "COPY", "ATTACH", "DETACH", "INSTALL", "LOAD", "EXPORT", "IMPORT", "VACUUM", "CHECKPOINT",
-        "PRAGMA", "CALL", "EXECUTE", "PREPARE", "REINDEX", "REFRESH", "NOTIFY",
-    }
-)  # fmt: skip
-_LITERALS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-_DUCKDB_READ_TYPES = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+#: What the read-only entry points accept, as DuckDB's parser names it (DESCRIBE, SHOW, SUMMARIZE, FROM-first,
+#: VALUES and TABLE all parse as SELECT).
+ACCEPTED = "one query: SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, or EXPLAIN of a query"
 
 
-def ensure_read_only(sql: str) -> str:
-    """Return ``sql`` stripped if it is one read-only query; works for DuckDB, SQLite and PostgreSQL text.
+def lock_down(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """Confine ``con`` to reading files under ``lake``, with extensions off and its configuration locked.
 
-    A lexical check, deliberately conservative: string literals, quoted identifiers and comments are
-    removed, then the first word must start a query and no word may be a statement keyword that writes
-    (``SELECT ... FOR UPDATE`` is refused too: it takes locks).
+    Call it after the views exist (they are created with full access). Afterwards no statement on ``con`` can
+    open a file outside the lake, reach the network, install or load an extension, look up Python variables, or
+    change a setting back; DuckDB enforces all of it. Writes inside the lake are stopped by
+    :func:`read_only_statement`, since a directory DuckDB may read is also one it may write.
+
+    Raises
+    ------
+    StoreError
+        The installed DuckDB lacks one of the settings; the catalog is never served unlocked.
+    """
+    # The trailing separator keeps a sibling such as "lake2/" out of the allowed prefix.
+    allowed = quote_literal(str(Path(lake)) + os.sep)
+    settings = (
+        f"SET allowed_directories = [{allowed}]",
+        # Once off it cannot be switched on again in this connection; allowed_directories must be set before.
+        "SET enable_external_access = false",
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        # The Python client would otherwise resolve an unknown table name to a data frame in the caller's frames.
+        "SET python_enable_replacements = false",
+        "SET lock_configuration = true",
+    )
+    for statement in settings:
+        try:
+            con.execute(statement)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot lock the SQL catalog down with {statement!r} on DuckDB {duckdb.__version__}: {exc}"
+            ) from None
+
+
+def read_only_statement(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
+    """The one query in ``sql`` as DuckDB parsed it; execute the returned statement, not the text again.
+
+    Accepted: a statement DuckDB parses as SELECT, or an EXPLAIN (ANALYZE or not) whose explained statement
+    DuckDB parses as SELECT. EXPLAIN ANALYZE runs its statement, so ``EXPLAIN ANALYZE COPY ...`` is refused.
 
     Raises
     ------
     ReadOnlyQueryError
-        Empty text, several statements, or a statement that could write.
+        Empty text, several statements, or any other statement type (COPY, ATTACH, INSTALL, LOAD, PRAGMA,
+        SET, CREATE, INSERT, ...).
+    StoreError
+        DuckDB cannot parse the text; the message is DuckDB's.
     """
-    text = sql.strip().rstrip(";").strip()
-    bare = _LITERALS.sub(" ", text)
-    words = [w.upper() for w in _WORD.findall(bare)]
-    if not words:
-        raise ReadOnlyQueryError("refused: empty query")
-    if ";" in bare:
-        raise ReadOnlyQueryError("refused: only one statement at a time is accepted")
-    if words[0] not in _READ_KEYWORDS:
-        raise ReadOnlyQueryError(
-            f"refused: {words[0]} statements are not allowed; this is a read-only query interface "
-            f"(accepted: {', '.join(sorted(_READ_KEYWORDS))})"
-        )
-    writes = sorted({w for w in words if w in _WRITE_KEYWORDS})
-    if writes:
-        raise ReadOnlyQueryError(f"refused: the query contains {', '.join(writes)}; only reads are allowed")
-    return text
+    statements = _parse(con, sql)
+    if not statements:
+        raise ReadOnlyQueryError(f"refused: empty query; send {ACCEPTED}")
+    if len(statements) > 1:
+        kinds = ", ".join(s.type.name for s in statements)
+        raise ReadOnlyQueryError(f"refused: the text holds {len(statements)} statements ({kinds}); send {ACCEPTED}")
+    statement = statements[0]
+    if statement.type == duckdb.StatementType.SELECT:
+        return statement
+    if statement.type == duckdb.StatementType.EXPLAIN and _explains_a_query(con, statement.query):
+        return statement
+    raise ReadOnlyQueryError(
+        f"refused: {statement.type.name} statement; this is a read-only interface that runs {ACCEPTED}"
+    )
+
+
+def run_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
+    """Run the one query of ``sql`` (see :func:`read_only_statement`) on a locked-down ``con``.
+
+    Raises
+    ------
+    ReadOnlyQueryError
+        Not one query, or it tried to open a file outside the lake (DuckDB's permission error).
+    StoreError
+        DuckDB failed (syntax error, unknown table or column); the message is DuckDB's.
+    """
+    statement = read_only_statement(con, sql)
+    try:
+        return con.execute(statement).pl()
+    except duckdb.PermissionException as exc:
+        raise ReadOnlyQueryError(f"refused: {exc}; the SQL catalog reads the lake's tables and nothing else") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"query failed: {exc}") from None
 
 
 def ensure_duckdb_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """:func:`ensure_read_only`, then DuckDB's own parser must agree that it is one SELECT or EXPLAIN.
+    """``sql`` unchanged if DuckDB parses it as one query (see :func:`read_only_statement`).
+
+    For SQL built around a caller's fragment (``read(where=...)``): a fragment that breaks the statement, as
+    ``true; DROP VIEW x`` does inside ``WHERE (...)``, is refused like a write.
 
     Raises
     ------
     ReadOnlyQueryError
-        As :func:`ensure_read_only`, or DuckDB parses a non-query statement.
-    StoreError
-        DuckDB cannot parse the text.
+        As :func:`read_only_statement`, or DuckDB cannot parse the text.
     """
-    text = ensure_read_only(sql)
     try:
-        statements = con.extract_statements(text)
+        read_only_statement(con, sql)
+    except ReadOnlyQueryError:
+        raise
+    except StoreError as exc:
+        raise ReadOnlyQueryError(f"refused: not one query once the fragment is in place; {exc}") from None
+    return sql
+
+
+def _parse(con: duckdb.DuckDBPyConnection, sql: str) -> list[duckdb.Statement]:
+    try:
+        return con.extract_statements(sql)
     except duckdb.Error as exc:
         raise StoreError(f"cannot parse query: {exc}") from None
-    if len(statements) != 1 or statements[0].type not in _DUCKDB_READ_TYPES:
-        kinds = ", ".join(s.type.name for s in statements)
-        raise ReadOnlyQueryError(f"refused: {kinds} statement; only reads are allowed")
-    return text
+
+
+def _explains_a_query(con: duckdb.DuckDBPyConnection, text: str) -> bool:
+    # DuckDB's own tokenizer (comments skipped, quoting understood) finds where the explained statement
+    # starts: after EXPLAIN and an optional ANALYZE. Anything else there (an option list, another statement
+    # type) fails the parse or the type check below, and is refused.
+    starts = [position for position, _ in duckdb.tokenize(text)]
+    words = [text[p:].split(None, 1)[0].upper() for p in starts[:2]]
+    if not words or words[0] != "EXPLAIN":
+        return False
+    body = 2 if len(words) > 1 and words[1] in {"ANALYZE", "ANALYSE"} else 1
+    if len(starts) <= body:
+        return False
+    try:
+        inner = con.extract_statements(text[starts[body] :])
+    except duckdb.Error:
+        return False
+    return len(inner) == 1 and inner[0].type == duckdb.StatementType.SELECT
 
 
 def duckdb_type(dtype: pl.DataType) -> str:

@@ -228,13 +228,14 @@ class HistoricalStore:
 
         With ``as_of`` (naive means UTC) every point-in-time view holds only rows with ``known_at <= as_of``
         and the ``_latest`` views resolve revisions among those, as ``TimeMachine(store, as_of)`` does;
-        tables without ``known_at`` are unchanged. The connection holds only views: nothing executed on it
-        can change the lake except statements that write files (COPY, EXPORT), which :meth:`query` refuses.
-        Close it when done.
+        tables without ``known_at`` are unchanged. The connection is locked down (``_sql.lock_down``): it
+        reads no file outside the lake, installs and loads no extension, and its settings cannot change; run
+        untrusted SQL through :meth:`query`, which also accepts nothing but one query. Close it when done.
         """
         con = _connect()
         for statement in _sql.catalog_sql(SCHEMAS.values(), self.root, _utc(as_of)):
             con.execute(statement)
+        _sql.lock_down(con, self.root)
         return con
 
     def query(self, sql: str, *, as_of: datetime | None = None) -> pl.DataFrame:
@@ -243,16 +244,14 @@ class HistoricalStore:
         Raises
         ------
         ReadOnlyQueryError
-            A statement that could write, or several statements.
+            Not exactly one query (whatever comments or quoting hide), or a query that opens a file outside
+            the lake.
         StoreError
             DuckDB failed (syntax error, unknown table or column); the message is DuckDB's.
         """
         con = self.catalog(as_of)
         try:
-            text = _sql.ensure_duckdb_read_only(con, sql)
-            return con.execute(text).pl()
-        except duckdb.Error as exc:
-            raise StoreError(f"query failed: {exc}") from None
+            return _sql.run_read_only(con, sql)
         finally:
             con.close()
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import yaml
 from pydantic import Field, model_validator
 
-from prometheus.core.config import VersionedConfig
+from prometheus.core.config import DuplicateKeyError, VersionedConfig, load_yaml
 from prometheus.core.errors import ConfigError
 
 
@@ -145,3 +146,72 @@ def test_from_yaml_when_unparsable_raises_naming_file(tmp_path: Path) -> None:
 def test_from_yaml_when_file_missing_raises_naming_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="missing.yaml: cannot read outer config"):
         _Outer.from_yaml(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "lines"),
+    [
+        ("window: 3\nwindow: 4\n", "window", "lines 1 and 2"),
+        ("inner:\n  rate: 0.1\n  bands: []\n  rate: 0.2\n", "rate", "lines 2 and 4"),
+        ("window: 3\ninner: {rate: 0.1, rate: 0.2}\n", "rate", "lines 2 and 2"),
+    ],
+)
+def test_from_yaml_when_key_written_twice_raises_naming_file_key_and_lines(
+    tmp_path: Path, text: str, key: str, lines: str
+) -> None:
+    path = _yaml(tmp_path, text)
+    with pytest.raises(
+        ConfigError, match=rf"^{re.escape(str(path))}: outer config: key '{key}' is written twice"
+    ) as info:
+        _Outer.from_yaml(path)
+    assert lines in str(info.value)
+    assert info.value.setting == key
+
+
+def test_from_yaml_when_merge_key_then_override_loads_the_override(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "defaults: &d {rate: 0.1}\nouter:\n  window: 3\n  inner:\n    <<: *d\n    rate: 0.3\n")
+    assert _Outer.from_yaml(path, section="outer").inner == _Inner(rate=0.3)
+
+
+def test_load_yaml_when_keys_distinct_matches_safe_load() -> None:
+    text = "a: 1\nb: [1, 2]\nc: {d: x, e: null}\n"
+    assert load_yaml(text) == {"a": 1, "b": [1, 2], "c": {"d": "x", "e": None}}
+
+
+def test_load_yaml_when_key_repeated_raises_duplicate_key_error() -> None:
+    with pytest.raises(DuplicateKeyError, match="key 'a' is written twice, on lines 1 and 3"):
+        load_yaml("a: 1\nb: 2\na: 3\n")
+
+
+def test_load_yaml_when_tag_would_build_python_object_refuses() -> None:
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("a: !!python/object/apply:os.system ['true']\n")
+
+
+def test_yaml_problems_when_several_keys_bad_lists_each_naming_file_and_key(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "window: 0\nwindo: 3\ninner:\n  rate: -1\n")
+
+    problems = _Outer.yaml_problems(path)
+
+    assert [p.setting for p in problems] == ["window", "inner.rate", "windo"]
+    assert all(str(p).startswith(f"{path}: outer config key ") for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("", None), ("window: [1\n", "cannot read outer config"), ("window: 1\nwindow: 2\n", "written twice")],
+)
+def test_yaml_problems_when_file_valid_or_unreadable_gives_none_or_one(
+    tmp_path: Path, text: str, says: str | None
+) -> None:
+    problems = _Outer.yaml_problems(_yaml(tmp_path, text))
+
+    assert [says in str(p) for p in problems] == ([] if says is None else [True])
+
+
+def test_yaml_problems_when_cross_field_rule_broken_names_file_and_key(tmp_path: Path) -> None:
+    path = _yaml(tmp_path, "low: 2.0\n")
+
+    (problem,) = _CrossField.yaml_problems(path)
+
+    assert str(problem) == f"{path}: cross_field config key 'low': low must be below high"

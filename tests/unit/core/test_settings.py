@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from prometheus.core.errors import ConfigError
-from prometheus.core.settings import load_settings
+from prometheus.core.settings import check_settings, load_settings, mask_secrets, mask_url
 from prometheus.core.types import Mode
 
 
@@ -95,3 +95,65 @@ def test_risk_limits_file_when_present_accepted(tmp_path: Path) -> None:
     f = tmp_path / "limits.yaml"
     f.write_text("max_order_notional: 1000\n")
     assert load_settings({"PROMETHEUS_RISK_LIMITS_FILE": str(f)}).risk_limits_file == f
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql+psycopg://u:secret@127.0.0.1:5432/prom", "postgresql+psycopg://u:****@127.0.0.1:5432/prom"),
+        ("postgresql://u@h/db?password=secret&sslmode=require", "postgresql://u@h/db?password=****&sslmode=require"),
+        (
+            "postgresql://u@h/db?sslmode=require&sslpassword=secret",
+            "postgresql://u@h/db?sslmode=require&sslpassword=****",
+        ),
+        ("postgresql://u:secret@h/db?PassWord=secret", "postgresql://u:****@h/db?PassWord=****"),
+        ("postgresql://u@h/db?pass%77ord=secret", "postgresql://u@h/db?pass%77ord=****"),
+        ("postgresql://u@h/db?token=secret;application_name=x", "postgresql://u@h/db?token=****;application_name=x"),
+        # SQLAlchemy reads the password up to the first "@", "/" and "?" included.
+        ("postgresql://u:se/cr?et@h/db", "postgresql://u:****@h/db"),
+        ("postgresql://u:p%40ss@h/db", "postgresql://u:****@h/db"),
+        ("sqlite:////data/runtime.sqlite", "sqlite:////data/runtime.sqlite"),
+        ("postgresql://u@h:5432/db?sslmode=require", "postgresql://u@h:5432/db?sslmode=require"),
+    ],
+)
+def test_mask_url_when_secret_in_user_info_or_query_hides_it(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_mask_secrets_when_message_quotes_url_and_keyword_string_hides_both() -> None:
+    message = "cannot connect to postgresql://u:secret@h/db (dsn: host=h password=secret user=u)"
+
+    assert mask_secrets(message) == "cannot connect to postgresql://u:****@h/db (dsn: host=h password=**** user=u)"
+
+
+def test_repr_when_settings_hold_secrets_masks_them() -> None:
+    s = load_settings(
+        {
+            "PROMETHEUS_RUNTIME_DB_URL": "postgresql://u:secret1@h/db?password=secret2",
+            "PROMETHEUS_MODE": "LIVE",
+            "PROMETHEUS_IB_ACCOUNT": "U1234567",
+            "PROMETHEUS_LIVE_CONFIRM": "U1234567",
+        }
+    )
+
+    text = repr(s)
+
+    assert "secret1" not in text
+    assert "secret2" not in text
+    assert "U1234567" not in text
+    assert "runtime_db_url='postgresql://u:****@h/db?password=****'" in text
+
+
+def test_check_settings_when_several_variables_bad_lists_each() -> None:
+    settings, problems = check_settings({"PROMETHEUS_X": "1", "PROMETHEUS_IB_PORT": "0", "PROMETHEUS_MODE": "NOPE"})
+
+    assert settings is None
+    assert [p.setting for p in problems] == ["PROMETHEUS_X", "PROMETHEUS_MODE", "PROMETHEUS_IB_PORT"]
+
+
+def test_check_settings_when_valid_returns_settings_and_no_problem() -> None:
+    settings, problems = check_settings({"PROMETHEUS_MAX_DATA_LAG_SESSIONS": "3"})
+
+    assert problems == []
+    assert settings is not None
+    assert settings.max_data_lag_sessions == 3

@@ -9,7 +9,7 @@ import pytest
 
 from prometheus.data.schema import SCHEMAS, UTC_DATETIME, Partitioning, Table, schema_markdown, schema_of
 
-DOC = Path(__file__).resolve().parents[4] / "docs" / "schema.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "schema.md"
 REFERENCE = {Table.MARKETS, Table.MACRO_SERIES}
 BOOKKEEPING = {Table.QUARANTINE, Table.INGESTION_LOG}
 

@@ -8,7 +8,7 @@ import pytest
 
 from prometheus.core.errors import ConfigError
 from prometheus.core.settings import load_settings
-from prometheus.execution import RiskLimits, TradingState, risk_limits_from_settings
+from prometheus.execution import RiskLimits, TradingState, risk_limits_from_settings, risk_limits_problems
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "risk_limits.example.yaml"
 
@@ -86,3 +86,54 @@ def test_load_when_breach_state_omitted_defaults_to_halted(tmp_path: Path) -> No
 
 def test_version_when_same_file_loaded_twice_is_equal() -> None:
     assert RiskLimits.from_yaml(EXAMPLE).config_version == RiskLimits.from_yaml(EXAMPLE).config_version
+
+
+@pytest.mark.parametrize("state", [TradingState.HALTED, TradingState.REDUCING])
+def test_load_when_breach_state_halts_or_reduces_accepts(tmp_path: Path, state: TradingState) -> None:
+    path = tmp_path / "limits.yaml"
+    path.write_text(EXAMPLE.read_text().replace("breach_state: HALTED", f"breach_state: {state.value}"))
+    assert RiskLimits.from_yaml(path).breach_state is state
+
+
+def test_load_when_breach_state_active_raises_because_trips_would_do_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "limits.yaml"
+    path.write_text(EXAMPLE.read_text().replace("breach_state: HALTED", "breach_state: ACTIVE"))
+    with pytest.raises(ConfigError, match="'breach_state': ACTIVE would leave trading on") as info:
+        RiskLimits.from_yaml(path)
+    assert info.value.setting == "breach_state"
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan", "-.inf", ".Inf"])
+@pytest.mark.parametrize("key", ["max_order_notional", "max_gross_exposure", "max_quote_age_seconds", "max_drawdown"])
+def test_load_when_limit_is_infinite_or_nan_raises_naming_key(tmp_path: Path, key: str, value: str) -> None:
+    path = tmp_path / "limits.yaml"
+    lines = [f"{key}: {value}" if ln.startswith(f"{key}:") else ln for ln in EXAMPLE.read_text().splitlines()]
+    path.write_text("\n".join(lines))
+    with pytest.raises(ConfigError, match=rf"'{key}': Input should be"):
+        RiskLimits.from_yaml(path)
+
+
+def test_load_when_key_written_twice_raises_naming_key_and_lines(tmp_path: Path) -> None:
+    path = tmp_path / "limits.yaml"
+    path.write_text(EXAMPLE.read_text() + "max_drawdown: 0.9\n")
+    with pytest.raises(ConfigError, match="key 'max_drawdown' is written twice, on lines 13 and 16"):
+        RiskLimits.from_yaml(path)
+
+
+def test_problems_when_file_valid_is_empty() -> None:
+    assert risk_limits_problems(load_settings({"PROMETHEUS_RISK_LIMITS_FILE": str(EXAMPLE)})) == []
+
+
+@pytest.mark.parametrize(("mode", "count"), [("BACKTEST", 0), ("PAPER", 1)])
+def test_problems_when_no_file_configured_counts_only_for_trading_modes(mode: str, count: int) -> None:
+    assert len(risk_limits_problems(load_settings({"PROMETHEUS_MODE": mode}))) == count
+
+
+def test_problems_when_several_limits_bad_lists_each(tmp_path: Path) -> None:
+    path = tmp_path / "limits.yaml"
+    text = EXAMPLE.read_text().replace("max_daily_loss: 0.05", "max_daily_loss: .inf")
+    path.write_text(text.replace("breach_state: HALTED", "breach_state: ACTIVE"))
+
+    problems = risk_limits_problems(load_settings({"PROMETHEUS_RISK_LIMITS_FILE": str(path)}))
+
+    assert [p.setting for p in problems] == ["max_daily_loss", "breach_state"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,8 +13,9 @@ import sqlalchemy as sa
 
 from prometheus.core.errors import StoreError
 from prometheus.runtime import RuntimeStore, TradingState, check_read_only_sql
+from prometheus.runtime import store as runtime_store
 from prometheus.runtime.tables import engine_configs, engine_decisions, risk_state
-from tests.support.fixtures import runtime_db_url  # noqa: F401  (fixture)
+from tests.support.fixtures import pg_url, runtime_db_url  # noqa: F401  (fixtures)
 
 DECIDED = datetime(2024, 1, 2, 21, 5, tzinfo=UTC)
 
@@ -122,7 +125,7 @@ def test_read_only_query_when_write_hides_in_cte_is_refused_by_database(store: R
             "WITH v(x) AS (SELECT 1) INSERT INTO risk_state (scope, state, reason, set_by, set_at) "
             "SELECT 'g', 'HALTED', 'r', 't', '2024-01-01' FROM v"
         )
-    with pytest.raises(StoreError, match="refused, the statement tries to write"):
+    with pytest.raises(StoreError, match="refused, only one read-only query"):
         store.read_only_query(sql)
     assert _count(store) == 1
     with store.begin() as conn:
@@ -145,6 +148,119 @@ def test_read_only_query_when_done_leaves_pooled_connection_writable(store: Runt
             },
         )
     assert _count(store) == 1
+
+
+# Hostile statements, each of which some lexer trick gets past a keyword check; the keyword check is switched off
+# below so that only the database's read-only modes stand between them and the store.
+HOSTILE_COMMON = [
+    "DELETE FROM engine_decisions",
+    "UPDATE engine_decisions SET experiment = 'x'",
+    "DROP TABLE engine_decisions",
+    "CREATE TABLE injected (a INTEGER)",
+    "SELECT 1; DELETE FROM engine_decisions",
+    "WITH v(x) AS (SELECT 1) DELETE FROM engine_decisions",
+]
+HOSTILE_SQLITE = [
+    "ATTACH '{tmp}/attached.sqlite' AS other",
+    "VACUUM INTO '{tmp}/copy.sqlite'",
+    "PRAGMA query_only = OFF",
+    "PRAGMA user_version = 5",
+    "PRAGMA journal_mode = DELETE",
+    "BEGIN IMMEDIATE",
+    "SELECT load_extension('anything')",
+]
+HOSTILE_POSTGRESQL = [
+    "COPY (SELECT 1) TO '{server_tmp}'",
+    "DO $$BEGIN DELETE FROM engine_decisions; END$$",
+    "SET default_transaction_read_only = off",
+    "SELECT 1; COMMIT; DELETE FROM engine_decisions",
+    "SELECT * INTO injected FROM engine_decisions",
+]
+
+
+@pytest.fixture
+def server_tmp() -> Iterator[Path]:
+    """A path in the host's /tmp that a PostgreSQL server on this host could write (removed afterwards)."""
+    path = Path("/tmp") / f"prometheus_read_only_{uuid.uuid4().hex}.csv"  # noqa: S108  (the server's view)
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def _hostile(store: RuntimeStore) -> list[str]:
+    return HOSTILE_COMMON + (HOSTILE_SQLITE if store.dialect == "sqlite" else HOSTILE_POSTGRESQL)
+
+
+def test_read_only_query_when_keyword_check_is_off_database_still_refuses_every_write(
+    store: RuntimeStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server_tmp: Path
+) -> None:
+    store.upsert(engine_decisions, [_decision({"x": 1})])
+    monkeypatch.setattr(runtime_store, "check_read_only_sql", lambda sql: None)
+
+    for sql in _hostile(store):
+        text = sql.format(tmp=tmp_path, server_tmp=server_tmp)
+        with pytest.raises(StoreError, match="refused"):
+            store.read_only_query(text)
+
+    assert _count(store) == 1
+    assert not sa.inspect(store.engine).has_table("injected")
+    assert {p.name for p in tmp_path.iterdir()} <= {"store"}  # the SQLite store's folder, nothing attached or copied
+    assert not server_tmp.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # E-strings: the lexer reads one literal up to the last quote, PostgreSQL three statements.
+        "SELECT E'\\''; COMMIT; DELETE FROM engine_decisions; --'",
+        # Nested comments: the lexer sees SELECT first, PostgreSQL a COPY that writes a server file.
+        "/* /* */ SELECT */ COPY (SELECT 1) TO '{server_tmp}'",
+        # Dollar quoting hides the separator from the lexer.
+        "SELECT $a$'$a$; COMMIT; DELETE FROM engine_decisions; --'",
+    ],
+)
+def test_read_only_query_when_lexer_is_fooled_on_postgresql_is_refused_and_nothing_changes(
+    pg_url: str,  # noqa: F811
+    server_tmp: Path,
+    sql: str,
+) -> None:
+    with RuntimeStore(pg_url) as store:
+        store.upgrade()
+        store.upsert(engine_decisions, [_decision({"x": 1})])
+        with pytest.raises(StoreError, match="refused"):
+            store.read_only_query(sql.format(server_tmp=server_tmp))
+        assert _count(store) == 1
+    assert not server_tmp.exists()
+
+
+@pytest.mark.postgres
+def test_read_only_query_when_it_changes_its_session_writers_never_see_the_change(pg_url: str) -> None:  # noqa: F811
+    with RuntimeStore(pg_url) as store:
+        store.upgrade()
+        _, rows = store.read_only_query("SELECT set_config('search_path', 'nowhere', false)")
+        assert rows == [("nowhere",)]
+        for _ in range(3):
+            store.upsert(engine_decisions, [_decision({"x": 1})])
+            with store.read() as conn:
+                assert conn.exec_driver_sql("SHOW search_path").scalar_one() != "nowhere"
+
+
+def test_read_only_query_when_sqlite_file_is_missing_refuses_without_creating_it(tmp_path: Path) -> None:
+    path = tmp_path / "runtime.sqlite"
+    with RuntimeStore(f"sqlite:///{path}") as store, pytest.raises(StoreError, match="prometheus db upgrade"):
+        store.read_only_query("SELECT 1")
+    assert not path.exists()
+
+
+def test_read_only_query_when_table_valued_pragmas_read_schema_answers(store: RuntimeStore) -> None:
+    if store.dialect == "sqlite":
+        sql = "SELECT name FROM pragma_table_info('risk_state') WHERE name = 'scope'"
+    else:
+        sql = (
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_name = 'risk_state' AND column_name = 'scope'"
+        )
+    assert store.read_only_query(sql) == (["name"], [("scope",)])
 
 
 def test_check_read_only_sql_when_keywords_hide_in_literals_and_comments_accepts() -> None:

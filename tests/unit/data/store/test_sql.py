@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from prometheus.cli.sql import app
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine
+from prometheus.runtime.store import RuntimeStore
 
 
 @pytest.fixture
@@ -72,11 +73,21 @@ def test_sql_when_query_is_invalid_exits_2_with_duckdb_message(env) -> None:
     assert "no_such_table" in result.stderr
 
 
-def test_sql_when_runtime_flag_queries_runtime_store(env) -> None:
+def test_sql_when_runtime_flag_queries_runtime_store(env, tmp_path) -> None:
+    RuntimeStore(f"sqlite:///{tmp_path / 'runtime.sqlite'}").upgrade()
+
     result = _invoke(env, "--runtime", "SELECT 1 AS a, 'x' AS b")
 
     assert result.exit_code == 0, result.output
     assert result.stdout == "a,b\n1,x\n"
+
+
+def test_sql_when_runtime_store_does_not_exist_exits_2_without_creating_it(env, tmp_path) -> None:
+    result = _invoke(env, "--runtime", "SELECT 1")
+
+    assert result.exit_code == 2
+    assert "prometheus db upgrade" in result.stderr
+    assert not (tmp_path / "runtime.sqlite").exists()
 
 
 def test_sql_when_help_requested_describes_read_only_csv_latest_views_and_as_of(env) -> None:
@@ -213,3 +224,128 @@ def _ingestion_log() -> pl.DataFrame:
         },
         schema_overrides={"message": pl.String()},
     )
+
+
+# --------------------------------------------------------------------------------------------- hostile SQL
+# Each text below either wrote into the lake, read a host file or reached for an extension before the catalog
+# was locked down; {lake} and {root} are the lake and the data root of the test. The first is the write that
+# once got through: DuckDB nests block comments, so the old lexer saw a string where DuckDB saw COPY.
+HOSTILE = [
+    "EXPLAIN ANALYZE /* /* */ ' */ COPY (SELECT * FROM prices_daily) "
+    "TO '{lake}/prices_daily/market=US_EQ/year=2030/part.parquet'",
+    "COPY (SELECT * FROM prices_daily) TO '{lake}/prices_daily/market=US_EQ/year=2024/injected.parquet'",
+    "-- a comment first\nCOPY prices_daily TO '{lake}/prices_daily/market=US_EQ/year=2024/part.parquet'",
+    "SELECT $$'$$ AS x; COPY (SELECT 1 AS a) TO '{lake}/news/market=US_EQ/part.parquet' -- '",
+    "EXPLAIN ANALYZE COPY (SELECT 1 AS a) TO '{lake}/injected.csv'",
+    "EXPLAIN (ANALYZE) COPY (SELECT 1 AS a) TO '{lake}/injected.csv'",
+    "EXPORT DATABASE '{lake}/dump'",
+    "ATTACH '{lake}/prices_daily/injected.duckdb' AS injected",
+    "ATTACH '{root}/other.duckdb'",
+    "SELECT * FROM read_csv('/etc/passwd', sep = ':')",
+    "SELECT * FROM read_text('{lake}/../../../../../../etc/passwd')",
+    "SELECT * FROM read_csv('{root}/secret.csv')",
+    "SELECT * FROM sniff_csv('/etc/passwd')",
+    "SELECT * FROM glob('/*')",
+    "SELECT * FROM read_parquet('https://example.com/prices.parquet')",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "PRAGMA enable_profiling",
+    "PRAGMA threads = 1",
+    "SET enable_external_access = true",
+    "RESET lock_configuration",
+    "CALL pragma_version()",
+    "CREATE OR REPLACE VIEW prices_daily_latest AS SELECT 1 AS close",
+    "CREATE TABLE injected AS SELECT * FROM prices_daily",
+    "INSERT INTO prices_daily SELECT * FROM prices_daily",
+    "SELECT 1; DROP VIEW prices_daily",
+    "SELECT 1; SELECT 2",
+    "",
+    "-- nothing but a comment",
+]
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` with its bytes."""
+    return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+@pytest.mark.parametrize("sql", HOSTILE)
+def test_sql_when_query_is_hostile_exits_2_and_leaves_data_root_unchanged(env, tmp_path, prices, sql) -> None:
+    lake = tmp_path / "lake"
+    HistoricalStore(lake).write_frame("prices_daily", prices())
+    (tmp_path / "secret.csv").write_text("password\nhunter2\n")
+    before = _files(tmp_path)
+
+    # "--" ends the options: two of the texts start with "--", a comment.
+    result = _invoke(env, "--", sql.format(lake=lake, root=tmp_path))
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ")
+    assert "Traceback" not in result.output
+    assert "hunter2" not in result.output
+    assert "root:" not in result.output
+    assert _files(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        ("COPY (SELECT 1) TO 'x.csv'", "refused: COPY statement"),
+        ("ATTACH 'x.duckdb'", "refused: ATTACH statement"),
+        ("SELECT 1; SELECT 2", "2 statements"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "reads the lake's tables and nothing else"),
+        ("", "empty query"),
+    ],
+)
+def test_sql_when_query_is_refused_message_says_why(env, sql, says) -> None:
+    result = _invoke(env, sql)
+
+    assert result.exit_code == 2
+    assert "refused" in result.stderr
+    assert says in result.stderr
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT count(*) AS n FROM prices_daily_latest",
+        "SELECT count(*) AS n FROM read_parquet('{lake}/prices_daily/**/*.parquet')",
+        "EXPLAIN SELECT * FROM prices_daily",
+        "EXPLAIN ANALYZE SELECT count(*) FROM prices_daily",
+        "/* a /* nested */ comment */ DESCRIBE prices_daily",
+        "SUMMARIZE prices_daily",
+        "SHOW TABLES",
+        "FROM prices_daily LIMIT 1",
+        "VALUES (1, 'a')",
+        # Words that a keyword filter would have refused.
+        "SELECT 1 AS load, 'COPY x TO y; DROP TABLE z' AS text -- ATTACH",
+        'SELECT symbol AS "delete" FROM prices_daily LIMIT 1;',
+    ],
+)
+def test_sql_when_query_only_reads_exits_0(env, tmp_path, prices, sql) -> None:
+    HistoricalStore(tmp_path / "lake").write_frame("prices_daily", prices())
+
+    result = _invoke(env, sql.format(lake=tmp_path / "lake"))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout
+
+
+def test_sql_when_lake_path_is_a_prefix_of_a_sibling_sibling_stays_unreadable(env, tmp_path) -> None:
+    sibling = tmp_path / "lake2"
+    sibling.mkdir()
+    (sibling / "secret.csv").write_text("password\nhunter2\n")
+
+    result = _invoke(env, f"SELECT * FROM read_csv('{sibling}/secret.csv')")
+
+    assert result.exit_code == 2
+    assert "hunter2" not in result.output
+
+
+def test_sql_when_as_of_given_hostile_query_is_refused_too(env, tmp_path, revised_store) -> None:
+    before = _files(tmp_path)
+
+    result = _invoke(env, "--as-of", "2024-01-04", HOSTILE[0].format(lake=tmp_path / "lake", root=tmp_path))
+
+    assert result.exit_code == 2
+    assert _files(tmp_path) == before
