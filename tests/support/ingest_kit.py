@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import polars as pl
 
 from prometheus.calendar import get_calendar
 from prometheus.core.types import Market
-from prometheus.data.ingest import IngestReport, ingest_vendor
+from prometheus.data.ingest import Batch, IngestReport, QcConfig, VendorSource, ingest_vendor
 from prometheus.data.store import HistoricalStore
 
 CAL = get_calendar()
@@ -18,6 +19,10 @@ MARKET = Market.US_EQ
 BAR_DELAY = timedelta(minutes=5)
 SESSIONS = CAL.sessions("US_EQ", "2024-01-02", "2024-03-28")
 SYMBOLS = ("AAA", "BBB", "CCC")
+#: QC thresholds that never fail a delivery for its quarantine share (tests of single rules break many rows).
+LENIENT = QcConfig(max_quarantine_fraction=1.0)
+#: An ingestion instant well after every session of ``SESSIONS``.
+LATER = datetime(2024, 6, 3, 12, tzinfo=UTC)
 
 
 def clean_prices(seed: int = 3, symbols: tuple[str, ...] = SYMBOLS) -> pl.DataFrame:
@@ -73,9 +78,14 @@ def set_cell(prices: pl.DataFrame, d: date, symbol: str, **values: object) -> pl
     )
 
 
-def ingest(store: HistoricalStore, directory: Path) -> IngestReport:
+def ingest(store: HistoricalStore, directory: Path, qc_config: QcConfig | None = None) -> IngestReport:
     """Ingest ``directory`` for US_EQ with the test bar delay."""
-    return ingest_vendor(store, directory, MARKET, bar_delay=BAR_DELAY, calendar=CAL)
+    return ingest_vendor(store, directory, MARKET, bar_delay=BAR_DELAY, calendar=CAL, qc_config=qc_config)
+
+
+def load(directory: Path, qc_config: QcConfig | None = None, ingested_at: datetime = LATER) -> Batch:
+    """Parse and QC ``directory`` for US_EQ at ``ingested_at`` without publishing anything (fast)."""
+    return VendorSource(directory, MARKET, CAL, BAR_DELAY, qc_config, ingested_at).load()
 
 
 def close_at(d: date) -> datetime:
@@ -105,3 +115,45 @@ def split_prices(prices: pl.DataFrame, symbol: str, ex_date: date, ratio: float)
           for c in ("open", "high", "low", "close")],
         pl.when(after).then(pl.col("volume") * ratio).otherwise(pl.col("volume")).cast(pl.Int64).alias("volume"),
     )  # fmt: skip
+
+
+def rewrite(path: Path, edit: Callable[[str], str] = lambda text: text, encoding: str = "utf-8",
+            newline: str = "\n") -> Path:  # fmt: skip
+    """Rewrite the text file ``path`` through ``edit``, with ``newline`` line endings, in ``encoding``."""
+    text = edit(path.read_text(encoding="utf-8"))
+    path.write_bytes(text.replace("\n", newline).encode(encoding))
+    return path
+
+
+def edit_line(number: int, edit: Callable[[str], str]) -> Callable[[str], str]:
+    """A text edit applying ``edit`` to line ``number`` (1 = header) of a file without embedded newlines."""
+
+    def apply(text: str) -> str:
+        lines = text.split("\n")
+        lines[number - 1] = edit(lines[number - 1])
+        return "\n".join(lines)
+
+    return apply
+
+
+def wide_market(names: int, sessions: list[date], seed: int = 5) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Instruments and clean random-walk bars for ``names`` symbols over ``sessions`` (vectorised: a few hundred
+    thousand rows in well under a second)."""
+    rng = np.random.default_rng(seed)
+    symbols = [f"S{k:04d}" for k in range(names)]
+    close = np.round(20.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, (len(sessions), names)), axis=0)), 2)
+    frame = pl.DataFrame(
+        {
+            "date": np.repeat(np.array(sessions, dtype="datetime64[D]"), names),
+            "symbol": symbols * len(sessions),
+            "close": close.ravel(),
+        }  # fmt: skip
+    ).with_columns(
+        pl.col("close").alias("open"),
+        (pl.col("close") * 1.004).round(2).alias("high"),
+        (pl.col("close") * 0.996).round(2).alias("low"),
+        pl.lit(1000, dtype=pl.Int64).alias("volume"),
+    )
+    prices = frame.select("date", "symbol", "open", "high", "low", "close", "volume")
+    names_frame = instruments(tuple(symbols)).with_columns(pl.lit(sessions[0].isoformat()).alias("listed"))
+    return names_frame, prices

@@ -45,7 +45,8 @@ class Batch:
     """The output of one source: rows per table (declared schemas), quarantined rows and per-file counts.
 
     ``derive_adjusted`` asks the publisher to (re)derive ``adjustment_factors`` and ``prices_adjusted`` from the
-    raw bars and corporate actions.
+    raw bars and corporate actions. ``warnings`` are what the source noticed without failing (a header-only
+    optional file).
     """
 
     market: Market
@@ -54,6 +55,7 @@ class Batch:
     files: tuple[FileReport, ...] = ()
     derive_adjusted: bool = False
     ingested_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
 
     def within(self, window: DateWindow) -> Batch:
         """The rows that became known inside ``window`` (reference tables partitioned by market are kept whole;

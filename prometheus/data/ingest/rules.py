@@ -26,18 +26,26 @@ class QcRule(StrEnum):
     UNPARSABLE_DATE = "unparsable_date"
     UNPARSABLE_NUMBER = "unparsable_number"
     UNPARSABLE_TIME = "unparsable_time"
+    NON_FINITE_NUMBER = "non_finite_number"
+    FUTURE_DATE = "future_date"
     NON_POSITIVE_PRICE = "non_positive_price"
+    PRICE_TOO_LARGE = "price_too_large"
     HIGH_LOW_INCONSISTENT = "high_low_inconsistent"
     NEGATIVE_VOLUME = "negative_volume"
+    FRACTIONAL_VOLUME = "fractional_volume"
+    VOLUME_TOO_LARGE = "volume_too_large"
     UNKNOWN_ACTION = "unknown_action"
     SPLIT_RATIO_NON_POSITIVE = "split_ratio_non_positive"
+    SPLIT_RATIO_IMPLAUSIBLE = "split_ratio_implausible"
     DIVIDEND_NON_POSITIVE = "dividend_non_positive"
     LISTING_DATES_INCONSISTENT = "listing_dates_inconsistent"
     NOT_A_SESSION = "not_a_session"
     UNKNOWN_SYMBOL = "unknown_symbol"
+    OUTSIDE_LISTING = "outside_listing"
     DUPLICATE_ROW = "duplicate_row"
     DIVIDEND_NOT_BELOW_PRICE = "dividend_not_below_price"
     PRICE_SPIKE = "price_spike"
+    UNCONFIRMED_JUMP = "unconfirmed_jump"
     STALE_PRICE = "stale_price"
 
 
@@ -68,11 +76,10 @@ def reject(
     ``field`` and ``reason`` are a constant or an expression evaluated on the rejected rows; the value is the
     field's text as read (null when missing).
     """
-    flagged = frame.with_columns(mask.fill_null(False).alias("_bad"))
-    bad = flagged.filter(pl.col("_bad"))
-    kept = flagged.filter(~pl.col("_bad")).drop("_bad")
-    if bad.is_empty():
-        return kept, empty_rejections()
+    hit = frame.select(mask.fill_null(False).alias("_bad")).to_series()
+    if not hit.any():
+        return frame, empty_rejections()  # the usual case: no copy of a clean frame
+    bad, kept = frame.filter(hit), frame.filter(~hit)
     field_expr = pl.lit(field) if isinstance(field, str) else field
     reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
     bad = bad.with_columns(field_expr.alias("_field"))
@@ -104,6 +111,8 @@ def to_quarantine(rejections: pl.DataFrame, market: Market, source: str, ingeste
     """Rejections as rows of the ``quarantine`` table."""
     return rejections.select(
         pl.lit(market.value).alias("market"),
+        # The content hash of the whole delivery is known only to the publisher, which fills it in.
+        pl.lit(None, dtype=pl.String).alias("delivery"),
         pl.lit(source).alias("source"),
         pl.col(ROW).alias("row"),
         "field",

@@ -19,6 +19,7 @@ Known-at rules:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,10 @@ from prometheus.data.ingest.batch import Batch, FileReport
 from prometheus.data.ingest.config import QcConfig
 from prometheus.data.ingest.files import Field, Kind, RawFile, find_file, parse, read_file
 from prometheus.data.ingest.rules import ROW, to_quarantine
+from prometheus.data.ingest.spikes import KNOWN_ON
 from prometheus.data.schema import UTC_DATETIME, Table, schema_of
+
+_log = logging.getLogger(__name__)
 
 #: Known-at of rows that carry no information about time (series definitions, market metadata).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -55,6 +59,8 @@ NEWS_FIELDS = {"item_id": F(T_), "published_at": F(TM), "symbol": F(T_, False), 
 MACRO_FIELDS = {"series": F(T_), "date": F(D), "value": F(N), "released_at": F(TM, False)}
 SERIES_FIELDS = {"series": F(T_), "name": F(T_), "frequency": F(T_), "unit": F(T_, False), "source": F(T_, False)}
 ALIASES = {"announced": "announced_at", "released": "released_at", "published": "published_at"}
+#: Files a delivery must have, with at least one row each; the others may be absent or header-only.
+REQUIRED = ("instruments", "prices")
 
 
 @dataclass
@@ -66,6 +72,7 @@ class _Acc:
     tables: dict[Table, pl.DataFrame] = field(default_factory=dict)
     quarantine: list[pl.DataFrame] = field(default_factory=list)
     files: list[FileReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, raw: RawFile, table: Table, rows: pl.DataFrame, rejected: pl.DataFrame, loaded: int) -> None:
         self.tables[table] = rows.select(schema_of(table).names)
@@ -86,7 +93,8 @@ class VendorSource:
     qc_config
         Thresholds of the QC rules.
     ingested_at
-        Time stamp of quarantined rows (default: now).
+        The ingestion instant (default: now): rows dated or stamped after it are quarantined as ``future_date``;
+        also the time stamp of quarantined rows.
     """
 
     def __init__(
@@ -111,13 +119,16 @@ class VendorSource:
         Raises
         ------
         DataError
-            The directory lacks ``instruments`` or ``prices``, or a file cannot be parsed (names file and line).
+            The directory lacks ``instruments`` or ``prices`` (or has no rows in them, or has both a ``.csv`` and
+            a ``.parquet`` of a table); a file cannot be parsed (names file and line); or more than
+            ``max_quarantine_fraction`` of the delivery's rows were quarantined (names the share and top rules).
         """
-        raws = self._read_all()
         acc = _Acc(self.market, self.ingested_at)
-        symbols = self._instruments(acc, raws["instruments"], raws["prices"])
+        raws = self._read_all(acc)
+        listings = self._instruments(acc, raws["instruments"], raws["prices"])
+        symbols = listings["symbol"]
         sessions = self._session_times(raws)
-        good_prices = self._prices(acc, raws["prices"], raws.get("corporate_actions"), sessions, symbols)
+        good_prices = self._prices(acc, raws["prices"], raws.get("corporate_actions"), sessions, listings)
         if "corporate_actions" in raws:
             self._actions(acc, raws["corporate_actions"], sessions, symbols, good_prices)
         if "events" in raws:
@@ -126,17 +137,29 @@ class VendorSource:
             self._news(acc, raws["news"], sessions, symbols)
         if "macro" in raws:
             self._macro(acc, raws["macro"], sessions, raws.get("macro_series"))
+        quarantine = pl.concat(acc.quarantine)
+        qc.check_quarantine_share(acc.files, quarantine, self.qc_config, str(self.directory))
         return Batch(
             market=self.market,
             tables=acc.tables,
-            quarantine=pl.concat(acc.quarantine),
+            quarantine=quarantine,
             files=tuple(acc.files),
             derive_adjusted=True,
             ingested_at=self.ingested_at,
+            warnings=tuple(acc.warnings),
         )
 
+    @property
+    def latest_session(self) -> date:
+        """The last session of the market closed at the ingestion instant: no bar may be dated after it."""
+        today = self.ingested_at.astimezone(MARKETS[self.market].tz).date()
+        frame = self.calendar.sessions_frame(self.market, today - timedelta(days=30), today)
+        closed = frame.filter(pl.col("close") <= self.ingested_at)["session"]
+        # Outside the calendar's range nothing is known about sessions: only the date can be judged.
+        return closed.max() if closed.len() else today  # type: ignore[return-value]
+
     # --------------------------------------------------------------------------------------------- reading
-    def _read_all(self) -> dict[str, RawFile]:
+    def _read_all(self, acc: _Acc) -> dict[str, RawFile]:
         if not self.directory.is_dir():
             raise DataError("vendor directory not found", file=str(self.directory))
         specs = {"instruments": INSTRUMENT_FIELDS, "prices": PRICE_FIELDS, "corporate_actions": ACTION_FIELDS,
@@ -146,10 +169,17 @@ class VendorSource:
         for stem, fields in specs.items():
             path = find_file(self.directory, stem)
             if path is None:
-                if stem in ("instruments", "prices"):
+                if stem in REQUIRED:
                     raise DataError(f"{stem}.csv (or .parquet) is required", file=str(self.directory / stem))
                 continue
-            out[stem] = read_file(path, fields, ALIASES)
+            out[stem] = raw = read_file(path, fields, ALIASES)
+            if raw.frame.is_empty():
+                # A required file without rows is a broken export, not a quiet day: fail rather than publish
+                # a market without bars. An optional one may legitimately be empty.
+                if stem in REQUIRED:
+                    raise DataError("the file has a header but no data rows", file=str(path), row=2)
+                acc.warnings.append(f"{raw.source}: header only, 0 rows loaded")
+                _log.warning("%s: header only, 0 rows loaded", path)
         return out
 
     def _session_times(self, raws: dict[str, RawFile]) -> pl.DataFrame:
@@ -171,7 +201,8 @@ class VendorSource:
         )
 
     # --------------------------------------------------------------------------------------------- tables
-    def _instruments(self, acc: _Acc, raw: RawFile, prices: RawFile) -> pl.Series:
+    def _instruments(self, acc: _Acc, raw: RawFile, prices: RawFile) -> pl.DataFrame:
+        """Publishes the instruments; returns ``symbol, listed, delisted`` of those that passed QC."""
         rows, bad = parse(raw.frame, INSTRUMENT_FIELDS)
         rows, bad2 = qc.check_instruments(rows)
         first_bar = parse(prices.frame.select(ROW, "date", "symbol"), {k: PRICE_FIELDS[k] for k in ("date", "symbol")})
@@ -186,7 +217,7 @@ class VendorSource:
         table = pl.concat([first, later.select(first.columns)]).sort("symbol", "known_at")
         rejected = pl.concat([bad, bad2])
         acc.add(raw, Table.INSTRUMENTS, table, rejected, rows.height)
-        return rows["symbol"]
+        return rows.select("symbol", "listed", "delisted")
 
     def _with_day_known(self, frame: pl.DataFrame, column: str) -> pl.DataFrame:
         """``known_at`` = close of ``column``'s session + bar delay (end of that day, market time, if none)."""
@@ -202,16 +233,17 @@ class VendorSource:
         return out.with_columns(pl.coalesce("known_at", eod.dt.convert_time_zone("UTC")).cast(UTC_DATETIME))
 
     def _prices(
-        self, acc: _Acc, raw: RawFile, actions: RawFile | None, sessions: pl.DataFrame, symbols: pl.Series
+        self, acc: _Acc, raw: RawFile, actions: RawFile | None, sessions: pl.DataFrame, listings: pl.DataFrame
     ) -> pl.DataFrame:
         rows, bad = parse(raw.frame, PRICE_FIELDS)
         splits = pl.DataFrame(schema={"date": pl.Date, "symbol": pl.String, "value": pl.Float64})
         if actions is not None:
             parsed = parse(actions.frame, ACTION_FIELDS)[0]
-            is_split = (parsed["action"].str.to_lowercase() == "split") & (parsed["value"] > 0)
-            splits = parsed.filter(is_split).select("date", "symbol", "value")
-        rows, bad2 = qc.check_prices(rows, sessions["date"], symbols, splits, self.qc_config)
-        rows = rows.sort("date", "symbol").join(sessions.select("date", pl.col("known").alias("known_at")), on="date")
+            splits = parsed.filter(qc.plausible_split(self.qc_config)).select("date", "symbol", "value")
+        rows, bad2 = qc.check_prices(rows, sessions["date"], listings, splits, self.qc_config, self.latest_session)
+        # A confirmed jump is known with the bar that confirmed it, not at its own close.
+        known = sessions.select(pl.col("date").alias(KNOWN_ON), pl.col("known").alias("known_at"))
+        rows = rows.join(known, on=KNOWN_ON).sort("date", "symbol")
         rows = rows.with_columns(pl.lit(self.market.value).alias("market"))
         acc.add(raw, Table.PRICES_DAILY, rows, pl.concat([bad, bad2]), rows.height)
         return rows
@@ -220,7 +252,8 @@ class VendorSource:
         self, acc: _Acc, raw: RawFile, sessions: pl.DataFrame, symbols: pl.Series, prices: pl.DataFrame
     ) -> None:
         rows, bad = parse(raw.frame, ACTION_FIELDS)
-        rows, bad2 = qc.check_actions(rows, sessions["date"], symbols, prices.select("date", "symbol", "close"))
+        closes = prices.select("date", "symbol", "close")
+        rows, bad2 = qc.check_actions(rows, sessions["date"], symbols, closes, self.qc_config, self.ingested_at)
         rows = rows.join(sessions.select("date", "open"), on="date", how="left").with_columns(
             pl.coalesce("announced_at", "open").alias("announced_at"),
             pl.lit(self.market.value).alias("market"),
@@ -233,6 +266,8 @@ class VendorSource:
         rows, bad2 = qc.run_steps(
             rows,
             [
+                qc.after_ingestion("announced_at", self.ingested_at),
+                qc.dated_after(self.latest_session, unless="announced_at"),
                 qc.not_a_session(sessions["date"]),
                 qc.unknown_symbol(symbols),
                 qc.duplicates(("date", "symbol", "event")),
@@ -246,7 +281,13 @@ class VendorSource:
     def _news(self, acc: _Acc, raw: RawFile, sessions: pl.DataFrame, symbols: pl.Series) -> None:
         rows, bad = parse(raw.frame, NEWS_FIELDS)
         rows, bad2 = qc.run_steps(
-            rows, [qc.unknown_symbol(symbols, nullable=True), qc.duplicates(("item_id", "symbol"))]
+            rows,
+            [
+                qc.after_ingestion("published_at", self.ingested_at),
+                qc.after_ingestion("received_at", self.ingested_at),
+                qc.unknown_symbol(symbols, nullable=True),
+                qc.duplicates(("item_id", "symbol")),
+            ],
         )
         closes = sessions.select("date", pl.col("known").alias("published_at")).sort("published_at")
         # Decisions are taken once the session's bars are known: an item published by then is usable that session.
@@ -264,7 +305,14 @@ class VendorSource:
 
     def _macro(self, acc: _Acc, raw: RawFile, sessions: pl.DataFrame, series: RawFile | None) -> None:
         rows, bad = parse(raw.frame, MACRO_FIELDS)
-        rows, bad2 = qc.run_steps(rows, [qc.duplicates(("series", "date"))])
+        rows, bad2 = qc.run_steps(
+            rows,
+            [
+                qc.after_ingestion("released_at", self.ingested_at),
+                qc.dated_after(self.latest_session, unless="released_at"),
+                qc.duplicates(("series", "date")),
+            ],
+        )
         rows = self._with_day_known(rows.with_columns(pl.col("date").alias("_d")), "_d")
         rows = rows.with_columns(
             pl.coalesce("released_at", "known_at").alias("known_at"), pl.lit(self.market.value).alias("market")

@@ -17,6 +17,8 @@ from prometheus.data.synthetic.returns import Returns
 from prometheus.data.synthetic.universe import Universe
 
 _QUARTER = 63  # sessions
+#: Move size (in daily sigmas) beyond which volume stops growing: about 25 times a quiet day's activity.
+VOLUME_SIGMA_CAP = 10.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,10 @@ def build_bars(cfg: SyntheticConfig, uni: Universe, rets: Returns) -> Bars:
     growth = np.exp(np.cumsum(np.log1p(np.nan_to_num(rets.total)), axis=0))
     cap = uni.cap0 * growth
     base_vol = np.nanmean(np.where(np.isnan(close), np.nan, scale), axis=0)
-    activity = 0.35 * (np.abs(np.nan_to_num(rets.total)) / scale - 0.8) + 0.7 * np.log(scale / base_vol)
+    # Volume reacts to the size of the move in sigmas, but saturates: unbounded, a delisting day of a quiet name
+    # (a 100-sigma move) traded trillions of shares, which the ingestion QC rightly rejects as junk.
+    sigmas = np.minimum(np.abs(np.nan_to_num(rets.total)) / scale, VOLUME_SIGMA_CAP)
+    activity = 0.35 * (sigmas - 0.8) + 0.7 * np.log(scale / base_vol)
     noise = 0.25 * ar1(rng, 0.7, n_t, n)
     dollars = 0.7 * cap**cfg.volume_cap_elasticity * np.exp(activity + noise)
     volume = np.maximum(np.round(dollars / close, -2), 100.0)

@@ -26,12 +26,12 @@ def market_frames():
     return generate_market(SyntheticConfig(n_names=30, years=1, seed=5))
 
 
-def _setup(tmp_path: Path, market_frames, poison: float = 0.0) -> dg.Definitions:
+def _setup(tmp_path: Path, market_frames, poison: float = 0.0, until: date = date(2100, 1, 1)) -> dg.Definitions:
     directory = default_vendor_dir(tmp_path, Market.US_EQ)
     write_vendor_files(market_frames, directory)
     if poison:
-        prices = pl.read_csv(directory / "prices.csv")
-        bad = pl.int_range(pl.len()) % int(1 / poison) == 0
+        prices = pl.read_csv(directory / "prices.csv", try_parse_dates=True)
+        bad = (pl.int_range(pl.len()) % int(1 / poison) == 0) & (pl.col("date") <= until)
         prices.with_columns(pl.when(bad).then(-1.0).otherwise(pl.col("close")).alias("close")).write_csv(
             directory / "prices.csv"
         )
@@ -66,8 +66,17 @@ def test_ingestion_job_when_range_of_months_publishes_them_in_one_run(tmp_path: 
     assert checks[QC_CHECK].metadata["rows_quarantined"].value == 0
 
 
-def test_ingestion_job_when_feed_poisoned_blocking_check_fails_with_counts(tmp_path: Path, market_frames) -> None:
+def test_ingestion_job_when_delivery_mostly_quarantined_fails_naming_the_share(tmp_path: Path, market_frames) -> None:
     result = _run(_setup(tmp_path, market_frames, poison=0.05))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "max_quarantine_fraction" in str(failure.event_specific_data)
+    assert HistoricalStore(tmp_path / "lake").read(Table.PRICES_DAILY).is_empty()
+
+
+def test_ingestion_job_when_window_poisoned_blocking_check_fails_with_counts(tmp_path: Path, market_frames) -> None:
+    # 1 bar in 60 of the run's window: above the limit there, below it over the year-long delivery.
+    result = _run(_setup(tmp_path, market_frames, poison=1 / 60, until=date(2014, 6, 30)))
     checks = _checks(result)
     assert not checks[FIT_CHECK].passed
     assert not checks[QC_CHECK].passed
