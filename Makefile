@@ -19,8 +19,7 @@ test: $(VENV)
 	$(BIN)/python -m pytest -q --durations=15
 
 ui: $(VENV)
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(PROMETHEUS_DATA_ROOT)/dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
-	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/prometheus ui
 
 bench: $(VENV)
 	$(BIN)/python benchmarks/run_all.py

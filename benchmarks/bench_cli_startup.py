@@ -28,7 +28,7 @@ COMMANDS: dict[str, list[str]] = {
 }
 
 # Same as the console script, for an environment where it is not installed next to the interpreter.
-_ENTRY = "import sys; from prometheus.cli import main; sys.argv[0] = 'prometheus'; sys.exit(main())"
+_ENTRY = "import sys; from prometheus_cli import main; sys.argv[0] = 'prometheus'; sys.exit(main())"
 
 
 def entry_point() -> list[str]:

@@ -1,63 +1,148 @@
-"""The code location: builds the ``Definitions`` for the mode in the settings.
+"""The code location: builds the ``Definitions`` for the mode and markets in the settings.
 
 ``workspace.yaml`` points here (``defs``). Resources are chosen inside :func:`build_definitions`, called when the
-code location loads, never at import time of a library module.
+code location loads, never at import time of a library module. Each market is one asset group (``us_eq``, ...);
+layers are tags (``prometheus/layer``); each flow of each market is a job, so runs and backfills are found under
+their job.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from datetime import timedelta
 
 import dagster as dg
 
 from prometheus.core.settings import Settings, load_settings
 from prometheus.core.types import Market
+from prometheus.data.ingest import default_vendor_dir
 from prometheus.data.schema import Table
+from prometheus.encoders import NumericEncoderConfig
+from prometheus.engines.fragility import FRAGILITY_SPEC
+from prometheus.engines.pipeline import EngineChainConfig
+from prometheus.engines.regime import REGIME_SPEC
+from prometheus.engines.stability import STABILITY_SPEC
+from prometheus.profiles import DEMO_NUMERIC
 from prometheus_assets.calendar import build_trading_sessions_asset
 from prometheus_assets.encoders import build_encoder_assets
 from prometheus_assets.engines.fragility import build_fragility_assets
-from prometheus_assets.engines.regime import build_regime_assets
+from prometheus_assets.engines.regime import MODEL_ASSET, build_regime_assets
 from prometheus_assets.engines.stability import build_stability_assets
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
+from prometheus_assets.partitions import MarketScope
 from prometheus_resources import resources_for
 
 # Single-run backfill policies and source-code references are beta APIs we use on purpose; one warning per asset
 # would drown the logs of every run.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
+#: The reference series job (S&P 500, NASDAQ, Fama-French from arch; US_EQ only).
+REFERENCE_JOB = "us_eq_reference_job"
+REFERENCE_TEXT = "Ingest the S&P 500, NASDAQ and Fama-French series shipped with arch."
 
-def build_definitions(settings: Settings) -> dg.Definitions:
-    """Assets, checks, jobs and resources of one code location (one mode)."""
-    assets = [build_trading_sessions_asset(market, settings.mode) for market in Market]
-    # One job per market: a job's assets must share one partitions definition (time zones differ).
-    calendar_jobs = [
-        dg.define_asset_job(
-            f"{market.value.lower()}_trading_sessions_job",
-            selection=dg.AssetSelection.assets([market.value.lower(), "trading_sessions"]),
-            description=f"Write the trading sessions of {market.value} for a partition range.",
-        )
-        for market in Market
-    ]
-    bar_delay = timedelta(seconds=settings.bar_delay_seconds)
-    assets += [build_ingestion_asset(market, settings.mode, bar_delay) for market in Market]
-    assets.append(build_reference_asset(bar_delay))
+
+class Flow:
+    """The flows of a market, one job each (``<market>_<flow>_job``)."""
+
+    TRADING_SESSIONS = "trading_sessions"
+    INGESTION = "ingestion"
+    ENCODER_MODEL = "encoder_model"
+    ENCODERS = "encoders"
+    NEWS = "news"
+    REGIME_MODEL = "regime_model"
+    ENGINES = "engines"
+
+
+def job_name(market: Market, flow: str) -> str:
+    """``<market>_<flow>_job`` (``us_eq_engines_job``)."""
+    return f"{market.value.lower()}_{flow}_job"
+
+
+@dataclass(frozen=True)
+class MarketSelection:
+    """The markets of a code location and why each is there."""
+
+    markets: tuple[Market, ...]
+    reasons: dict[Market, str]
+
+
+def configured_markets(settings: Settings) -> MarketSelection:
+    """``PROMETHEUS_MARKETS`` when set; else US_EQ (the embedded synthetic market) and every market with a vendor
+    folder under the data root: a market without a data source is not in the code location."""
+    if settings.market_list is not None:
+        return MarketSelection(settings.market_list, dict.fromkeys(settings.market_list, "PROMETHEUS_MARKETS"))
+    reasons = {Market.US_EQ: "embedded default (synthetic market)"}
     for market in Market:
-        assets += build_regime_assets(market, settings.mode)
-        assets += build_stability_assets(market, settings.mode)
-        assets += build_fragility_assets(market, settings.mode)
-        assets += build_encoder_assets(market, settings.mode)
-    ingestion_jobs = [
+        if market not in reasons and default_vendor_dir(settings.data_path, market).is_dir():
+            reasons[market] = f"vendor folder {default_vendor_dir(settings.data_path, market)}"
+    return MarketSelection(tuple(m for m in Market if m in reasons), reasons)
+
+
+def _market_jobs(scope: MarketScope) -> list[dg.UnresolvedAssetJobDefinition]:
+    m, key = scope.market, scope.key
+    # A job's assets share one partitions definition: model assets (periods) and daily assets get their own jobs.
+    flows = {
+        Flow.TRADING_SESSIONS: (dg.AssetSelection.assets(key("trading_sessions")), "Write the trading sessions"),
+        Flow.INGESTION: (
+            dg.AssetSelection.assets(table_key(m, Table.PRICES_DAILY)).required_multi_asset_neighbors(),
+            "Ingest the vendor files (QC, quarantine, point-in-time corporate actions)",
+        ),
+        Flow.ENCODER_MODEL: (dg.AssetSelection.assets(key("encoder_model")), "Train the numeric encoder per period"),
+        Flow.ENCODERS: (
+            dg.AssetSelection.assets(key("instrument_embeddings"), key("profiles")),
+            "Embed the sessions and write the profiles",
+        ),
+        # MiniLM embeds ~200 headlines/s on 2 cores: news gets its own job so it can cover a shorter range.
+        Flow.NEWS: (dg.AssetSelection.assets(key("news_embeddings")), "Embed the news headlines"),
+        Flow.REGIME_MODEL: (dg.AssetSelection.assets(key(MODEL_ASSET)), "Fit the regime model per refit period"),
+        Flow.ENGINES: (
+            dg.AssetSelection.assets(*(key(s.output_table) for s in (REGIME_SPEC, STABILITY_SPEC, FRAGILITY_SPEC))),
+            "Run the engine chain (Regime, Stability, Fragility) with its checks",
+        ),
+    }
+    return [
         dg.define_asset_job(
-            f"{market.value.lower()}_ingestion_job",
-            selection=dg.AssetSelection.assets(table_key(market, Table.PRICES_DAILY)).required_multi_asset_neighbors(),
-            description=f"Ingest the vendor files of {market.value} for a partition range (one run per range).",
-        )
-        for market in Market
+            job_name(m, flow),
+            selection=selection,
+            description=f"{text} of {m.value}.",
+            tags={"prometheus/market": m.value, "prometheus/flow": flow},
+        )  # fmt: skip
+        for flow, (selection, text) in flows.items()
     ]
+
+
+def build_definitions(
+    settings: Settings,
+    *,
+    engines: EngineChainConfig | None = None,
+    numeric: NumericEncoderConfig | None = None,
+) -> dg.Definitions:
+    """Assets, checks, jobs and resources of one code location (one mode, the configured markets).
+
+    ``engines`` configures the engine chain (default: each engine's defaults); ``numeric`` the numeric encoder
+    (default: the embedded default's yearly encoder, :data:`~prometheus.profiles.DEMO_NUMERIC`).
+    """
+    bar_delay = timedelta(seconds=settings.bar_delay_seconds)
+    chain = engines or EngineChainConfig()
+    assets: list[dg.AssetsDefinition] = []
+    jobs: list[dg.UnresolvedAssetJobDefinition] = []
+    for market in configured_markets(settings).markets:
+        scope = MarketScope(market, settings.mode, settings.history_start)
+        assets.append(build_trading_sessions_asset(scope))
+        assets.append(build_ingestion_asset(scope, bar_delay))
+        assets += build_encoder_assets(scope, numeric or DEMO_NUMERIC)
+        assets += build_regime_assets(scope, chain.regime)
+        assets += build_stability_assets(scope, chain.stability)
+        assets += build_fragility_assets(scope, chain.fragility)
+        jobs += _market_jobs(scope)
+        if market is Market.US_EQ:
+            assets.append(build_reference_asset(bar_delay))
+            reference = dg.AssetSelection.assets(scope.key("reference_series"))
+            jobs.append(dg.define_asset_job(REFERENCE_JOB, selection=reference, description=REFERENCE_TEXT))
     return dg.Definitions(
         assets=dg.with_source_code_references(assets),
-        jobs=[*calendar_jobs, *ingestion_jobs],
+        jobs=jobs,
         resources=resources_for(settings),
         # Backtests and tests pay torch-sized imports once, not per step.
         executor=dg.in_process_executor,

@@ -12,9 +12,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from prometheus.calendar import get_calendar
 from prometheus.core.settings import load_settings
-from prometheus.core.types import Market, Mode
+from prometheus.core.types import Market
 from prometheus.data.checks import FrameRules, check_names, frame_checks
 from prometheus.data.schema import (
     ENCODER_MODELS,
@@ -35,19 +34,11 @@ from prometheus.encoders import (
 )
 from prometheus.profiles import ProfileConfig, profile_version, write_profiles
 from prometheus_assets.metadata import check_result, column_schema
-from prometheus_assets.partitions import PARTITIONS_START, partitions_for, sessions_in_window
+from prometheus_assets.partitions import MarketScope, sessions_in_window
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource
 
-#: Quarter starts (the numeric encoder's retraining periods).
-QUARTER_CRON = "0 0 1 1,4,7,10 *"
-
-
-def retraining_partitions(market: Market) -> dg.TimeWindowPartitionsDefinition:
-    """One partition per calendar quarter: the model serving that quarter, trained on the sessions before it."""
-    return dg.TimeWindowPartitionsDefinition(
-        cron_schedule=QUARTER_CRON, fmt="%Y-%m-%d", start=PARTITIONS_START.isoformat(),
-        timezone=str(get_calendar().tz(market)), end_offset=1,
-    )  # fmt: skip
+#: Months per retraining period: one model partition per period.
+PERIOD_MONTHS = {RetrainPeriod.MONTH: 1, RetrainPeriod.QUARTER: 3, RetrainPeriod.YEAR: 12}
 
 
 def _context(historical: HistoricalStoreResource, calendar: CalendarResource) -> LakeContext:
@@ -59,12 +50,15 @@ def _days(window: dg.TimeWindow) -> tuple[date, date]:
     return window.start.date(), (window.end - timedelta(days=1)).date()
 
 
-def _quarter_starts(window: dg.TimeWindow) -> list[date]:
+def _period_starts(window: dg.TimeWindow, months: int) -> list[date]:
+    """First days of the retraining periods starting in ``window``."""
     first, last = _days(window)
-    out, d = [], date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
+    out, d = [], date(first.year, 1 + (first.month - 1) // months * months, 1)
     while d <= last:
-        out.append(d)
-        d = date(d.year + (d.month == 10), (d.month + 2) % 12 + 1, 1)
+        if d >= first:
+            out.append(d)
+        month = d.month - 1 + months
+        d = date(d.year + month // 12, month % 12 + 1, 1)
     return out
 
 
@@ -104,25 +98,23 @@ def _written(
 
 
 def build_encoder_assets(
-    market: Market,
-    mode: Mode,
+    scope: MarketScope,
     numeric: NumericEncoderConfig | None = None,
     text: TextEncoderConfig | None = None,
     profiles: ProfileConfig | None = None,
 ) -> list[dg.AssetsDefinition]:
-    """The encoder model, embeddings, news embeddings and profiles assets of ``market`` for ``mode``."""
+    """The encoder model (one partition per retraining period), embeddings, news embeddings and profiles assets."""
     num = numeric or NumericEncoderConfig()
-    if num.retrain is not RetrainPeriod.QUARTER:
-        raise ValueError("the encoder model asset is partitioned by quarter: numeric.retrain must be 'quarter'")
     txt, prof = text or TextEncoderConfig(), profiles or ProfileConfig()
-    prefix = market.value.lower()
+    market, prefix, months = scope.market, scope.prefix, PERIOD_MONTHS[num.retrain]
     model_key, emb_key = dg.AssetKey([prefix, "encoder_model"]), dg.AssetKey([prefix, "instrument_embeddings"])
     prices_key, news_key = dg.AssetKey([prefix, "prices_adjusted"]), dg.AssetKey([prefix, "news"])
     news_emb_key, profiles_key = dg.AssetKey([prefix, "news_embeddings"]), dg.AssetKey([prefix, "profiles"])
-    common = {"backfill_policy": dg.BackfillPolicy.single_run(), "group_name": "encoders", "owners": ["team:research"]}
+    common = {"backfill_policy": dg.BackfillPolicy.single_run(), "group_name": prefix, "owners": ["team:research"],
+              "tags": scope.tags("encoders")}  # fmt: skip
     prof_version = profile_version(prof, num.config_version)
 
-    @dg.asset(key=model_key, deps=[prices_key], partitions_def=retraining_partitions(market),
+    @dg.asset(key=model_key, deps=[prices_key], partitions_def=scope.periods(months),
               kinds={"python", "torch"}, description=f"Numeric encoder of {market.value} per quarter.",
               code_version=num.config_version, check_specs=_checks("encoder_model", model_key),
               metadata=_table_meta("encoder_model"), **common)  # fmt: skip
@@ -130,7 +122,8 @@ def build_encoder_assets(
         context: dg.AssetExecutionContext, historical: HistoricalStoreResource, calendar: CalendarResource
     ) -> dg.MaterializeResult:
         ctx = _context(historical, calendar)
-        models = [train_numeric_model(ctx, market, q, num) for q in _quarter_starts(context.partition_time_window)]
+        starts = _period_starts(context.partition_time_window, months)
+        models = [train_numeric_model(ctx, market, q, num) for q in starts]
         trained = [m for m in models if m is not None]
         meta, checks = _written("encoder_model", historical, market, context.partition_time_window,
                                 {"encoder": "numeric", "config_version": num.config_version})  # fmt: skip
@@ -141,7 +134,7 @@ def build_encoder_assets(
             "alignment_residual": float(trained[-1].alignment_residual or 0.0) if trained else 0.0,
         }, check_results=checks)  # fmt: skip
 
-    @dg.asset(key=emb_key, deps=[model_key, prices_key], partitions_def=partitions_for(market, mode),
+    @dg.asset(key=emb_key, deps=[model_key, prices_key], partitions_def=scope.partitions,
               kinds={"python", "parquet"}, description=f"Numeric embeddings of {market.value} per session.",
               code_version=num.config_version, check_specs=_checks("instrument_embeddings", emb_key),
               metadata=_table_meta("instrument_embeddings"), **common)  # fmt: skip
@@ -155,7 +148,7 @@ def build_encoder_assets(
         return dg.MaterializeResult(metadata={**meta, "rows_written": rows, "config_version": num.config_version},
                                     check_results=checks)  # fmt: skip
 
-    @dg.asset(key=news_emb_key, deps=[news_key], partitions_def=partitions_for(market, mode),
+    @dg.asset(key=news_emb_key, deps=[news_key], partitions_def=scope.partitions,
               kinds={"python", "parquet", "torch"}, description=f"MiniLM news embeddings of {market.value}.",
               code_version=txt.config_version, check_specs=_checks("news_embeddings", news_emb_key),
               metadata=_table_meta("news_embeddings"), **common)  # fmt: skip
@@ -168,7 +161,7 @@ def build_encoder_assets(
         return dg.MaterializeResult(metadata={**meta, "items": items, "aggregates": aggregates},
                                     check_results=checks)  # fmt: skip
 
-    @dg.asset(key=profiles_key, deps=[emb_key, prices_key], partitions_def=partitions_for(market, mode),
+    @dg.asset(key=profiles_key, deps=[emb_key, prices_key], partitions_def=scope.partitions,
               kinds={"python", "parquet"}, description=f"Point-in-time instrument profiles of {market.value}.",
               code_version=prof_version, check_specs=_checks("profiles", profiles_key),
               metadata=_table_meta("profiles"), **common)  # fmt: skip

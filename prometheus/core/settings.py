@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from prometheus.core.errors import ConfigError
-from prometheus.core.types import Mode
+from prometheus.core.types import Market, Mode
 
 ENV_PREFIX = "PROMETHEUS_"
 
@@ -65,6 +66,12 @@ class Settings(BaseSettings):
         description="Sessions a session's newest input bar may lag behind it before the session counts as "
         "stale (prometheus.data.freshness); 0: the session's own bar is required.",
     )
+    markets: str | None = Field(
+        None,
+        description="Comma-separated markets of the code location (e.g. 'US_EQ,EU_EQ'); default: US_EQ (the "
+        "embedded synthetic market) plus every market with a vendor folder under the data root.",
+    )
+    history_start: date = Field(date(2014, 1, 1), description="First day of the partitions (the data's history).")
 
     @model_validator(mode="after")
     def _check_mode_rules(self) -> Settings:
@@ -107,6 +114,25 @@ class Settings(BaseSettings):
     def lake_path(self) -> Path:
         """Root of the Parquet lake of the historical store."""
         return self.data_path / "lake"
+
+    @field_validator("markets")
+    @classmethod
+    def _known_markets(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        names = [m.strip().upper() for m in value.split(",") if m.strip()]
+        unknown = [n for n in names if n not in Market.__members__]
+        if unknown or not names:
+            raise ValueError(f"markets: unknown {unknown or value!r}; known: {', '.join(Market.__members__)}")
+        return ",".join(names)
+
+    @property
+    def market_list(self) -> tuple[Market, ...] | None:
+        """The markets named in ``markets`` (None when not set)."""
+        if self.markets is None:
+            return None
+        names = [m.strip().upper() for m in self.markets.split(",") if m.strip()]
+        return tuple(Market(n) for n in dict.fromkeys(names))
 
     @property
     def dagster_home(self) -> Path:

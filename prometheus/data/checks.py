@@ -56,6 +56,8 @@ class FrameRules:
     session_column: str | None = "session"
     decision_columns: tuple[str, ...] = ()
     probabilities: str | None = None
+    #: Decision columns where null means "not computed yet" (declared nullable); NaN is still a fault there.
+    nullable: frozenset[str] = frozenset()
 
     @classmethod
     def of_table(
@@ -63,7 +65,8 @@ class FrameRules:
     ) -> FrameRules:
         """The rules of a lake table's rows as written (one revision per key); ``per_session``: every session of
         the window has rows in ``date`` (False for sparse facts such as news, or per-period models)."""
-        return cls(table.dtypes, table.revision_key, "date" if per_session else None, decision_columns)
+        nullable = frozenset(c.name for c in table.columns if c.nullable)
+        return cls(table.dtypes, table.revision_key, "date" if per_session else None, decision_columns, None, nullable)
 
 
 def check_names(rules: FrameRules) -> tuple[CheckName, ...]:
@@ -126,14 +129,15 @@ def _decision_values(rules: FrameRules, frame: pl.DataFrame) -> CheckOutcome:
     bad: dict[str, int] = {}
     for c in rules.decision_columns:
         col, dtype = pl.col(c), frame.schema[c]
+        missing = pl.lit(False) if c in rules.nullable else col.is_null()
         if dtype.is_float():
-            invalid = col.is_null() | col.is_nan()
+            invalid = missing | col.is_nan().fill_null(False)
         elif isinstance(dtype, pl.List | pl.Array) and dtype.inner.is_float():
             # A vector (an embedding) is bad when it is missing or holds a NaN.
             as_list = col.cast(pl.List(dtype.inner))
-            invalid = col.is_null() | as_list.list.eval(pl.element().is_nan()).list.any()
+            invalid = missing | as_list.list.eval(pl.element().is_nan()).list.any().fill_null(False)
         else:
-            invalid = col.is_null()
+            invalid = missing
         n = int(frame.select(invalid.sum()).item())
         if n:
             bad[c] = n

@@ -21,6 +21,7 @@ from prometheus.calendar import TradingCalendar
 from prometheus.core.config import VersionedConfig
 from prometheus.core.errors import DataError
 from prometheus.core.types import Market, Mode
+from prometheus.data.freshness import stale_sessions
 from prometheus.data.known_at import decision_times
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
@@ -106,16 +107,29 @@ def run_sessions(
     upstream: Mapping[str, EngineOutput] | None = None,
     log: DecisionLog | None = None,
     mode: Mode = Mode.BACKTEST,
+    max_lag_sessions: int | None = None,
 ) -> tuple[EngineOutput, EngineRunSummary]:
     """Run ``engine`` over ``sessions`` (increasing) of ``market``, each decided at its close plus ``bar_delay``.
+
+    With ``max_lag_sessions``, sessions whose newest bar known at their decision time is older than that are
+    refused: an engine never labels a session from stale data (a run past the end of the data, a feed that stopped).
 
     Raises
     ------
     DataError
-        No sessions to run.
+        No sessions to run, or sessions that would be decided on stale data.
     """
     if not sessions:
         raise DataError(f"{engine.spec.name}: no sessions of {market.value} to run", field="sessions")
+    if max_lag_sessions is not None:
+        stale = stale_sessions(view, calendar, market, sessions, bar_delay=bar_delay, max_lag_sessions=max_lag_sessions)
+        if stale:
+            raise DataError(
+                f"{engine.spec.name}: {len(stale)} of {len(sessions)} session(s) of {market.value} would be decided "
+                f"on data more than {max_lag_sessions} session(s) old (PROMETHEUS_MAX_DATA_LAG_SESSIONS); first "
+                f"{stale[0].describe()}",
+                field="sessions",
+            )
     times = decision_times(calendar, market, sessions, bar_delay)
     ctx = RunContext(market, tuple(sessions), times, experiment, config_version="")
     return run_engine(engine, view, ctx, upstream, log=log, mode=mode)

@@ -8,20 +8,21 @@ from importlib.metadata import version
 
 import dagster as dg
 
-from prometheus.core.types import Market, Mode
 from prometheus.data.sessions import publish_trading_sessions
-from prometheus_assets.partitions import partitions_for
+from prometheus_assets.partitions import MarketScope
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource
 
 
-def build_trading_sessions_asset(market: Market, mode: Mode) -> dg.AssetsDefinition:
-    """The trading-sessions asset of ``market``, partitioned for ``mode``."""
+def build_trading_sessions_asset(scope: MarketScope) -> dg.AssetsDefinition:
+    """The trading-sessions asset of ``scope.market``, partitioned for its mode."""
+    market = scope.market
 
     @dg.asset(
-        key=[market.value.lower(), "trading_sessions"],
-        partitions_def=partitions_for(market, mode),
+        key=scope.key("trading_sessions"),
+        partitions_def=scope.partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name="calendar",
+        group_name=scope.prefix,
+        tags=scope.tags("calendar"),
         kinds={"parquet", "python"},
         owners=["team:platform"],
         code_version=f"exchange_calendars-{version('exchange_calendars')}",

@@ -11,10 +11,18 @@ from prometheus.runtime.decision_log import DecisionLog
 from prometheus_assets.partitions import EXPERIMENT_TAG
 from prometheus_resources.stores import RuntimeStoreResource
 
+#: The notes metadata of a run without degradation notes.
+NO_NOTES = "none"
+
 
 def bar_delay() -> timedelta:
     """The configured delay after the close until a daily bar is known."""
     return timedelta(seconds=load_settings().bar_delay_seconds)
+
+
+def max_lag() -> int:
+    """Sessions an engine's newest input bar may lag the session it decides (``PROMETHEUS_MAX_DATA_LAG_SESSIONS``)."""
+    return load_settings().max_data_lag_sessions
 
 
 def experiment_of(context: dg.AssetExecutionContext, mode: Mode) -> str:
@@ -36,5 +44,5 @@ def run_metadata(context: dg.AssetExecutionContext, summary: EngineRunSummary) -
         "dagster/row_count": summary.rows,
         "reused": summary.reused,
         "config_version": summary.config_version,
-        "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in summary.notes) or "none"),
+        "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in summary.notes) or NO_NOTES),
     }

@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from prometheus.core.types import Market, Mode
 from prometheus.engines.fragility import (
     FRAGILITY_SPEC,
     FragilityConfig,
@@ -11,12 +10,11 @@ from prometheus.engines.fragility import (
     fragility_plot_png,
 )
 from prometheus_assets.engines.kit import EngineAsset, build_engine_asset
+from prometheus_assets.partitions import MarketScope
 
 
-def build_fragility_assets(
-    market: Market, mode: Mode, config: FragilityConfig | None = None
-) -> list[dg.AssetsDefinition]:
-    """The fragility scores of ``market``, partitioned by ``partitions_for(market, mode)``."""
+def build_fragility_assets(scope: MarketScope, config: FragilityConfig | None = None) -> list[dg.AssetsDefinition]:
+    """The fragility scores of ``scope.market``, partitioned by the scope's partitions."""
     cfg = config or FragilityConfig()
     asset = EngineAsset(
         spec=FRAGILITY_SPEC,
@@ -25,4 +23,4 @@ def build_fragility_assets(
         plot=lambda frame, view, m: fragility_plot_png(frame, f"{m.value} fragility"),
         metadata=lambda frame: {"flagged_cluster_rows": flagged_cluster_rows(frame).height},
     )
-    return [build_engine_asset(market, mode, asset)]
+    return [build_engine_asset(scope, asset)]

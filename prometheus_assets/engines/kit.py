@@ -18,16 +18,16 @@ import polars as pl
 
 from prometheus.calendar import TradingCalendar
 from prometheus.core.config import VersionedConfig
-from prometheus.core.types import Market, Mode
+from prometheus.core.types import Market
 from prometheus.data.checks import check_names, frame_checks
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import Engine, EngineSpec
 from prometheus.engines.pipeline import ENGINE_SPECS
 from prometheus.engines.runner import history_view, run_sessions, upstream_outputs
-from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of, run_metadata
+from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of, max_lag, run_metadata
 from prometheus_assets.ingestion import table_dep
 from prometheus_assets.metadata import check_result, column_schema, png_markdown, table_preview
-from prometheus_assets.partitions import partitions_for, sessions_in_window
+from prometheus_assets.partitions import MarketScope, sessions_in_window
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
 
 #: (calendar, bar delay, historical store resource) -> the engine for one run.
@@ -55,17 +55,18 @@ def engine_asset_key(market: Market, spec: EngineSpec) -> dg.AssetKey:
     return dg.AssetKey([market.value.lower(), spec.output_table])
 
 
-def engine_deps(market: Market, asset: EngineAsset) -> list[dg.AssetKey]:
+def engine_deps(scope: MarketScope, asset: EngineAsset) -> list[dg.AssetKey]:
     """Asset deps from the declaration: the input tables that assets produce, the upstream engines, extras."""
+    market = scope.market
     tables = [k for k in (table_dep(market, t) for t in asset.spec.inputs) if k is not None]
     upstream = [engine_asset_key(market, ENGINE_SPECS[name]) for name in asset.spec.upstream]
-    extra = [dg.AssetKey([market.value.lower(), name]) for name in asset.extra_deps]
+    extra = [scope.key(name) for name in asset.extra_deps]
     return [*tables, *upstream, *extra]
 
 
-def build_engine_asset(market: Market, mode: Mode, asset: EngineAsset) -> dg.AssetsDefinition:
-    """The ``<market>/<output table>`` asset of one engine, partitioned by ``partitions_for(market, mode)``."""
-    spec = asset.spec
+def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefinition:
+    """The ``<market>/<output table>`` asset of one engine, partitioned by the scope's partitions."""
+    market, mode, spec = scope.market, scope.mode, asset.spec
     key = engine_asset_key(market, spec)
     rules = spec.rules
     checks = [dg.AssetCheckSpec(name.value, asset=key, description=name.value.replace("_", " "))
@@ -73,11 +74,12 @@ def build_engine_asset(market: Market, mode: Mode, asset: EngineAsset) -> dg.Ass
 
     @dg.asset(
         key=key,
-        deps=engine_deps(market, asset),
-        partitions_def=partitions_for(market, mode),
+        deps=engine_deps(scope, asset),
+        partitions_def=scope.partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=checks,
-        group_name=spec.name,
+        group_name=scope.prefix,
+        tags=scope.tags("engines") | {"prometheus/engine": spec.name},
         kinds={"python", "sql"},
         owners=["team:research"],
         code_version=asset.config.config_version,
@@ -101,7 +103,7 @@ def build_engine_asset(market: Market, mode: Mode, asset: EngineAsset) -> dg.Ass
         view = history_view(historical.store(), cal, market, sessions, [engine], delay)
         upstream = upstream_outputs(log, [ENGINE_SPECS[n] for n in spec.upstream], market, experiment, sessions)
         out, summary = run_sessions(engine, view, cal, market, sessions, experiment, bar_delay=delay,
-                                    upstream=upstream, log=log, mode=mode)  # fmt: skip
+                                    upstream=upstream, log=log, mode=mode, max_lag_sessions=max_lag())  # fmt: skip
         last = out.frame.filter(pl.col("session") == out.frame["session"].max()) if out.frame.height else out.frame
         return dg.MaterializeResult(
             metadata={

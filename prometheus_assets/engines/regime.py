@@ -10,16 +10,23 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from prometheus.calendar import get_calendar
-from prometheus.core.types import Market, Mode
+from prometheus.core.types import Market
 from prometheus.data.market_series import market_series
 from prometheus.data.timemachine import TimeMachine
-from prometheus.engines.regime import REGIME_SPEC, RegimeConfig, RegimeEngine, crisis_plot_png, load_models, save_model
+from prometheus.engines.regime import (
+    REGIME_SPEC,
+    RegimeConfig,
+    RegimeEngine,
+    crisis_plot_png,
+    load_models,
+    period_of,
+    save_model,
+)
 from prometheus.engines.runner import history_view
 from prometheus_assets.engines._common import bar_delay
 from prometheus_assets.engines.kit import EngineAsset, build_engine_asset, engine_deps
 from prometheus_assets.metadata import table_preview
-from prometheus_assets.partitions import PARTITIONS_START
+from prometheus_assets.partitions import MarketScope
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource
 
 MODEL_ASSET = "regime_model"
@@ -29,19 +36,9 @@ def _models_root(historical: HistoricalStoreResource) -> Path:
     return Path(historical.data_root) / "models"
 
 
-def refit_partitions(market: Market) -> dg.TimeWindowPartitionsDefinition:
-    """One partition per calendar year: the model labelling that year, trained on the years before it."""
-    return dg.TimeWindowPartitionsDefinition(
-        cron_schedule="0 0 1 1 *", fmt="%Y", start=str(PARTITIONS_START.year), timezone=str(get_calendar().tz(market)),
-        end_offset=1,
-    )  # fmt: skip
-
-
-def build_regime_assets(market: Market, mode: Mode, config: RegimeConfig | None = None) -> list[dg.AssetsDefinition]:
-    """The regime model (partitioned by refit year) and regime states (partitioned by ``partitions_for``)."""
-    cfg = config or RegimeConfig()
-    if cfg.refit_months != 12:
-        raise ValueError("the regime model asset is partitioned by year: refit_months must be 12")
+def build_regime_assets(scope: MarketScope, config: RegimeConfig | None = None) -> list[dg.AssetsDefinition]:
+    """The regime model (one partition per refit period) and regime states (the scope's partitions)."""
+    cfg, market = config or RegimeConfig(), scope.market
     states = EngineAsset(
         spec=REGIME_SPEC,
         config=cfg,
@@ -52,14 +49,15 @@ def build_regime_assets(market: Market, mode: Mode, config: RegimeConfig | None 
         metadata=lambda frame: {"crisis_share": float((frame["label"] == "crisis").mean()) if frame.height else 0.0},
         extra_deps=(MODEL_ASSET,),
     )
-    model_deps = [k for k in engine_deps(market, states) if k.path[-1] != MODEL_ASSET]
+    model_deps = [k for k in engine_deps(scope, states) if k.path[-1] != MODEL_ASSET]
 
     @dg.asset(
-        key=[market.value.lower(), MODEL_ASSET],
+        key=scope.key(MODEL_ASSET),
         deps=model_deps,
-        partitions_def=refit_partitions(market),
+        partitions_def=scope.periods(cfg.refit_months),
         backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name=REGIME_SPEC.name, kinds={"python", "pickle"}, owners=["team:research"],
+        group_name=scope.prefix, tags=scope.tags("models") | {"prometheus/engine": REGIME_SPEC.name},
+        kinds={"python", "pickle"}, owners=["team:research"],
         code_version=cfg.config_version,
         description=f"Regime model of {market.value} per refit year, fitted on the history known before the year.",
     )  # fmt: skip
@@ -68,8 +66,7 @@ def build_regime_assets(market: Market, mode: Mode, config: RegimeConfig | None 
     ) -> dg.MaterializeResult:
         cal, delay, store = calendar.calendar(), bar_delay(), historical.store()
         fitted = []
-        for year in _years(context.partition_time_window):
-            period = (date(year, 1, 1), date(year, 12, 31))
+        for period in _periods(context.partition_time_window, cfg):
             engine = RegimeEngine(cfg, cal, delay)
             view = history_view(store, cal, market, cal.sessions_before(market, period[0], 1), [engine], delay)
             model = engine.fit_period(view, market, period)
@@ -84,11 +81,19 @@ def build_regime_assets(market: Market, mode: Mode, config: RegimeConfig | None 
             metadata={"models": len(fitted), "config_version": cfg.config_version, "fitted": table_preview(models)}
         )
 
-    return [regime_model, build_engine_asset(market, mode, states)]
+    return [regime_model, build_engine_asset(scope, states)]
 
 
-def _years(window: dg.TimeWindow) -> list[int]:
-    return list(range(window.start.year, (window.end - timedelta(days=1)).year + 1))
+def _periods(window: dg.TimeWindow, cfg: RegimeConfig) -> list[tuple[date, date]]:
+    """The refit periods starting in ``window``."""
+    first, last = window.start.date(), (window.end - timedelta(days=1)).date()
+    out, day = [], first
+    while day <= last:
+        period = period_of(day, cfg.refit_months)
+        if period[0] >= first:
+            out.append(period)
+        day = period[1] + timedelta(days=1)
+    return out
 
 
 def _crisis_plot(frame: pl.DataFrame, view: TimeMachine, market: Market) -> bytes:

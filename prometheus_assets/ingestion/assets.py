@@ -25,7 +25,7 @@ from prometheus.data.ingest import (
     missing_sessions,
 )
 from prometheus.data.schema import Table
-from prometheus_assets.partitions import partitions_for
+from prometheus_assets.partitions import MarketScope
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource
 
 #: Tables one vendor ingestion writes, each an asset of the market.
@@ -42,6 +42,8 @@ INGESTED_TABLES = (
     Table.QUARANTINE,
 )
 QC_CHECK = "qc_quarantine"
+#: Metadata key of the ingestion report (loaded rows per table, quarantined rows per rule) on ``prices_daily``.
+REPORT_METADATA = "ingest_report"
 FIT_CHECK = "fit_for_engines"
 MISSING_CHECK = "missing_sessions"
 
@@ -69,19 +71,20 @@ def table_dep(market: Market, table: Table) -> dg.AssetKey | None:
     return table_key(market, table) if table in TABLE_ASSETS else None
 
 
-def build_ingestion_asset(market: Market, mode: Mode, bar_delay: timedelta) -> dg.AssetsDefinition:
-    """The vendor ingestion of ``market``: one multi-asset over :data:`INGESTED_TABLES`, partitioned for ``mode``."""
-    m = market.value.lower()
+def build_ingestion_asset(scope: MarketScope, bar_delay: timedelta) -> dg.AssetsDefinition:
+    """The vendor ingestion of ``scope.market``: one multi-asset over :data:`INGESTED_TABLES`."""
+    market, m = scope.market, scope.prefix
     prices, adjusted = table_key(market, Table.PRICES_DAILY), table_key(market, Table.PRICES_ADJUSTED)
     specs = [
         dg.AssetSpec(
             table_key(market, t),
-            group_name="ingestion",
+            group_name=scope.prefix,
+            tags=scope.tags("ingestion"),
             kinds={"parquet", "python"},
             owners=["team:market-data"],
             code_version=QcConfig().config_version,
             description=f"{t.value} of {market.value}: vendor files, QC'd, with known_at (docs/ingestion.md).",
-            deps=[dg.AssetKey([m, "trading_sessions"])],
+            deps=[scope.key("trading_sessions")],
         )
         for t in INGESTED_TABLES
     ]
@@ -97,7 +100,7 @@ def build_ingestion_asset(market: Market, mode: Mode, bar_delay: timedelta) -> d
         name=f"{m}_vendor_ingest",
         specs=specs,
         check_specs=checks,
-        partitions_def=partitions_for(market, mode),
+        partitions_def=scope.partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=False,
     )
@@ -115,7 +118,10 @@ def build_ingestion_asset(market: Market, mode: Mode, bar_delay: timedelta) -> d
         context.log.info("\n".join(report.lines()))
         for t in INGESTED_TABLES:
             rows = report.loaded.get(t.value, report.rows_quarantined if t is Table.QUARANTINE else 0)
-            yield dg.MaterializeResult(asset_key=table_key(market, t), metadata={"rows": rows, "run_id": report.run_id})
+            meta: dict[str, object] = {"dagster/row_count": rows, "ingestion_run": report.run_id}
+            if t is Table.PRICES_DAILY:  # the delivery's report, once: what the CLI prints after the run
+                meta[REPORT_METADATA] = dg.MetadataValue.md("\n".join(report.lines()))
+            yield dg.MaterializeResult(asset_key=table_key(market, t), metadata=meta)
         yield _qc_result(report, prices)
         published = check_published(store, cal, market, window, QcConfig())
         yield dg.AssetCheckResult(
@@ -156,10 +162,12 @@ def _qc_result(report: IngestReport, key: dg.AssetKey) -> dg.AssetCheckResult:
 
 def build_reference_asset(bar_delay: timedelta) -> dg.AssetsDefinition:
     """``us_eq/reference_series``: S&P 500, NASDAQ and Fama-French series from the ``arch`` package."""
+    scope = MarketScope(Market.US_EQ, Mode.BACKTEST)
 
     @dg.asset(
-        key=["us_eq", "reference_series"],
-        group_name="ingestion",
+        key=scope.key("reference_series"),
+        group_name=scope.prefix,
+        tags=scope.tags("ingestion"),
         kinds={"parquet", "python"},
         owners=["team:market-data"],
         code_version=f"arch-{version('arch')}",

@@ -20,7 +20,6 @@ LAYERS: list[set[str]] = [
     {"execution"},
     {"reporting"},
     {"meta"},
-    {"cli"},
 ]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
 
@@ -46,7 +45,9 @@ def test_library_module_when_imported_respects_layers(path: Path) -> None:
     own = parts[0] if len(parts) > 1 else None
     for name in _imports(path):
         top = name.split(".")[0]
-        assert top not in {"dagster", "prometheus_assets", "prometheus_resources"}, f"{path} imports {name}"
+        assert top not in {"dagster", "prometheus_assets", "prometheus_resources", "prometheus_cli"}, (
+            f"{path} imports {name}"
+        )
         if top == "ib_async":
             assert "brokers" in parts, f"{path}: ib_async only under prometheus/execution/brokers/"
         if top != "prometheus" or own is None or own not in RANK:

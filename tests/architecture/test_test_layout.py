@@ -1,7 +1,8 @@
 """Tests mirror the package tree: a module's tests live under the matching path and are named after it.
 
 ``tests/unit/<path>/test_<module>[_<aspect>].py`` tests ``prometheus/<path>/<module>.py`` (or the package
-``<module>/``, or ``__init__`` as ``init``); ``tests/integration/<path>/`` does the same for ``prometheus_assets``.
+``<module>/``, or ``__init__`` as ``init``); ``tests/integration/<path>/`` does the same for ``prometheus_assets``
+and ``tests/cli/`` for the command line (``prometheus_cli``).
 Builders and fixtures shared by several test modules live in ``tests/support/`` only.
 """
 
@@ -12,7 +13,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MIRRORS = {ROOT / "tests" / "unit": ROOT / "prometheus", ROOT / "tests" / "integration": ROOT / "prometheus_assets"}
+MIRRORS = {
+    ROOT / "tests" / "unit": ROOT / "prometheus",
+    ROOT / "tests" / "integration": ROOT / "prometheus_assets",
+    ROOT / "tests" / "cli": ROOT / "prometheus_cli",
+}
 
 
 def _test_modules() -> list[tuple[Path, Path]]:

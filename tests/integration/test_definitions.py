@@ -11,7 +11,7 @@ import pytest
 from prometheus.core.errors import ConfigError
 from prometheus.core.settings import load_settings
 from prometheus.core.types import Market, Mode
-from prometheus_assets.definitions import build_definitions
+from prometheus_assets.definitions import build_definitions, configured_markets
 from prometheus_assets.ingestion import INGESTED_TABLES
 from prometheus_assets.partitions import partitions_for, sessions_in_window
 
@@ -26,11 +26,14 @@ def test_definitions_when_backtest_load_and_validate(tmp_path: Path) -> None:
     defs = build_definitions(_settings(tmp_path))
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
-    assert set(MARKET_KEYS.values()) <= set(graph.get_all_asset_keys())
+    assert MARKET_KEYS[Market.US_EQ] in graph.get_all_asset_keys()
+    everywhere = build_definitions(_settings(tmp_path, PROMETHEUS_MARKETS=",".join(m.value for m in Market)))
+    dg.Definitions.validate_loadable(everywhere)
+    assert set(MARKET_KEYS.values()) <= set(everywhere.resolve_asset_graph().get_all_asset_keys())
 
 
 def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
-    """Snapshot of keys, partitions, groups and jobs: a change here is a deliberate change of the platform."""
+    """Snapshot of keys, partitions, groups, deps, checks and jobs: a change here is a deliberate change."""
     defs = build_definitions(_settings(tmp_path))
     graph = defs.resolve_asset_graph()
     snapshot = {
@@ -41,56 +44,23 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
         )
         for key in graph.get_all_asset_keys()
     }
-    expected = {f"{m.value.lower()}/trading_sessions": ("MonthlyPartitionsDefinition", "calendar", []) for m in Market}
-    expected |= {
-        f"{m.value.lower()}/{t.value}": (
-            "MonthlyPartitionsDefinition",
-            "ingestion",
-            [f"{m.value.lower()}/trading_sessions"],
-        )
-        for m in Market
-        for t in INGESTED_TABLES
-    }
-    expected["us_eq/reference_series"] = ("NoneType", "ingestion", [])
-    for m in Market:
-        p = m.value.lower()
-        # Engine deps come from the engines' declared inputs (tables written by assets) and upstream engines.
-        expected[f"{p}/regime_model"] = (
-            "TimeWindowPartitionsDefinition",
-            "regime",
-            [f"{p}/instruments", f"{p}/macro_observations", f"{p}/prices_adjusted"],
-        )
-        expected[f"{p}/regime_states"] = (
-            "MonthlyPartitionsDefinition",
-            "regime",
-            [f"{p}/instruments", f"{p}/macro_observations", f"{p}/prices_adjusted", f"{p}/regime_model"],
-        )
-        expected[f"{p}/stability_scores"] = (
-            "MonthlyPartitionsDefinition",
-            "stability",
-            [f"{p}/instruments", f"{p}/prices_adjusted"],
-        )
-        expected[f"{p}/encoder_model"] = ("TimeWindowPartitionsDefinition", "encoders", [f"{p}/prices_adjusted"])
-        expected[f"{p}/instrument_embeddings"] = (
-            "MonthlyPartitionsDefinition",
-            "encoders",
-            [f"{p}/encoder_model", f"{p}/prices_adjusted"],
-        )
-        expected[f"{p}/news_embeddings"] = ("MonthlyPartitionsDefinition", "encoders", [f"{p}/news"])
-        expected[f"{p}/profiles"] = (
-            "MonthlyPartitionsDefinition",
-            "encoders",
-            [f"{p}/instrument_embeddings", f"{p}/prices_adjusted"],
-        )
-        expected[f"{p}/fragility_scores"] = (
-            "MonthlyPartitionsDefinition",
-            "fragility",
-            [f"{p}/instruments", f"{p}/prices_adjusted"],
-        )
+    p, monthly, periods = "us_eq", "MonthlyPartitionsDefinition", "TimeWindowPartitionsDefinition"
+    expected = {f"{p}/trading_sessions": (monthly, p, [])}
+    expected |= {f"{p}/{t.value}": (monthly, p, [f"{p}/trading_sessions"]) for t in INGESTED_TABLES}
+    expected[f"{p}/reference_series"] = ("NoneType", p, [])
+    # Engine deps come from the engines' declared inputs (tables written by assets) and upstream engines.
+    regime_inputs = [f"{p}/instruments", f"{p}/macro_observations", f"{p}/prices_adjusted"]
+    expected[f"{p}/regime_model"] = (periods, p, regime_inputs)
+    expected[f"{p}/regime_states"] = (monthly, p, [*regime_inputs, f"{p}/regime_model"])
+    expected[f"{p}/stability_scores"] = (monthly, p, [f"{p}/instruments", f"{p}/prices_adjusted"])
+    expected[f"{p}/fragility_scores"] = (monthly, p, [f"{p}/instruments", f"{p}/prices_adjusted"])
+    expected[f"{p}/encoder_model"] = (periods, p, [f"{p}/prices_adjusted"])
+    expected[f"{p}/instrument_embeddings"] = (monthly, p, [f"{p}/encoder_model", f"{p}/prices_adjusted"])
+    expected[f"{p}/news_embeddings"] = (monthly, p, [f"{p}/news"])
+    expected[f"{p}/profiles"] = (monthly, p, [f"{p}/instrument_embeddings", f"{p}/prices_adjusted"])
     assert snapshot == expected
-    assert sorted(j.name for j in defs.jobs) == sorted(
-        f"{m.value.lower()}_{kind}_job" for m in Market for kind in ("trading_sessions", "ingestion")
-    )
+    flows = ("trading_sessions", "ingestion", "encoder_model", "encoders", "news", "regime_model", "engines")
+    assert sorted(j.name for j in defs.jobs) == sorted([*(f"us_eq_{f}_job" for f in flows), "us_eq_reference_job"])
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     ingestion = {("prices_daily", "qc_quarantine"), ("prices_daily", "missing_sessions"),
                  ("prices_adjusted", "fit_for_engines")}  # fmt: skip
@@ -99,9 +69,31 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     engines.add(("regime_states", "probabilities_valid"))
     encoders = {(t, c) for t in ("instrument_embeddings", "profiles") for c in output}
     encoders |= {(t, c) for t in ("encoder_model", "news_embeddings") for c in ("schema", "no_nan_in_decision_columns")}
-    assert checks == {
-        (f"{m.value.lower()}/{table}", name) for m in Market for table, name in ingestion | engines | encoders
+    assert checks == {(f"{p}/{table}", name) for table, name in ingestion | engines | encoders}
+    # Layers are tags; every partitioned asset starts at the configured history start.
+    layers = {graph.get(k).tags.get("prometheus/layer") for k in graph.get_all_asset_keys()}
+    assert layers == {"calendar", "ingestion", "encoders", "models", "engines"}
+    assert graph.get(dg.AssetKey([p, "regime_states"])).partitions_def.get_partition_keys()[0] == "2014-01-01"
+
+
+def test_markets_when_set_or_with_a_vendor_folder_are_in_the_code_location(tmp_path: Path) -> None:
+    assert configured_markets(_settings(tmp_path)).markets == (Market.US_EQ,)
+    (tmp_path / "vendor" / "jp_eq").mkdir(parents=True)
+    found = configured_markets(_settings(tmp_path))
+    assert found.markets == (Market.US_EQ, Market.JP_EQ)
+    assert "vendor folder" in found.reasons[Market.JP_EQ]
+    only_eu = build_definitions(_settings(tmp_path, PROMETHEUS_MARKETS="EU_EQ"))
+    groups = {
+        only_eu.resolve_asset_graph().get(k).group_name for k in only_eu.resolve_asset_graph().get_all_asset_keys()
     }
+    assert groups == {"eu_eq"}
+
+
+def test_history_start_when_set_moves_the_first_partition(tmp_path: Path) -> None:
+    defs = build_definitions(_settings(tmp_path, PROMETHEUS_HISTORY_START="2019-03-15"))
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey(["us_eq", "prices_daily"])).partitions_def.get_partition_keys()[0] == "2019-03-01"
+    assert graph.get(dg.AssetKey(["us_eq", "regime_model"])).partitions_def.get_partition_keys()[0] == "2019"
 
 
 @pytest.mark.parametrize("mode", ["PAPER", "LIVE"])
@@ -115,7 +107,7 @@ def test_definitions_when_ib_mode_fail_at_load_with_clear_message(tmp_path: Path
 
 def test_partitions_when_backtest_are_months() -> None:
     keys = partitions_for(Market.US_EQ, Mode.BACKTEST).get_partition_keys()
-    assert keys[0] == "2000-01-01"
+    assert keys[0] == "2014-01-01"
     assert all(k.endswith("-01") for k in keys)
 
 

@@ -14,6 +14,7 @@ from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
 from prometheus.encoders import NumericEncoderConfig
 from prometheus_assets.encoders import build_encoder_assets
+from prometheus_assets.partitions import MarketScope
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource
 
 SMALL = NumericEncoderConfig(
@@ -36,7 +37,7 @@ def test_encoder_assets_when_materialized_write_models_embeddings_news_and_profi
     store = HistoricalStore(tmp_path / "lake")
     cfg = SyntheticConfig(n_names=40, years=3, seed=9, news_rate=0.005)
     ingest_synthetic(store, tmp_path, cfg, bar_delay=timedelta(seconds=300))
-    assets = build_encoder_assets(Market.US_EQ, Mode.BACKTEST, numeric=SMALL)
+    assets = build_encoder_assets(MarketScope(Market.US_EQ, Mode.BACKTEST), numeric=SMALL)
     root = str(tmp_path)
 
     model_run = _materialize(assets, ["us_eq/encoder_model"], "2016-01-01", "2016-04-01", root)

@@ -6,11 +6,13 @@ from prometheus.data.ingest.api import (
     VENDOR_FOLDER,
     DefaultIngest,
     default_vendor_dir,
+    delivery_dates,
     ingest_default,
     ingest_reference,
     ingest_synthetic,
     ingest_vendor,
     publish_market,
+    write_synthetic_delivery,
 )
 from prometheus.data.ingest.batch import Batch, DateWindow, FileReport, Source
 from prometheus.data.ingest.checks import PublishedCheck, check_published, missing_sessions
@@ -39,6 +41,7 @@ __all__ = [
     "check_published",
     "counts_by_rule",
     "default_vendor_dir",
+    "delivery_dates",
     "ingest_default",
     "ingest_reference",
     "ingest_synthetic",
@@ -46,4 +49,5 @@ __all__ = [
     "missing_sessions",
     "publish",
     "publish_market",
+    "write_synthetic_delivery",
 ]

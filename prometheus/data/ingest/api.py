@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +16,7 @@ from prometheus.core.time import utc_now
 from prometheus.core.types import Market
 from prometheus.data.ingest.batch import DateWindow
 from prometheus.data.ingest.config import QcConfig
+from prometheus.data.ingest.files import find_file
 from prometheus.data.ingest.publish import IngestReport, log_failure, publish
 from prometheus.data.ingest.reference import ReferenceSource
 from prometheus.data.ingest.vendor import DEFAULT_CURRENCY, EPOCH, VendorSource
@@ -31,6 +32,29 @@ VENDOR_FOLDER = "vendor"
 def default_vendor_dir(data_root: Path, market: Market) -> Path:
     """``<data_root>/vendor/<market in lower case>``: where ``ingest synthetic`` writes and Dagster reads."""
     return Path(data_root) / VENDOR_FOLDER / market.value.lower()
+
+
+def delivery_dates(directory: Path) -> tuple[date, date]:
+    """First and last date of the prices in a vendor delivery (what the partitions of its ingestion must cover).
+
+    Raises
+    ------
+    DataError
+        No prices file, or no parsable date in it.
+    """
+    path = find_file(Path(directory), "prices")
+    if path is None:
+        raise DataError(f"{directory}: no prices.csv or prices.parquet", file=str(directory))
+    try:
+        frame = pl.read_parquet(path, columns=["date"]) if path.suffix == ".parquet" else pl.read_csv(
+            path, columns=["date"], infer_schema=False
+        )  # fmt: skip
+        dates = frame.select(pl.col("date").cast(pl.String).str.to_date("%Y-%m-%d", strict=False)).to_series()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"{path}: cannot read the date column: {exc}", file=str(path), field="date") from None
+    if dates.drop_nulls().is_empty():
+        raise DataError(f"{path}: no ISO date (YYYY-MM-DD) in the date column", file=str(path), field="date")
+    return dates.min(), dates.max()
 
 
 def ingest_vendor(
@@ -84,11 +108,17 @@ def ingest_synthetic(
 ) -> IngestReport:
     """Generate the synthetic market, write its vendor files under ``<data_root>/vendor/us_eq`` (kept as the raw
     source, with ``truth/``) and ingest them through the vendor path."""
-    market = Market.US_EQ
-    directory = default_vendor_dir(data_root, market)
+    directory = write_synthetic_delivery(store, data_root, config)
+    return ingest_vendor(store, directory, Market.US_EQ, bar_delay=bar_delay)
+
+
+def write_synthetic_delivery(store: HistoricalStore, data_root: Path, config: SyntheticConfig) -> Path:
+    """Generate the synthetic market and write it as a vendor delivery under ``<data_root>/vendor/us_eq`` (with
+    ``truth/``), with its ``markets`` row; returns the folder, ready for :func:`ingest_vendor`."""
+    directory = default_vendor_dir(data_root, Market.US_EQ)
     write_vendor_files(generate_market(config), directory)
-    publish_market(store, market)
-    return ingest_vendor(store, directory, market, bar_delay=bar_delay)
+    publish_market(store, Market.US_EQ)
+    return directory
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from prometheus_assets.definitions import build_definitions
 
 
 def _defs(tmp_path: Path) -> dg.Definitions:
-    return build_definitions(load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path)}))
+    return build_definitions(
+        load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path), "PROMETHEUS_MARKETS": "US_EQ,JP_EQ"})
+    )
 
 
 def _materialise(defs: dg.Definitions, market: str, first: str, last: str) -> dg.ExecuteInProcessResult:

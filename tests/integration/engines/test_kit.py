@@ -19,11 +19,14 @@ from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables.engine import engine_decisions, fragility_scores, stability_scores
 from prometheus_assets.engines.fragility import build_fragility_assets
 from prometheus_assets.engines.stability import build_stability_assets
+from prometheus_assets.partitions import MarketScope
 from prometheus_resources import resources_for
 
 SMALL_STABILITY = StabilityConfig(ar_window=40, delta_short=5, delta_long=40, turbulence_window=40, corr_window=21,
                                   norm_window=40, score_window=40, min_history=20)  # fmt: skip
 SMALL_FRAGILITY = FragilityConfig(beta_window=63, corr_window=42, amihud_short=10, amihud_long=63)
+
+SCOPE = MarketScope(Market.US_EQ, Mode.BACKTEST)
 
 
 def _count(url: str, table: sa.Table, **where: str) -> int:
@@ -40,8 +43,8 @@ def test_materialise_when_month_after_regime_writes_scores_and_plots(tmp_path: P
     ingest_synthetic(HistoricalStore(tmp_path / "lake"), tmp_path, SyntheticConfig(seed=3, n_names=40, years=2),
                      bar_delay=delay)  # fmt: skip
     assets = [
-        *build_stability_assets(Market.US_EQ, Mode.BACKTEST, SMALL_STABILITY),
-        *build_fragility_assets(Market.US_EQ, Mode.BACKTEST, SMALL_FRAGILITY),
+        *build_stability_assets(SCOPE, SMALL_STABILITY),
+        *build_fragility_assets(SCOPE, SMALL_FRAGILITY),
     ]
     defs = dg.Definitions(assets=assets, resources=resources_for(settings))
     graph = defs.resolve_asset_graph()

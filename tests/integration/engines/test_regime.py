@@ -18,6 +18,7 @@ from prometheus.engines.regime import RegimeConfig
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables.engine import regime_states
 from prometheus_assets.engines.regime import build_regime_assets
+from prometheus_assets.partitions import MarketScope
 from prometheus_resources import resources_for
 
 CFG = RegimeConfig(feature_window=120, train_sessions=300, min_train_sessions=250, validation_sessions=100,
@@ -30,7 +31,7 @@ def test_materialise_when_model_year_then_states_month_writes_rows_and_plot(tmp_
     store = HistoricalStore(tmp_path / "lake")
     ingest_synthetic(store, tmp_path, SyntheticConfig(seed=7, n_names=30, years=3),
                      bar_delay=timedelta(seconds=settings.bar_delay_seconds))  # fmt: skip
-    assets = build_regime_assets(Market.US_EQ, Mode.BACKTEST, CFG)
+    assets = build_regime_assets(MarketScope(Market.US_EQ, Mode.BACKTEST), CFG)
     defs = dg.Definitions(assets=assets, resources=resources_for(settings))
     dg.Definitions.validate_loadable(defs)
     instance = dg.DagsterInstance.ephemeral()

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from prometheus.cli.sql import app
+from prometheus_cli.sql import app
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine
 from prometheus.runtime.store import RuntimeStore

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from prometheus.cli import app
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables import engine_configs, engine_decisions, regime_states
+from prometheus_cli import app
 
 runner = CliRunner()
 
@@ -19,7 +19,7 @@ runner = CliRunner()
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("engines")
     result = runner.invoke(
-        app, ["ingest", "synthetic", "--names", "20", "--years", "4"], env={"PROMETHEUS_DATA_ROOT": str(root)}
+        app, ["ingest", "synthetic", "--names", "20", "--years", "5"], env={"PROMETHEUS_DATA_ROOT": str(root)}
     )
     assert result.exit_code == 0, result.output
     return root
@@ -72,3 +72,13 @@ def test_run_engines_when_config_has_unknown_key_fails_naming_it(data_root: Path
     result = runner.invoke(app, args, env={"PROMETHEUS_DATA_ROOT": str(data_root)})
     assert result.exit_code == 2
     assert "methd" in result.output
+
+
+def test_run_engines_when_range_lies_past_the_data_refuses_naming_the_stale_session(data_root: Path) -> None:
+    # The market of the fixture ends with 2018: sessions of March 2019 would be labelled from 2018 data.
+    args = ["run-engines", "--market", "US_EQ", "--start", "2019-03-01", "--end", "2019-03-29", "--experiment", "late"]
+    result = runner.invoke(app, args, env={"PROMETHEUS_DATA_ROOT": str(data_root)})
+    assert result.exit_code != 0
+    assert "PROMETHEUS_MAX_DATA_LAG_SESSIONS" in result.output
+    assert "2019-03-01" in result.output
+    assert _count(data_root, regime_states, experiment="late") == 0

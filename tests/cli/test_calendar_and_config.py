@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from prometheus.cli import app
+from prometheus_cli import app
 
 runner = CliRunner()
 

@@ -6,10 +6,10 @@ import getpass
 
 import typer
 
-from prometheus.cli._common import run, settings
 from prometheus.execution.kill_switch import GLOBAL_SCOPE, KillSwitch
 from prometheus.execution.types import TradingState
 from prometheus.runtime import RuntimeStore
+from prometheus_cli._common import run, settings
 
 app = typer.Typer(
     help="Kill switch: halt (nothing trades), reduce (only risk-reducing orders), resume, status.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from prometheus.cli import app
+from prometheus_cli import app
 
 #: Each date or timestamp option, with the other arguments its command needs; "{v}" is the value under test.
 DATE_OPTIONS = [

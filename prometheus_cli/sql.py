@@ -10,8 +10,8 @@ from typing import Any
 
 import typer
 
-from prometheus.cli._common import instant_option, run, settings
 from prometheus.data.store import HistoricalStore
+from prometheus_cli._common import instant_option, run, settings
 
 HELP = (
     "Read-only SQL on the historical catalog, optionally as known at --as-of (or on the runtime store with "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from prometheus.cli._common import run, settings
 from prometheus.runtime import RuntimeStore, head_revision, history
+from prometheus_cli._common import run, settings
 
 app = typer.Typer(help="Runtime store schema: upgrade, current revision, history.", no_args_is_help=True)
 

@@ -10,14 +10,14 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from prometheus.cli import COMMANDS, app
+from prometheus_cli import COMMANDS, app
 
 runner = CliRunner()
 
 # Run the CLI in a fresh interpreter and report which modules it imported (as JSON on the last stderr line).
 _PROBE = """
 import json, sys
-from prometheus.cli import main
+from prometheus_cli import main
 sys.argv = ["prometheus", *sys.argv[1:]]
 try:
     main()
@@ -72,17 +72,17 @@ def test_unknown_command_when_close_to_one_suggests_it() -> None:
 
 def test_root_help_when_shown_imports_no_command_module() -> None:
     modules = _imported("--help")
-    assert not {m for m in modules if m.startswith("prometheus.cli.") and m != "prometheus.cli._lazy"}
+    assert not {m for m in modules if m.startswith("prometheus_cli.") and m != "prometheus_cli._lazy"}
     assert not _tops(modules) & (HEAVY | {"pandas", "polars", "numpy"})
 
 
 def test_calendar_state_when_run_imports_only_the_calendar() -> None:
     modules = _imported("calendar", "state", "US_EQ")
-    assert "prometheus.cli.calendar" in modules
-    assert not {m for m in modules if m.startswith(("prometheus.cli.", "prometheus.data", "prometheus.runtime"))} - {
-        "prometheus.cli._lazy",
-        "prometheus.cli._common",
-        "prometheus.cli.calendar",
+    assert "prometheus_cli.calendar" in modules
+    assert not {m for m in modules if m.startswith(("prometheus_cli.", "prometheus.data", "prometheus.runtime"))} - {
+        "prometheus_cli._lazy",
+        "prometheus_cli._common",
+        "prometheus_cli.calendar",
     }
     assert not _tops(modules) & HEAVY
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from prometheus.cli.db import app
 from prometheus.runtime import RuntimeStore, head_revision
+from prometheus_cli.db import app
 from tests.support.fixtures import pg_url, runtime_db_url  # noqa: F401  (fixtures)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 from typer.testing import CliRunner
 
-from prometheus.cli.ingest import app
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
+from prometheus_cli.ingest import app
 from tests.support.ingest_kit import SESSIONS, clean_prices, set_cell, write_vendor
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from prometheus.cli import app
+from prometheus_cli import app
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "risk_limits.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "risk_limits.example.yaml"
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from prometheus.cli.kill_switch import app
 from prometheus.execution.kill_switch import KillSwitch
 from prometheus.runtime import RuntimeStore
+from prometheus_cli.kill_switch import app
 
 
 @pytest.fixture

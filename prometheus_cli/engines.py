@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import typer
 
-from prometheus.calendar import TradingCalendar, parse_market
-from prometheus.cli._common import date_option, run, settings
-from prometheus.core.errors import DataError
+from prometheus.calendar import parse_market
 from prometheus.core.time import to_date
-from prometheus.data.store import HistoricalStore
-from prometheus.engines.pipeline import EngineChainConfig, run_chain
-from prometheus.runtime.decision_log import DecisionLog
-from prometheus.runtime.store import RuntimeStore
+from prometheus.engines.pipeline import EngineChainConfig
+from prometheus_cli import flows
+from prometheus_cli._common import date_option, run, settings
 
-HELP = "Run the engines (Regime -> Stability -> Fragility) over a session range and print a summary."
+HELP = (
+    "Run the engines (Regime -> Stability -> Fragility) as Dagster runs over the partitions covering a session "
+    "range, and print a summary."
+)
 
 
 def run_engines(
@@ -34,33 +34,18 @@ def run_engines(
 
     def go() -> None:
         m = parse_market(market)
-        cal = TradingCalendar(timedelta(minutes=s.pre_open_minutes), timedelta(minutes=s.post_close_minutes))
-        sessions = cal.sessions(m, to_date(start), to_date(end))
-        if not sessions:
-            raise DataError(f"no sessions of {m.value} between {start} and {end}", field="--start/--end")
         chain = EngineChainConfig.from_yaml(config) if config else EngineChainConfig()
-        with RuntimeStore(s.effective_runtime_db_url) as runtime:
-            runtime.upgrade()
-            results = run_chain(
-                HistoricalStore(s.lake_path),
-                cal,
-                m,
-                sessions,
-                experiment,
-                chain,
-                bar_delay=timedelta(seconds=s.bar_delay_seconds),
-                log=DecisionLog(runtime),
-            )
+        sessions, lines = flows.run_engines(s, m, to_date(start), to_date(end), experiment, chain, typer.echo)
         typer.echo(f"{m.value} {sessions[0]}..{sessions[-1]} ({len(sessions)} sessions), experiment {experiment!r}")
-        for out, summary in results:
+        for line in lines:
             typer.echo(
-                f"  {summary.engine:<10} version {summary.config_version[:12]}  rows {summary.rows:>7}  "
-                f"{'reused' if summary.reused else 'computed'}"
+                f"  {line.engine:<10} version {line.config_version[:12]}  rows {line.rows:>7}  "
+                f"{'reused' if line.reused else 'computed'}"
             )
-            for line in describe(summary.engine, out.frame):
-                typer.echo(f"      {line}")
-            for note in summary.notes:
-                typer.echo(f"      note: {note}")
+            for text in describe(line.engine, line.frame):
+                typer.echo(f"      {text}")
+            for note in filter(None, line.notes.splitlines()):
+                typer.echo(f"      note: {note.removeprefix('- ')}")
 
     run(go)
 

@@ -8,8 +8,8 @@ import typer
 
 from prometheus.calendar import TradingCalendar
 from prometheus.calendar.trading_calendar import DEFAULT_START
-from prometheus.cli._common import date_option, instant_option, run, settings
 from prometheus.core.time import utc_now
+from prometheus_cli._common import date_option, instant_option, run, settings
 
 app = typer.Typer(help="Trading sessions and market states (exchange_calendars).", no_args_is_help=True)
 

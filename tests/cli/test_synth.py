@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from prometheus.cli.synth import app
+from prometheus_cli.synth import app
 
 
 def test_synth_when_given_outdir_writes_vendor_files_and_truth(tmp_path: Path) -> None:

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from prometheus.calendar import parse_market
-from prometheus.cli._common import run, settings
-from prometheus.data.ingest import (
-    IngestReport,
-    ingest_reference,
-    ingest_synthetic,
-    ingest_vendor,
-    publish_market,
-)
-from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
+from prometheus_cli import flows
+from prometheus_cli._common import run, settings
 
 app = typer.Typer(
     help="Ingest historical data: QC, quarantine, corporate-action adjustment and point-in-time publishing.",
     no_args_is_help=True,
 )
-
-
-def _echo(report: IngestReport) -> None:
-    for line in report.lines():
-        typer.echo(line)
 
 
 @app.command(
@@ -41,16 +28,9 @@ def vendor(
         None, "--benchmark", help="Benchmark series of the market (e.g. SP500); default: equal-weighted market."
     ),
 ) -> None:
-    """Ingest ``directory`` for ``market``."""
+    """Ingest ``directory`` for ``market`` through the market's ingestion job (a Dagster run)."""
     s = settings()
-
-    def go() -> IngestReport:
-        m = parse_market(market)
-        store = HistoricalStore.from_settings(s)
-        publish_market(store, m, benchmark)
-        return ingest_vendor(store, directory, m, bar_delay=timedelta(seconds=s.bar_delay_seconds))
-
-    _echo(run(go))
+    run(lambda: flows.ingest_vendor(s, directory, parse_market(market), benchmark, typer.echo))
 
 
 @app.command("synthetic", help="Generate the synthetic market and ingest it through the vendor path.")
@@ -59,25 +39,20 @@ def synthetic(
     years: int = typer.Option(10, "--years", help="Calendar years of sessions."),
     seed: int = typer.Option(42, "--seed", help="Root seed (same seed, same market)."),
 ) -> None:
-    """Generate (files kept under <data_root>/vendor/us_eq) and ingest."""
+    """Generate (files kept under <data_root>/vendor/us_eq) and ingest through the ingestion job."""
     s = settings()
 
-    def go() -> IngestReport:
+    def go() -> None:
         config = SyntheticConfig.from_mapping(
             {"n_names": names, "years": years, "seed": seed}, source="command-line options"
         )
-        store = HistoricalStore.from_settings(s)
-        return ingest_synthetic(store, s.data_path, config, bar_delay=timedelta(seconds=s.bar_delay_seconds))
+        flows.ingest_synthetic(s, config, typer.echo)
 
-    _echo(run(go))
+    run(go)
 
 
 @app.command("reference", help="Ingest the S&P 500, NASDAQ and Fama-French series shipped with the arch package.")
 def reference() -> None:
-    """Benchmark and factor series for US_EQ."""
+    """Benchmark and factor series for US_EQ, through the reference job."""
     s = settings()
-
-    def go() -> IngestReport:
-        return ingest_reference(HistoricalStore.from_settings(s), bar_delay=timedelta(seconds=s.bar_delay_seconds))
-
-    _echo(run(go))
+    run(lambda: flows.ingest_reference(s, typer.echo))

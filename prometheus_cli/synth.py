@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from prometheus.cli._common import cli_errors, date_option
 from prometheus.data.synthetic import SyntheticConfig, generate_market, write_vendor_files
+from prometheus_cli._common import cli_errors, date_option
 
 HELP = "Generate the seeded synthetic market and write its vendor files and truth/ folder to OUTDIR."
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from prometheus.cli._common import settings
 from prometheus.core.errors import ConfigError
 from prometheus.core.settings import check_settings, env_name, mask_secrets
+from prometheus_cli._common import settings
 
 app = typer.Typer(
     help="Effective settings (from PROMETHEUS_* variables): show them, or check them and every file they name.",

@@ -1,6 +1,6 @@
 """The ``prometheus`` command line. Each area's commands live in their own module of this package.
 
-Sub-commands are registered by module path and imported only when one runs (see :mod:`prometheus.cli._lazy`):
+Sub-commands are registered by module path and imported only when one runs (see :mod:`prometheus_cli._lazy`):
 ``prometheus calendar state US_EQ`` never pays for DuckDB, SQLAlchemy or torch, and ``prometheus --help`` for
 none of them. Each summary below is what ``prometheus --help`` lists; a test checks it against the command's
 own help.
@@ -12,53 +12,62 @@ from typing import ClassVar
 
 import typer
 
-from prometheus.cli._lazy import LazyCommand, LazyGroup
+from prometheus_cli._lazy import LazyCommand, LazyGroup
 
 #: Sub-commands in the order ``prometheus --help`` lists them: name -> where it lives and its summary.
 COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
-        "prometheus.cli.demo",
+        "prometheus_cli.demo",
         "demo",
-        "Run the embedded default end to end: create the data root, upgrade the runtime store, write every "
-        "market's trading sessions into the lake, ingest the default synthetic market and the reference data, "
-        "train the encoders and write embeddings and profiles, and show every market's state.",
+        "Run the embedded default end to end as Dagster runs in the local instance (DAGSTER_HOME, by default "
+        "<data root>/dagster_home): create the data root, upgrade the runtime store, write the trading sessions, "
+        "ingest the default synthetic market and the reference data, train the encoders and write embeddings and "
+        "profiles, embed the last months of news, and show each market's state. Afterwards `make ui` shows every "
+        "asset the demo built.",
     ),
     "sql": LazyCommand(
-        "prometheus.cli.sql",
+        "prometheus_cli.sql",
         "app",
         "Read-only SQL on the historical catalog, optionally as known at --as-of (or on the runtime store with "
         "--runtime), printed as CSV.",
     ),
     "run-engines": LazyCommand(
-        "prometheus.cli.engines",
+        "prometheus_cli.engines",
         "run_engines",
-        "Run the engines (Regime -> Stability -> Fragility) over a session range and print a summary.",
+        "Run the engines (Regime -> Stability -> Fragility) as Dagster runs over the partitions covering a session "
+        "range, and print a summary.",
     ),
     "synth": LazyCommand(
-        "prometheus.cli.synth",
+        "prometheus_cli.synth",
         "app",
         "Generate the seeded synthetic market and write its vendor files and truth/ folder to OUTDIR.",
     ),
+    "ui": LazyCommand(
+        "prometheus_cli.ui",
+        "ui",
+        "Start the Dagster UI (dagster dev) on the local instance under DAGSTER_HOME (default "
+        "<data root>/dagster_home), showing the runs, materialisations and checks of the CLI's commands.",
+    ),
     "calendar": LazyCommand(
-        "prometheus.cli.calendar", "app", "Trading sessions and market states (exchange_calendars).", group=True
+        "prometheus_cli.calendar", "app", "Trading sessions and market states (exchange_calendars).", group=True
     ),
     "config": LazyCommand(
-        "prometheus.cli.config",
+        "prometheus_cli.config",
         "app",
         "Effective settings (from PROMETHEUS_* variables): show them, or check them and every file they name.",
         group=True,
     ),
     "db": LazyCommand(
-        "prometheus.cli.db", "app", "Runtime store schema: upgrade, current revision, history.", group=True
+        "prometheus_cli.db", "app", "Runtime store schema: upgrade, current revision, history.", group=True
     ),
     "ingest": LazyCommand(
-        "prometheus.cli.ingest",
+        "prometheus_cli.ingest",
         "app",
         "Ingest historical data: QC, quarantine, corporate-action adjustment and point-in-time publishing.",
         group=True,
     ),
     "kill-switch": LazyCommand(
-        "prometheus.cli.kill_switch",
+        "prometheus_cli.kill_switch",
         "app",
         "Kill switch: halt (nothing trades), reduce (only risk-reducing orders), resume, status.",
         group=True,

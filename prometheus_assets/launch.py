@@ -1,0 +1,256 @@
+"""Run jobs of the code location in the local Dagster instance, so what the CLI produces shows in the UI.
+
+The CLI's producing commands (ingest, run-engines, demo) call :func:`run_job`: the job runs in process (one run,
+the in-process executor, a ranged partition run under the single-run backfill policy) and its events land in the
+instance under ``DAGSTER_HOME`` (by default ``<data root>/dagster_home``, created on first use with a
+``dagster.yaml``). Progress lines come from the run's own events, read back from the instance while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from prometheus.core.errors import PrometheusError
+from prometheus.core.settings import Settings
+
+#: Run tags every CLI run carries (the command, and where they apply the experiment and the market).
+COMMAND_TAG = "prometheus/command"
+MARKET_TAG = "prometheus/market"
+#: The console logger prints warnings only: progress lines come from the run's events.
+QUIET_RUN_CONFIG: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+#: How often the event log is read for progress.
+POLL_SECONDS = 0.5
+
+DAGSTER_YAML = """\
+# The local Dagster instance of this data root, written by prometheus on first use. With no `storage` block,
+# runs, events and schedules live in SQLite files under this folder (DAGSTER_HOME). For PostgreSQL, add the
+# `storage` block of docs/dagster/dagster.postgres.yaml (see docs/operations.md).
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 2
+telemetry:
+  enabled: false
+"""
+
+
+class RunFailed(PrometheusError):
+    """A Dagster run launched by the CLI failed; the message names the failing step and its error."""
+
+
+def prepare_home(home: Path) -> Path:
+    """Create ``home`` with a ``dagster.yaml`` if it has none; returns it."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        tmp = config.with_suffix(".tmp")
+        tmp.write_text(DAGSTER_YAML)
+        tmp.replace(config)
+    return home
+
+
+def local_instance(settings: Settings) -> dg.DagsterInstance:
+    """The instance at ``settings.dagster_home`` (``DAGSTER_HOME`` is set for this process and its children)."""
+    home = prepare_home(settings.dagster_home.resolve())
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def partition_range(partitions: dg.PartitionsDefinition, start: date, end: date) -> tuple[str, str] | None:
+    """First and last key of the time partitions overlapping ``[start, end]`` (None when none does)."""
+    if not isinstance(partitions, dg.TimeWindowPartitionsDefinition):
+        raise TypeError(f"{partitions} is not a time-window partitions definition")
+    keys = []
+    for key in partitions.get_partition_keys():
+        window = partitions.time_window_for_partition_key(key)
+        if window.start.date() <= end and (window.end - timedelta(microseconds=1)).date() >= start:
+            keys.append(key)
+    return (keys[0], keys[-1]) if keys else None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one run did: its id, time, the materialisations per asset with their metadata, the checks."""
+
+    run_id: str
+    job: str
+    seconds: float
+    materializations: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    checks: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def metadata(self, asset: str) -> Mapping[str, Any]:
+        """Metadata values of the last materialisation of ``asset`` (``us_eq/regime_states``), plain values."""
+        found = self.materializations.get(asset)
+        if not found:
+            raise KeyError(f"{asset} was not materialised by run {self.run_id}")
+        return found[-1]
+
+    @property
+    def failed_checks(self) -> list[str]:
+        """``asset: check`` of every check that did not pass."""
+        return [f"{a}: {c}" for (a, c), passed in sorted(self.checks.items()) if not passed]
+
+
+def run_job(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job: str,
+    *,
+    partitions: tuple[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    run_config: Mapping[str, Any] | None = None,
+    echo: Callable[[str], None] = print,
+) -> RunReport:
+    """Run ``job`` of ``defs`` in process over the partition range ``partitions`` (first, last key), echoing
+    progress from its events.
+
+    Raises
+    ------
+    RunFailed
+        The run failed: the message names the failing step and its error.
+    """
+    job_def = defs.resolve_job_def(job)
+    all_tags = dict(tags or {})
+    if partitions is not None:
+        all_tags |= {"dagster/asset_partition_range_start": partitions[0],
+                     "dagster/asset_partition_range_end": partitions[1]}  # fmt: skip
+    config = _merge(QUIET_RUN_CONFIG, run_config or {})
+    run_id = str(uuid.uuid4())
+    outcome: dict[str, Any] = {}
+
+    def execute() -> None:
+        try:
+            outcome["result"] = job_def.execute_in_process(
+                run_config=config, instance=instance, run_id=run_id, tags=all_tags, raise_on_error=False
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported on the main thread
+            outcome["error"] = exc
+
+    span = f" partitions {partitions[0]}..{partitions[1]}" if partitions else ""
+    echo(f"run {run_id[:8]} {job}{span}")
+    t0 = time.perf_counter()
+    worker = threading.Thread(target=execute, name=f"dagster-{job}", daemon=True)
+    worker.start()
+    cursor: str | None = None
+    progress = _Progress()
+    while True:
+        alive = worker.is_alive()
+        cursor = _echo_events(instance, run_id, cursor, t0, progress, echo)
+        if not alive:
+            break
+        worker.join(POLL_SECONDS)
+    if "error" in outcome:
+        raise RunFailed(f"{job}: {type(outcome['error']).__name__}: {outcome['error']}") from outcome["error"]
+    report = _report(instance, run_id, job, time.perf_counter() - t0)
+    if not outcome["result"].success:
+        raise RunFailed(f"{job} failed ({_failure(instance, run_id)}); run {run_id} in the Dagster UI")
+    echo(f"run {run_id[:8]} succeeded in {report.seconds:.1f} s")
+    return report
+
+
+def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
+@dataclass
+class _Progress:
+    """Materialisations seen per asset since the last step ended: a ranged run writes one per partition."""
+
+    partitions: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def line(self, entry: Any) -> list[str]:
+        event = entry.dagster_event
+        if event is None:
+            return []
+        kind, step = event.event_type, event.step_key or ""
+        if kind == dg.DagsterEventType.STEP_START:
+            return [f"{step} started"]
+        if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            m = event.event_specific_data.materialization
+            key = m.asset_key.to_user_string()
+            self.partitions[key] = self.partitions.get(key, 0) + 1
+            rows = m.metadata.get("dagster/row_count")
+            self.rows[key] = int(rows.value) if rows is not None else 0  # the run's count, on every partition
+            return []
+        if kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            e = event.event_specific_data
+            verdict = "passed" if e.passed else f"FAILED ({e.severity.value.lower()})"
+            return [f"check {e.asset_key.to_user_string()} {e.check_name}: {verdict}"]
+        if kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            done = [f"materialised {k}: {n} partition(s), {self.rows[k]} rows" for k, n in self.partitions.items()]
+            self.partitions.clear()
+            self.rows.clear()
+            return [*done, f"{step} {'done' if kind == dg.DagsterEventType.STEP_SUCCESS else 'FAILED'}"]
+        return []
+
+
+def _echo_events(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    cursor: str | None,
+    t0: float,
+    progress: _Progress,
+    echo: Callable[[str], None],
+) -> str | None:
+    while True:
+        page = instance.get_records_for_run(run_id, cursor=cursor, limit=500)
+        for record in page.records:
+            for line in progress.line(record.event_log_entry):
+                echo(f"  [{time.perf_counter() - t0:7.1f}s] {line}")
+        cursor = page.cursor if page.records else cursor
+        if not page.has_more:
+            return cursor
+
+
+def _report(instance: dg.DagsterInstance, run_id: str, job: str, seconds: float) -> RunReport:
+    mats: dict[str, list[Mapping[str, Any]]] = {}
+    checks: dict[tuple[str, str], bool] = {}
+    for record in _all_records(instance, run_id):
+        event = record.event_log_entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            m = event.event_specific_data.materialization
+            mats.setdefault(m.asset_key.to_user_string(), []).append({k: v.value for k, v in m.metadata.items()})
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            e = event.event_specific_data
+            checks[(e.asset_key.to_user_string(), e.check_name)] = e.passed
+    return RunReport(run_id, job, seconds, mats, checks)
+
+
+def _all_records(instance: dg.DagsterInstance, run_id: str) -> Sequence[Any]:
+    out, cursor = [], None
+    while True:
+        page = instance.get_records_for_run(run_id, cursor=cursor, limit=1000)
+        out.extend(page.records)
+        cursor = page.cursor
+        if not page.has_more:
+            return out
+
+
+def _failure(instance: dg.DagsterInstance, run_id: str) -> str:
+    """The failing step and the user error behind it."""
+    for record in _all_records(instance, run_id):
+        event = record.event_log_entry.dagster_event
+        if event is not None and event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.event_specific_data.error
+            cause = error
+            while cause.cause is not None:  # the user's exception, not Dagster's wrapper
+                cause = cause.cause
+            return f"step {event.step_key}: {cause.cls_name}: {cause.message.strip()}"
+    return "no step failed; see the run's logs"

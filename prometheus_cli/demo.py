@@ -1,0 +1,59 @@
+"""``prometheus demo``: the main job on the embedded default data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import typer
+
+from prometheus.calendar import TradingCalendar
+from prometheus.core.time import utc_now
+from prometheus.data.synthetic import SyntheticConfig
+from prometheus.runtime.store import RuntimeStore
+from prometheus_assets.definitions import configured_markets
+from prometheus_cli import flows
+from prometheus_cli._common import run, settings
+
+HELP = (
+    "Run the embedded default end to end as Dagster runs in the local instance (DAGSTER_HOME, by default "
+    "<data root>/dagster_home): create the data root, upgrade the runtime store, write the trading sessions, "
+    "ingest the default synthetic market and the reference data, train the encoders and write embeddings and "
+    "profiles, embed the last months of news, and show each market's state. Afterwards `make ui` shows every "
+    "asset the demo built."
+)
+
+
+def demo(
+    names: int = typer.Option(500, "--names", help="Names in the synthetic market."),
+    years: int = typer.Option(10, "--years", help="Years of sessions in the synthetic market."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the synthetic market."),
+    news_months: int = typer.Option(
+        12, "--news-months", min=0, help="Months of headlines embedded by the news encoder (the last ones)."
+    ),
+) -> None:
+    """Run the demo on the embedded default data root."""
+    s = settings()
+
+    def go() -> None:
+        s.data_path.mkdir(parents=True, exist_ok=True)
+        typer.echo(f"data root: {s.data_path}")
+        with RuntimeStore(s.effective_runtime_db_url) as runtime:
+            revision = runtime.upgrade()
+            typer.echo(f"runtime store: {runtime.masked_url} at revision {revision}")
+        synthetic = SyntheticConfig.from_mapping(
+            {"n_names": names, "years": years, "seed": seed}, source="command-line options"
+        )
+        markets = configured_markets(s).markets
+        launcher = flows.demo_flows(s, synthetic, typer.echo, markets, news_months)
+        typer.echo(f"Dagster instance: {launcher.instance.root_directory} (make ui shows these runs)")
+        cal = TradingCalendar(timedelta(minutes=s.pre_open_minutes), timedelta(minutes=s.post_close_minutes))
+        now = utc_now()
+        typer.echo(f"market states at {now.isoformat(timespec='seconds')}:")
+        for market in markets:
+            state, nxt = cal.state(market, now), cal.next_transition(market, now)
+            typer.echo(
+                f"  {market.value:<8} {state.value:<10} next {nxt.state.value:<10} at "
+                f"{nxt.at.astimezone(cal.tz(market)).isoformat(timespec='minutes')}"
+            )
+
+    run(go)

@@ -1,0 +1,204 @@
+"""What the CLI's producing commands run: the jobs of the code location, in the local Dagster instance.
+
+Each flow builds the ``Definitions`` for the settings (the market it needs included), prepares the instance under
+``DAGSTER_HOME`` and runs the market's jobs over the partitions that cover the request, so every row the CLI writes
+is a materialisation the UI shows. Work outside assets is limited to writing a delivery's files (the raw source).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from prometheus.calendar import get_calendar
+from prometheus.core.errors import ConfigError, DataError
+from prometheus.core.settings import Settings
+from prometheus.core.types import Market
+from prometheus.data.ingest import delivery_dates, publish_market, write_synthetic_delivery
+from prometheus.data.store import HistoricalStore
+from prometheus.data.synthetic import SyntheticConfig
+from prometheus.engines.pipeline import ENGINE_SPECS, EngineChainConfig
+from prometheus.engines.runner import upstream_outputs
+from prometheus.runtime.decision_log import DecisionLog
+from prometheus.runtime.store import RuntimeStore
+from prometheus_assets.definitions import REFERENCE_JOB, Flow, build_definitions, configured_markets, job_name
+from prometheus_assets.engines._common import NO_NOTES
+from prometheus_assets.ingestion import REPORT_METADATA
+from prometheus_assets.launch import COMMAND_TAG, MARKET_TAG, RunReport, local_instance, partition_range, run_job
+from prometheus_assets.partitions import EXPERIMENT_TAG
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """The definitions and instance a command runs its jobs with."""
+
+    settings: Settings
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    echo: Echo
+
+    @classmethod
+    def for_market(
+        cls, settings: Settings, market: Market, echo: Echo, engines: EngineChainConfig | None = None
+    ) -> Launcher:
+        """A launcher whose code location includes ``market`` (added to the configured markets if need be)."""
+        markets = configured_markets(settings).markets
+        if market not in markets:
+            settings = settings.model_copy(update={"markets": ",".join(m.value for m in (*markets, market))})
+        return cls(settings, build_definitions(settings, engines=engines), local_instance(settings), echo)
+
+    def run(self, market: Market, flow: str, start: date, end: date, command: str, **tags: str) -> RunReport | None:
+        """Run ``flow`` of ``market`` over the partitions covering ``[start, end]`` (None when none does)."""
+        job = job_name(market, flow)
+        span = partition_range(self.defs.resolve_job_def(job).partitions_def, max(start, self.first_day), end)
+        if span is None:
+            self.echo(f"{job}: no partition between {start} and {end}; nothing to run")
+            return None
+        all_tags = {COMMAND_TAG: command, MARKET_TAG: market.value, **tags}
+        return run_job(self.defs, self.instance, job, partitions=span, tags=all_tags, echo=self.echo)
+
+    @property
+    def first_day(self) -> date:
+        """The configured history start (the first partition)."""
+        return self.settings.history_start
+
+
+def _check_history(settings: Settings, first: date, what: str) -> None:
+    if first < settings.history_start:
+        raise ConfigError(
+            f"{what} starts on {first}, before the partitions start ({settings.history_start}); set "
+            f"PROMETHEUS_HISTORY_START={first.replace(day=1)} or earlier",
+            setting="PROMETHEUS_HISTORY_START",
+        )
+
+
+def ingest_vendor(settings: Settings, directory: Path, market: Market, benchmark: str | None, echo: Echo) -> None:
+    """Ingest a vendor delivery through ``<market>_ingestion_job`` (its dates decide the partitions)."""
+    first, last = delivery_dates(directory)
+    _check_history(settings, first, f"the delivery {directory}")
+    launcher = Launcher.for_market(settings, market, echo)
+    publish_market(HistoricalStore.from_settings(settings), market, benchmark)
+    run_config = {"ops": {f"{market.value.lower()}_vendor_ingest": {"config": {"vendor_dir": str(directory)}}}}
+    job = job_name(market, Flow.INGESTION)
+    span = partition_range(launcher.defs.resolve_job_def(job).partitions_def, first, last)
+    if span is None:
+        raise DataError(f"{directory}: no partition covers {first}..{last}", file=str(directory))
+    report = run_job(launcher.defs, launcher.instance, job, partitions=span, run_config=run_config, echo=echo,
+                     tags={COMMAND_TAG: "ingest vendor", MARKET_TAG: market.value})  # fmt: skip
+    _echo_ingest_report(report, market, echo)
+
+
+def _echo_ingest_report(report: RunReport | None, market: Market, echo: Echo) -> None:
+    if report is not None:
+        for line in str(report.metadata(f"{market.value.lower()}/prices_daily")[REPORT_METADATA]).splitlines():
+            echo(line)
+
+
+def ingest_synthetic(settings: Settings, config: SyntheticConfig, echo: Echo) -> None:
+    """Write the synthetic market's delivery under the data root, then ingest it through the ingestion job."""
+    _check_history(settings, config.start, "the synthetic market")
+    directory = write_synthetic_delivery(HistoricalStore.from_settings(settings), settings.data_path, config)
+    echo(f"synthetic delivery: {directory}")
+    launcher = Launcher.for_market(settings, Market.US_EQ, echo)
+    report = launcher.run(Market.US_EQ, Flow.INGESTION, config.start, config.end, "ingest synthetic")
+    _echo_ingest_report(report, Market.US_EQ, echo)
+
+
+def ingest_reference(settings: Settings, echo: Echo) -> None:
+    """The S&P 500, NASDAQ and Fama-French series shipped with arch, through the reference job (US_EQ)."""
+    launcher = Launcher.for_market(settings, Market.US_EQ, echo)
+    run_job(launcher.defs, launcher.instance, REFERENCE_JOB, tags={COMMAND_TAG: "ingest reference"}, echo=echo)
+
+
+@dataclass(frozen=True)
+class EngineLine:
+    """One engine's share of a run-engines run."""
+
+    engine: str
+    config_version: str
+    rows: int
+    reused: bool
+    notes: str
+    frame: pl.DataFrame
+
+
+def run_engines(
+    settings: Settings,
+    market: Market,
+    start: date,
+    end: date,
+    experiment: str,
+    chain: EngineChainConfig,
+    echo: Echo,
+) -> tuple[list[date], list[EngineLine]]:
+    """The regime models of the periods covering ``[start, end]``, then the engine chain over its partitions.
+
+    Returns the sessions decided (whole partitions) and one line per engine.
+    """
+    sessions = get_calendar().sessions(market, start, end)
+    if not sessions:
+        raise DataError(f"no sessions of {market.value} between {start} and {end}", field="--start/--end")
+    _check_history(settings, sessions[0], "the requested range")
+    launcher = Launcher.for_market(settings, market, echo, engines=chain)
+    tags = {EXPERIMENT_TAG: experiment}
+    launcher.run(market, Flow.REGIME_MODEL, start, end, "run-engines", **tags)
+    report = launcher.run(market, Flow.ENGINES, start, end, "run-engines", **tags)
+    if report is None:
+        raise DataError(f"no partition of {market.value} covers {start}..{end}", field="--start/--end")
+    decided = _decided_sessions(launcher, market, start, end)
+    log = DecisionLog(RuntimeStore(settings.effective_runtime_db_url))
+    lines = []
+    for name, spec in ENGINE_SPECS.items():
+        meta = report.metadata(f"{market.value.lower()}/{spec.output_table}")
+        frame = upstream_outputs(log, [spec], market, experiment, decided)[name].frame if meta["dagster/row_count"] \
+            else pl.DataFrame(schema=dict(spec.schema))  # fmt: skip
+        notes = "" if meta["notes"] == NO_NOTES else str(meta["notes"])
+        lines.append(EngineLine(name, str(meta["config_version"]), int(meta["dagster/row_count"]),
+                                bool(meta["reused"]), notes, frame))  # fmt: skip
+    return decided, lines
+
+
+def _decided_sessions(launcher: Launcher, market: Market, start: date, end: date) -> list[date]:
+    """The sessions of the partitions covering ``[start, end]``: what an engines run decides (whole partitions)."""
+    pdef = launcher.defs.resolve_job_def(job_name(market, Flow.ENGINES)).partitions_def
+    span = partition_range(pdef, start, end) if isinstance(pdef, dg.TimeWindowPartitionsDefinition) else None
+    if span is None:
+        raise DataError(f"no partition of {market.value} covers {start}..{end}", field="--start/--end")
+    first = pdef.time_window_for_partition_key(span[0]).start.date()
+    last = pdef.time_window_for_partition_key(span[1]).end.date()
+    return [d for d in get_calendar().sessions(market, first, last) if d < last]
+
+
+def demo_flows(
+    settings: Settings,
+    synthetic: SyntheticConfig,
+    echo: Echo,
+    markets: Sequence[Market] = (Market.US_EQ,),
+    news_months: int = 12,
+) -> Launcher:
+    """The embedded default through Dagster: trading sessions, the synthetic delivery, the reference series, the
+    numeric encoder per period, embeddings and profiles, and news embeddings of the last ``news_months`` months.
+    Returns the launcher used."""
+    _check_history(settings, synthetic.start, "the synthetic market")
+    directory = write_synthetic_delivery(HistoricalStore.from_settings(settings), settings.data_path, synthetic)
+    echo(f"synthetic delivery: {directory}")
+    launcher = Launcher.for_market(settings, Market.US_EQ, echo)
+    for market in markets:
+        launcher.run(market, Flow.TRADING_SESSIONS, synthetic.start, synthetic.end, "demo")
+    _echo_ingest_report(launcher.run(Market.US_EQ, Flow.INGESTION, synthetic.start, synthetic.end, "demo"),
+                        Market.US_EQ, echo)  # fmt: skip
+    run_job(launcher.defs, launcher.instance, REFERENCE_JOB, tags={COMMAND_TAG: "demo"}, echo=echo)
+    launcher.run(Market.US_EQ, Flow.ENCODER_MODEL, synthetic.start, synthetic.end, "demo")
+    launcher.run(Market.US_EQ, Flow.ENCODERS, synthetic.start, synthetic.end, "demo")
+    if news_months > 0:
+        months = synthetic.end.year * 12 + synthetic.end.month - 1 - (news_months - 1)  # the last n months
+        first = date(months // 12, months % 12 + 1, 1)
+        launcher.run(Market.US_EQ, Flow.NEWS, max(first, synthetic.start), synthetic.end, "demo")
+    return launcher
