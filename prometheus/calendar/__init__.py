@@ -2,19 +2,19 @@
 
 from prometheus.calendar.markets import MARKETS, MarketSpec
 from prometheus.calendar.trading_calendar import (
-    SESSIONS_SCHEMA,
     TradingCalendar,
     Transition,
     get_calendar,
     parse_market,
+    sessions_schema,
 )
 
 __all__ = [
     "MARKETS",
-    "SESSIONS_SCHEMA",
     "MarketSpec",
     "TradingCalendar",
     "Transition",
     "get_calendar",
     "parse_market",
+    "sessions_schema",
 ]

@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
-import polars as pl
 
 from prometheus.calendar.fx import FXGlobalCalendar
 from prometheus.calendar.markets import MARKETS
@@ -28,17 +28,25 @@ from prometheus.core.errors import ConfigError
 from prometheus.core.time import to_date, to_utc
 from prometheus.core.types import Market, MarketState
 
+if TYPE_CHECKING:
+    import polars as pl
+
 #: Earliest session the calendars cover: the reference index history starts in 1999.
 DEFAULT_START = "1990-01-02"
 
-#: Columns of :meth:`TradingCalendar.sessions_frame`.
-SESSIONS_SCHEMA: dict[str, pl.DataType] = {
-    "session": pl.Date(),  # session date in the market's time zone
-    "open": pl.Datetime("us", "UTC"),  # first instant of trading
-    "close": pl.Datetime("us", "UTC"),  # last instant of trading (early closes included)
-    "break_start": pl.Datetime("us", "UTC"),  # lunch break start, null where none
-    "break_end": pl.Datetime("us", "UTC"),  # lunch break end, null where none
-}
+
+def sessions_schema() -> dict[str, pl.DataType]:
+    """Columns of :meth:`TradingCalendar.sessions_frame`."""
+    import polars as pl  # noqa: PLC0415 - see sessions_frame
+
+    return {
+        "session": pl.Date(),  # session date in the market's time zone
+        "open": pl.Datetime("us", "UTC"),  # first instant of trading
+        "close": pl.Datetime("us", "UTC"),  # last instant of trading (early closes included)
+        "break_start": pl.Datetime("us", "UTC"),  # lunch break start, null where none
+        "break_end": pl.Datetime("us", "UTC"),  # lunch break end, null where none
+    }
+
 
 _NAT = np.iinfo(np.int64).min
 
@@ -144,7 +152,11 @@ class TradingCalendar:
         return [d.date() for d in arr.sessions[lo:hi]]
 
     def sessions_frame(self, market: Market | str, start: date | str, end: date | str) -> pl.DataFrame:
-        """Sessions with their opens, closes and breaks in UTC (columns: :data:`SESSIONS_SCHEMA`)."""
+        """Sessions with their opens, closes and breaks in UTC (columns: :func:`sessions_schema`)."""
+        # polars loads here, not with the module: the calendar is what `prometheus calendar state` needs, and
+        # polars would be a sixth of its start-up (benchmarks/bench_cli_startup.py).
+        import polars as pl  # noqa: PLC0415
+
         arr = self._arr(market)
         lo, hi = self._slice(arr, start, end)
 
@@ -161,7 +173,7 @@ class TradingCalendar:
                 "break_start": col(arr.break_starts),
                 "break_end": col(arr.break_ends),
             },
-            schema=SESSIONS_SCHEMA,
+            schema=sessions_schema(),
         )
 
     def sessions_before(self, market: Market | str, day: date | str, n: int, *, inclusive: bool = False) -> list[date]:
