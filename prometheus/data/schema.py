@@ -2,7 +2,8 @@
 
 Point-in-time rule: a fact row carries ``date`` (the session date it is about, in the market's time zone) and
 ``known_at`` (UTC instant it became known). A correction is a new row with the same natural key and a later
-``known_at``, so keys of fact tables include ``known_at``; a view as of ``t`` keeps ``known_at <= t``.
+``known_at``, so keys of fact tables include ``known_at``; a view as of ``t`` keeps ``known_at <= t``. A correction
+delivered later is known when it was ingested (``prometheus.data.revisions``), never at the original's ``known_at``.
 Every table carries ``market``: it is the first partition level and gives ``date`` its time zone.
 """
 
@@ -66,6 +67,8 @@ class IngestionStatus(StrEnum):
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    #: The publication started and did not finish (the writer died): re-run the ingestion named in the message.
+    INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,13 @@ TRADING_SESSIONS = TableSchema(
 PRICES_DAILY = TableSchema(
     Table.PRICES_DAILY,
     "Daily bars exactly as delivered by the source (unadjusted).",
-    (_market(), _date(), _symbol(), *_ohlcv(adjusted=False), _known_at("Close of `date` (UTC) + bar delay.")),
+    (
+        _market(),
+        _date(),
+        _symbol(),
+        *_ohlcv(adjusted=False),
+        _known_at("Close of `date` (UTC) + bar delay; a correction: when its delivery was ingested."),
+    ),
     key=("market", "date", "symbol", "known_at"),
     partitioning=Partitioning.MARKET_YEAR,
     period_column="date",
@@ -267,7 +276,7 @@ ADJUSTMENT_FACTORS = TableSchema(
         _symbol(),
         Column("split_factor", pl.Float64(), "Multiply earlier prices by this (1/ratio); divide volumes by it."),
         Column("dividend_factor", pl.Float64(), "Total-return factor: 1 - dividend / previous raw close."),
-        _known_at("known_at of the corporate action the factor comes from."),
+        _known_at("When the actions of the ex-date and the previous close used were all known."),
     ),
     key=("market", "date", "symbol", "known_at"),
     partitioning=Partitioning.MARKET_YEAR,
@@ -381,9 +390,10 @@ INTRADAY_BARS = TableSchema(
 
 QUARANTINE = TableSchema(
     Table.QUARANTINE,
-    "Rows rejected by QC, with the source file, row, field, value and rule.",
+    "Rows rejected by QC, with the delivery, source file, row, field, value and rule.",
     (
         _market(),
+        Column("delivery", pl.String(), "Content hash of the delivery (SHA-256 of its files, 16 hex digits)."),
         Column("source", pl.String(), "Source file (or feed) the row came from."),
         Column("row", pl.Int64(), "Row number in the source (1 = first data row)."),
         Column("field", pl.String(), "Offending field."),
@@ -394,7 +404,7 @@ QUARANTINE = TableSchema(
         _symbol(nullable=True),
         Column("ingested_at", UTC_DATETIME, "UTC instant of the ingestion that rejected the row."),
     ),
-    key=("market", "source", "row", "field", "rule"),
+    key=("market", "delivery", "source", "row", "field", "rule"),
     partitioning=Partitioning.MARKET_YEAR,
     period_column="ingested_at",
     point_in_time=False,
@@ -407,14 +417,14 @@ INGESTION_LOG = TableSchema(
         _market(),
         Column("run_id", pl.String(), "Identifier of the ingestion run."),
         Column("source", pl.String(), "Source file or feed."),
-        Column("table_name", pl.String(), "Historical table written."),
+        Column("table_name", pl.String(), "Historical table written; empty on the row of the run as a whole."),
         Column("rows_read", pl.Int64(), "Rows read from the source."),
         Column("rows_loaded", pl.Int64(), "Rows published to the table."),
         Column("rows_quarantined", pl.Int64(), "Rows sent to quarantine."),
         Column("started_at", UTC_DATETIME, "UTC start of the run."),
         Column("finished_at", UTC_DATETIME, "UTC end of the run."),
-        Column("status", pl.String(), "IngestionStatus: succeeded or failed."),
-        Column("message", pl.String(), "Error or summary message.", nullable=True),
+        Column("status", pl.String(), "IngestionStatus: succeeded, failed or incomplete."),
+        Column("message", pl.String(), "Summary, error, or what to re-run when incomplete.", nullable=True),
     ),
     key=("market", "run_id", "source", "table_name"),
     partitioning=Partitioning.MARKET_YEAR,

@@ -17,7 +17,7 @@ from prometheus.data.ingest.api import (
 from prometheus.data.ingest.batch import Batch, DateWindow, FileReport, Source
 from prometheus.data.ingest.checks import PublishedCheck, check_published, missing_sessions
 from prometheus.data.ingest.config import QcConfig
-from prometheus.data.ingest.publish import IngestReport, publish
+from prometheus.data.ingest.publish import IngestReport, incomplete_runs, publish
 from prometheus.data.ingest.reference import ReferenceSource
 from prometheus.data.ingest.rules import QcRule, counts_by_rule
 from prometheus.data.ingest.vendor import VendorSource
@@ -42,6 +42,7 @@ __all__ = [
     "counts_by_rule",
     "default_vendor_dir",
     "delivery_dates",
+    "incomplete_runs",
     "ingest_default",
     "ingest_reference",
     "ingest_synthetic",

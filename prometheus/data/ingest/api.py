@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -16,8 +16,8 @@ from prometheus.core.time import utc_now
 from prometheus.core.types import Market
 from prometheus.data.ingest.batch import DateWindow
 from prometheus.data.ingest.config import QcConfig
-from prometheus.data.ingest.files import find_file
-from prometheus.data.ingest.publish import IngestReport, log_failure, publish
+from prometheus.data.ingest.files import SUFFIXES, find_file
+from prometheus.data.ingest.publish import IngestReport, files_digest, log_failure, publish
 from prometheus.data.ingest.reference import ReferenceSource
 from prometheus.data.ingest.vendor import DEFAULT_CURRENCY, EPOCH, VendorSource
 from prometheus.data.schema import MARKETS as MARKETS_SCHEMA
@@ -66,22 +66,32 @@ def ingest_vendor(
     calendar: TradingCalendar | None = None,
     qc_config: QcConfig | None = None,
     window: DateWindow | None = None,
+    ingested_at: datetime | None = None,
 ) -> IngestReport:
     """Parse, QC and publish the vendor files in ``directory`` (only the facts known inside ``window`` if given).
+
+    ``ingested_at`` (default: now) is when the delivery became known: a value that corrects a stored one is
+    published as a revision known then. Pass the original instant when replaying archived deliveries in order.
 
     Raises
     ------
     DataError
         A file cannot be parsed or a required file is missing; nothing is published and the failure is logged.
+    StoreLockedError
+        Another writer held a table for longer than the store's lock timeout; nothing was published.
     """
-    started = utc_now()
-    source = VendorSource(Path(directory), market, calendar or get_calendar(), bar_delay, qc_config, started)
+    started = ingested_at or utc_now()
+    directory = Path(directory)
+    source = VendorSource(directory, market, calendar or get_calendar(), bar_delay, qc_config, started)
     try:
         batch = source.load()
     except DataError as exc:
         log_failure(store, market, str(directory), str(exc), started)
         raise
-    return publish(store, batch, window=window)
+    delivery = files_digest(p for p in directory.iterdir() if p.is_file() and p.suffix in SUFFIXES)
+    span = f", window {window.start}..{window.end}" if window is not None else ""
+    rerun = f"the ingestion of {directory} (market {market.value}{span})"
+    return publish(store, batch, window=window, delivery=delivery, rerun=rerun, source=str(directory))
 
 
 def ingest_reference(

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from prometheus.core.errors import StoreError
 from prometheus.core.types import Market
-from prometheus.data.schema import Partitioning
+from prometheus.data.schema import Partitioning, TableSchema
 
 PART_FILE = "part.parquet"
 TMP_PREFIX = f".{PART_FILE}.tmp-"
@@ -108,11 +108,39 @@ def partition_dir(table_dir: Path, partition: Partition) -> Path:
     return table_dir.joinpath(*partition.parts())
 
 
+def file_body(schema: TableSchema, frame: pl.DataFrame) -> pl.DataFrame:
+    """What a partition file holds: rows sorted by key (deterministic files and reads), ``market`` dropped (it lives
+    in the folder name only)."""
+    return frame.sort(list(schema.key), nulls_last=True).drop("market")
+
+
+def read_partition_file(path: Path, schema: TableSchema, partition: Partition) -> pl.DataFrame:
+    """The rows of one partition file with the schema's columns (``market`` from the partition)."""
+    if not path.exists():
+        return schema.empty()
+    body = pl.read_parquet(path).with_columns(pl.lit(partition.market.value).alias("market"))
+    return body.select(schema.names).cast(schema.dtypes)
+
+
 def write_atomic(frame: pl.DataFrame, target: Path) -> None:
     """Write ``frame`` to ``target`` so that readers see the old file or the new one, never a partial one.
 
     Writes a temporary file in the same folder (same file system, so the rename is atomic), fsyncs it,
     renames it over ``target`` and fsyncs the folder so the rename survives a power loss.
+    """
+    tmp = write_temp(frame, target)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def write_temp(frame: pl.DataFrame, target: Path) -> Path:
+    """Write ``frame`` durably to a new temporary file beside ``target`` (invisible to readers); returns its path.
+
+    The caller renames it over ``target`` (now, or at the commit of a transaction) or deletes it.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}"
@@ -123,11 +151,10 @@ def write_atomic(frame: pl.DataFrame, target: Path) -> None:
             for batch in table.to_batches(max_chunksize=ROW_GROUP_ROWS):
                 writer.write_batch(batch)
         _fsync_path(tmp)
-        os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    return tmp
 
 
 def _fsync_path(path: Path) -> None:

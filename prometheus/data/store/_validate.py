@@ -1,12 +1,12 @@
-"""Conforming a frame to a table's declared schema before it is written."""
+"""Conforming a frame to a table's declared schema and splitting it by partition before it is written."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from prometheus.core.errors import DataError
+from prometheus.core.errors import DataError, StoreError
 from prometheus.core.types import Market
-from prometheus.data.schema import Partitioning, TableSchema
+from prometheus.data.schema import Partitioning, Table, TableSchema, schema_of
 from prometheus.data.store._layout import Partition
 
 # Casts that keep the values; anything else is the caller's job (and a DataError here). 64-bit integers into
@@ -19,6 +19,20 @@ _SAFE_UPCASTS: dict[type[pl.DataType], tuple[type[pl.DataType], ...]] = {
     pl.Datetime: (pl.Null,),
     pl.Boolean: (pl.Null,),
 }
+
+
+def table_schema(table: Table | str) -> TableSchema:
+    """The declared schema of ``table``.
+
+    Raises
+    ------
+    StoreError
+        ``table`` is not a historical table (the message lists the known ones).
+    """
+    try:
+        return schema_of(table)
+    except KeyError as exc:
+        raise StoreError(str(exc.args[0])) from None
 
 
 def conform(schema: TableSchema, frame: pl.DataFrame) -> pl.DataFrame:
@@ -142,3 +156,22 @@ def check_in_partition(schema: TableSchema, frame: pl.DataFrame, partition: Part
             row=row,
             field=schema.period_column,
         )
+
+
+def split(schema: TableSchema, frame: pl.DataFrame) -> list[tuple[Partition, pl.DataFrame]]:
+    """``frame`` split by partition (market, and year/month of the period column), sorted by partition."""
+    exprs = period_exprs(schema)
+    keyed = frame.with_columns(exprs)
+    by = ["market", *(e.meta.output_name() for e in exprs)]
+    out = []
+    for key, part in keyed.group_by(by, maintain_order=True):
+        values = dict(zip(by, key, strict=True))
+        partition = Partition(Market(values["market"]), values.get("year"), values.get("month"))
+        out.append((partition, part.drop(by[1:])))
+    return sorted(out, key=lambda item: item[0])
+
+
+def upsert(schema: TableSchema, old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """``old`` with the rows whose key is in ``new`` replaced by ``new``'s."""
+    kept = old.join(new.select(schema.key), on=list(schema.key), how="anti", nulls_equal=True)
+    return pl.concat([kept, new])

@@ -1,16 +1,17 @@
 """The historical store: a hive-partitioned Parquet lake with DuckDB views as its catalog.
 
-Writers replace whole partitions with an atomic rename (see ``_layout``); readers use DuckDB (``read``,
-``query``, ``catalog``) or Polars (``scan``). DuckDB only ever holds views, in a private connection per
-call, so any number of processes can read while one writes, and the lake can live on shared storage.
+Writers replace whole partitions with an atomic rename (see ``_layout``), one writer per table at a time (a lock
+across processes, see ``_lock``); a transaction publishes partitions of several tables together (see ``_journal``).
+Readers use DuckDB (``read``, ``query``, ``catalog``) or Polars (``scan``) and take no lock. DuckDB only ever holds
+views, in a private connection per call, so any number of processes can read while one writes.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -20,9 +21,12 @@ import polars as pl
 from prometheus.core.errors import DataError, StoreError
 from prometheus.core.settings import Settings
 from prometheus.core.types import Market
-from prometheus.data.schema import SCHEMAS, Partitioning, Table, TableSchema, schema_of
-from prometheus.data.store import _layout, _sql, _validate
+from prometheus.data.revisions import Revisions, resolve
+from prometheus.data.schema import SCHEMAS, Partitioning, Table, TableSchema
+from prometheus.data.store import _journal, _layout, _sql, _validate
 from prometheus.data.store._layout import PART_FILE, Partition
+from prometheus.data.store._lock import DEFAULT_LOCK_TIMEOUT_S, LockHolder, StoreLockedError, TableLocks
+from prometheus.data.store._transaction import StoreTransaction
 
 
 class HistoricalStore:
@@ -32,15 +36,19 @@ class HistoricalStore:
     ----------
     root
         Lake folder; one sub-folder per table, created on first write.
+    lock_timeout_s
+        How long a write waits for a table that another writer holds before it fails with
+        :class:`StoreLockedError` naming that writer (0: fail at once).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
         self.root = Path(root).expanduser().resolve()
+        self._locks = TableLocks(self.root, lock_timeout_s)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> HistoricalStore:
+    def from_settings(cls, settings: Settings, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> HistoricalStore:
         """The store at the settings' lake path."""
-        return cls(settings.lake_path)
+        return cls(settings.lake_path, lock_timeout_s=lock_timeout_s)
 
     def table_dir(self, table: Table | str) -> Path:
         """Folder of ``table`` in the lake."""
@@ -77,7 +85,8 @@ class HistoricalStore:
         partition = _layout.make_partition(schema.partitioning, market, period)
         conformed = _validate.conform(schema, frame)
         _validate.check_in_partition(schema, conformed, partition)
-        return self._write_partition(schema, partition, conformed)
+        with self._writing([schema.table.value]):
+            return self._write_partition(schema, partition, conformed)
 
     def write_frame(self, table: Table | str, frame: pl.DataFrame) -> list[Path]:
         """Split ``frame`` by market and period and replace each partition it touches.
@@ -91,11 +100,14 @@ class HistoricalStore:
         """
         schema = _schema(table)
         conformed = _validate.conform(schema, frame)
-        return [self._write_partition(schema, p, part) for p, part in _split(schema, conformed)]
+        with self._writing([schema.table.value]):
+            return [self._write_partition(schema, p, part) for p, part in _validate.split(schema, conformed)]
 
     def merge(self, table: Table | str, frame: pl.DataFrame) -> list[Path]:
         """Upsert ``frame`` by the table's key: in each partition it touches, rows with a key in ``frame``
-        are replaced and all other rows kept. Re-merging the same frame changes nothing.
+        are replaced and all other rows kept. Re-merging the same frame changes nothing. A row with the key of a
+        stored one replaces it: pass delivered facts through :meth:`resolve_revisions` first, so that a changed
+        value becomes a new revision instead.
 
         Raises
         ------
@@ -104,12 +116,82 @@ class HistoricalStore:
         """
         schema = _schema(table)
         conformed = _validate.conform(schema, frame)
-        written = []
-        for partition, part in _split(schema, conformed):
-            old = self._read_partition(schema, partition)
-            kept = old.join(part.select(schema.key), on=list(schema.key), how="anti", nulls_equal=True)
-            written.append(self._write_partition(schema, partition, pl.concat([kept, part])))
-        return written
+        with self._writing([schema.table.value]):
+            return [
+                self._write_partition(schema, p, _validate.upsert(schema, self._read_partition(schema, p), part))
+                for p, part in _validate.split(schema, conformed)
+            ]
+
+    @contextmanager
+    def transaction(
+        self, tables: Iterable[Table | str], *, timeout_s: float | None = None
+    ) -> Iterator[StoreTransaction]:
+        """Hold the writer locks of ``tables`` for the block and publish its writes together at its end.
+
+        Writes through the yielded :class:`StoreTransaction` are staged; when the block ends without an exception
+        they become visible at once (a commit journal makes this hold across a crash: see ``_journal``), and on an
+        exception they are discarded. Writes through the store itself inside the block (to a declared table) are
+        published at once, e.g. a log row saying the publication started. Declare every table the block reads to
+        derive what it writes: their locks keep other writers out until the commit.
+
+        Raises
+        ------
+        StoreLockedError
+            A table stayed held by another writer for ``timeout_s`` (default: the store's lock timeout).
+        """
+        names = frozenset(_schema(t).table.value for t in tables)
+        with self._writing(names, timeout_s=timeout_s):
+            tx = StoreTransaction(self.root, names)
+            try:
+                yield tx
+            except BaseException:
+                tx.abort()
+                raise
+            tx.commit()
+
+    def resolve_revisions(self, table: Table | str, frame: pl.DataFrame, *, at: datetime) -> Revisions:
+        """The rows of ``frame`` that are new to ``table``, with changed values re-stamped as revisions known at
+        ``at`` (see :mod:`prometheus.data.revisions`); writes nothing. Hold the table's lock (a transaction) while
+        resolving and writing, so that no other writer changes what was compared.
+
+        Raises
+        ------
+        DataError
+            ``frame`` does not fit the schema.
+        StoreError
+            ``table`` is not a point-in-time table.
+        """
+        schema = _schema(table)
+        if not schema.point_in_time:
+            raise StoreError(f"{schema.table.value} has no known_at: it has no revisions")
+        conformed = _validate.conform(schema, frame)
+        parts = [resolve(schema, self._read_partition(schema, p), part, _utc_required(at))
+                 for p, part in _validate.split(schema, conformed)]  # fmt: skip
+        if not parts:
+            return Revisions(conformed, 0, 0, 0)
+        return Revisions(
+            pl.concat([r.rows for r in parts]),
+            sum(r.new for r in parts),
+            sum(r.revised for r in parts),
+            sum(r.unchanged for r in parts),
+        )
+
+    def recover(self) -> list[str]:
+        """Finish the commits that writers killed in mid-commit left behind; returns their transaction ids.
+
+        Takes the locks of each commit's tables (waiting up to the store's lock timeout). Writers call it before
+        taking their own locks, and readers try it without waiting, so it rarely needs calling by hand.
+
+        Raises
+        ------
+        StoreLockedError
+            A commit's tables stayed held by another writer for the lock timeout.
+        """
+        return self._finish_commits(timeout_s=None)
+
+    def lock_holder(self, table: Table | str) -> LockHolder | None:
+        """Who is writing ``table`` now (pid, host, command, since), or None."""
+        return self._locks.holder(_schema(table).table.value)
 
     def delete_partition(self, table: Table | str, *, market: Market | str, period: int | str | date | None) -> bool:
         """Remove one partition; returns whether it existed.
@@ -123,9 +205,10 @@ class HistoricalStore:
         partition = _layout.make_partition(schema.partitioning, market, period)
         folder = _layout.partition_dir(self.table_dir(schema.table), partition)
         target = folder / PART_FILE
-        existed = target.exists()
-        target.unlink(missing_ok=True)
-        _layout.prune_empty_dirs(folder, self.root)
+        with self._writing([schema.table.value]):
+            existed = target.exists()
+            target.unlink(missing_ok=True)
+            _layout.prune_empty_dirs(folder, self.root)
         return existed
 
     def partitions(self, table: Table | str) -> list[Partition]:
@@ -137,32 +220,67 @@ class HistoricalStore:
     def sweep_temp_files(self, *, older_than_s: float = 3600.0) -> list[Path]:
         """Delete temporary files left by writers that died, if older than ``older_than_s`` seconds.
 
-        The age guard keeps the files of writes in progress in other processes.
+        The age guard keeps the files of writes in progress in other processes; files an unfinished commit
+        still needs are never deleted. Writers also sweep each table when they take its lock (every temporary
+        file of a table is then a leftover, since only the lock's holder writes them).
         """
         cutoff = time.time() - older_than_s
+        needed = _journal.staged_files(_journal.pending(self.root), self.root)
         removed = []
         for tmp in _layout.temp_files(self.root):
-            if tmp.stat().st_mtime <= cutoff:
+            if tmp not in needed and tmp.stat().st_mtime <= cutoff:
                 tmp.unlink(missing_ok=True)
                 removed.append(tmp)
         return removed
 
+    @contextmanager
+    def _writing(self, tables: Iterable[str], *, timeout_s: float | None = None) -> Iterator[None]:
+        """Hold the locks of ``tables``; first finish commits left by killed writers, sweep what they left."""
+        if not self._locks.holds_any():
+            # Only without locks in hand: a commit's locks are taken in one sorted batch, never on top of others.
+            self._finish_commits(timeout_s=timeout_s)
+        with self._locks.hold(tables, timeout_s=timeout_s, on_acquire=self._sweep_table):
+            yield
+
+    def _finish_commits(self, *, timeout_s: float | None) -> list[str]:
+        done = []
+        for journal in _journal.pending(self.root):
+            with self._locks.hold(journal.tables, timeout_s=timeout_s):
+                current = _journal.read(journal.path)  # another process may have finished it meanwhile
+                if current is not None:
+                    _journal.apply(self.root, current)
+                    done.append(current.txid)
+        return done
+
+    def _settle(self) -> None:
+        """Readers: finish a commit whose writer died (the lake then shows all of it), unless a writer is at work."""
+        if not _journal.pending(self.root):
+            return
+        try:
+            self._finish_commits(timeout_s=0.0)
+        except (StoreLockedError, OSError):
+            pass  # a live writer is committing, or the lake is read-only to this reader: read what is there
+
+    def _sweep_table(self, table: str) -> None:
+        # Called with the table's lock just taken: every temporary file in its folder was left by a dead writer.
+        needed = _journal.staged_files(_journal.pending(self.root), self.root)
+        table_dir = self.root / table
+        if table_dir.is_dir():
+            for tmp in _layout.temp_files(table_dir):
+                if tmp not in needed:
+                    tmp.unlink(missing_ok=True)
+
     def _write_partition(self, schema: TableSchema, partition: Partition, frame: pl.DataFrame) -> Path:
         target = _layout.partition_dir(self.table_dir(schema.table), partition) / PART_FILE
-        # Sorted by key so files (and reads) are deterministic; market lives in the folder name only.
-        body = frame.sort(list(schema.key), nulls_last=True).drop("market")
         try:
-            _layout.write_atomic(body, target)
+            _layout.write_atomic(_layout.file_body(schema, frame), target)
         except OSError as exc:
             raise StoreError(f"{schema.table.value}: cannot write partition {partition.label()}: {exc}") from exc
         return target
 
     def _read_partition(self, schema: TableSchema, partition: Partition) -> pl.DataFrame:
         target = _layout.partition_dir(self.table_dir(schema.table), partition) / PART_FILE
-        if not target.exists():
-            return schema.empty()
-        body = pl.read_parquet(target).with_columns(pl.lit(partition.market.value).alias("market"))
-        return body.select(schema.names).cast(schema.dtypes)
+        return _layout.read_partition_file(target, schema, partition)
 
     # ------------------------------------------------------------------------------------------------ reads
     def read(
@@ -193,6 +311,7 @@ class HistoricalStore:
         StoreError
             Unknown table, market or column; bounds on a table without dates; a bad or writing predicate.
         """
+        self._settle()
         schema = _schema(table)
         wanted = _columns(schema, columns)
         m = _layout.parse_market(market) if market is not None else None
@@ -212,6 +331,7 @@ class HistoricalStore:
 
     def scan(self, table: Table | str) -> pl.LazyFrame:
         """A Polars lazy scan over ``table`` (hive columns ``market`` and, where used, ``year``/``month``)."""
+        self._settle()
         schema = _schema(table)
         if not _layout.partition_files(self.table_dir(schema.table), None, None):
             return schema.empty().lazy()
@@ -232,6 +352,7 @@ class HistoricalStore:
         reads no file outside the lake, installs and loads no extension, and its settings cannot change; run
         untrusted SQL through :meth:`query`, which also accepts nothing but one query. Close it when done.
         """
+        self._settle()
         con = _connect()
         for statement in _sql.catalog_sql(SCHEMAS.values(), self.root, _utc(as_of)):
             con.execute(statement)
@@ -275,11 +396,13 @@ class HistoricalStore:
         return path
 
 
-def _schema(table: Table | str) -> TableSchema:
-    try:
-        return schema_of(table)
-    except KeyError as exc:
-        raise StoreError(str(exc.args[0])) from None
+_schema = _validate.table_schema
+
+
+def _utc_required(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise StoreError(f"revision instant {at.isoformat()} is naive; pass an aware UTC datetime")
+    return at.astimezone(UTC)
 
 
 def _utc(as_of: datetime | None) -> datetime | None:
@@ -345,18 +468,6 @@ def _read_sql(
     select = ", ".join(_sql.quote_ident(c) for c in wanted)
     order = ", ".join(f"{_sql.quote_ident(k)} NULLS LAST" for k in schema.key)
     return f"SELECT {select} FROM ({inner}){clause} ORDER BY {order}", params
-
-
-def _split(schema: TableSchema, frame: pl.DataFrame) -> list[tuple[Partition, pl.DataFrame]]:
-    exprs = _validate.period_exprs(schema)
-    keyed = frame.with_columns(exprs)
-    by = ["market", *(e.meta.output_name() for e in exprs)]
-    out = []
-    for key, part in keyed.group_by(by, maintain_order=True):
-        values = dict(zip(by, key, strict=True))
-        partition = Partition(Market(values["market"]), values.get("year"), values.get("month"))
-        out.append((partition, part.drop(by[1:])))
-    return sorted(out, key=lambda item: item[0])
 
 
 def _partition_of(relative: Path) -> Partition:

@@ -47,6 +47,7 @@ def _actions(rows: list[tuple[int, str, float, datetime]], symbol: str = "AAA") 
     return pl.DataFrame(data, schema=CORPORATE_ACTIONS.polars_schema)
 
 
+KEY = ("market", "date", "symbol", "known_at")
 RAW = _raw([100.0, 102.0, 51.0, 52.0])
 #: A 2-for-1 split on D[2], announced after the bar of D[1] was known; a dividend of 1.0 on D[3], announced early.
 ANNOUNCED = close_at(D[1]) + timedelta(hours=1)
@@ -79,8 +80,15 @@ def test_revisions_when_split_announced_late_revise_earlier_bars_at_announcement
 
 
 def test_factors_when_split_and_dividend_give_classic_back_adjustment() -> None:
-    factors = adjustment_factors(ACTIONS, RAW).sort("date")
+    factors = latest_known(adjustment_factors(ACTIONS, RAW), KEY, close_at(D[3])).sort("date")
     assert factors["split_factor"].to_list() == [0.5, 1.0]
+    assert factors["dividend_factor"].to_list() == pytest.approx([1.0, 1.0 - 1.0 / 51.0])
+
+
+def test_factors_when_dividend_announced_before_previous_close_wait_for_that_close() -> None:
+    factors = adjustment_factors(ACTIONS, RAW).filter(pl.col("date") == D[3]).sort("known_at")
+    # Announced after D[0]'s close: the close of D[2] it divides by is known only at D[2]'s close + delay.
+    assert factors["known_at"].to_list() == [close_at(D[0]), close_at(D[2]) + BAR_DELAY]
     assert factors["dividend_factor"].to_list() == pytest.approx([1.0, 1.0 - 1.0 / 51.0])
 
 
@@ -137,3 +145,36 @@ def test_adjusted_close_when_ingested_shows_no_jump_at_split_ex_date(tmp_path: P
     early = TimeMachine(store, CAL.open_at("US_EQ", D[25]) - timedelta(seconds=1))
     first = early.table(Table.PRICES_ADJUSTED, symbols=["AAA"]).row(0, named=True)
     assert first["close"] == raw.filter((pl.col("symbol") == "AAA") & (pl.col("date") == D[0]))["close"].item()
+
+
+_correction = st.tuples(st.integers(0, len(D) - 1), st.sampled_from([0.9, 1.1, 1.5]), _instants)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    actions=st.lists(_action, min_size=1, max_size=5, unique_by=lambda a: (a[0], a[1])),
+    corrections=st.lists(_correction, max_size=4),
+    action_fix=st.tuples(st.sampled_from([0.5, 2.0]), _instants),
+    as_of=_instants,
+)
+def test_revisions_when_bars_and_actions_are_corrected_equal_adjustment_of_what_was_known(
+    actions: list[tuple[int, str, float, datetime]],
+    corrections: list[tuple[int, float, datetime]],
+    action_fix: tuple[float, datetime],
+    as_of: datetime,
+) -> None:
+    """Corrected bars and actions (later revisions of the same key) are served as known: raw and adjusted agree."""
+    raw = _raw(clean_prices().filter(pl.col("symbol") == "AAA")["close"].to_list())
+    fixes = []
+    for i, factor, at in corrections:
+        bar = raw.filter(pl.col("date") == D[i])
+        known = max(at, bar["known_at"].item() + timedelta(seconds=1))
+        prices = [pl.col(c) * factor for c in ("open", "high", "low", "close")]
+        fixes.append(bar.with_columns(*prices, pl.lit(known).cast(raw["known_at"].dtype).alias("known_at")))
+    raw = pl.concat([raw, *fixes]).unique(["date", "known_at"], keep="first")
+    acts = _actions(actions)
+    first = acts.head(1)
+    fixed_at = max(action_fix[1], first["known_at"].item() + timedelta(seconds=1))
+    acts = pl.concat([acts, first.with_columns(pl.col("value") * action_fix[0], pl.lit(fixed_at).alias("known_at"))])
+    served = latest_known(adjusted_revisions(raw, acts), KEY, as_of)
+    assert_frame_equal(served.sort("date"), adjusted_as_of(raw, acts, as_of).sort("date"), check_exact=False)

@@ -91,3 +91,20 @@ def test_window_when_one_month_publishes_only_facts_known_in_it(tmp_path: Path) 
     # AAA's split (ex-date in February) was announced in January: January publishes it, not February.
     assert store.read(Table.CORPORATE_ACTIONS)["symbol"].to_list() == ["CCC"]
     assert report.quarantined == {}  # the bad bar is dated in January
+
+
+def test_quarantine_when_folders_share_a_name_keeps_each_delivery_apart(tmp_path: Path) -> None:
+    store = HistoricalStore(tmp_path / "lake")
+    first = write_vendor(tmp_path / "monday" / "vendor", set_cell(clean_prices(), D[8], "BBB", close="-1"))
+    second = write_vendor(tmp_path / "tuesday" / "vendor", set_cell(clean_prices(), D[8], "BBB", close="-2"))
+
+    ingest(store, first)
+    ingest(store, second)
+    ingest(store, first)  # again: nothing new
+
+    rows = store.read(Table.QUARANTINE).sort("value")
+    # Same folder name, file and row number: only the content hash of the delivery tells them apart.
+    assert rows["source"].to_list() == ["vendor/prices.csv"] * 2
+    assert rows["row"].n_unique() == 1
+    assert rows["value"].to_list() == ["-1.0", "-2.0"]
+    assert rows["delivery"].n_unique() == 2

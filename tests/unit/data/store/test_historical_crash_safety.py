@@ -96,7 +96,7 @@ def test_write_when_writer_killed_mid_write_previous_partition_stays_readable(st
     assert pl.scan_parquet(glob, hive_partitioning=True).collect().height == old.height
 
 
-def test_write_when_partial_temporary_file_left_then_next_write_and_sweep_clean_up(store, prices) -> None:
+def test_write_when_partial_temporary_file_left_next_write_of_the_table_sweeps_it(store, prices) -> None:
     store.write("prices_daily", prices(), market="US_EQ", period=2024)
     _kill_writer_at(store.root, "data")
     leftover = next(store.root.rglob(f"{TMP_PREFIX}*"))
@@ -105,6 +105,18 @@ def test_write_when_partial_temporary_file_left_then_next_write_and_sweep_clean_
 
     new = prices(seed=5)
     store.write("prices_daily", new, market="US_EQ", period=2024)
+
+    # Only the holder of a table's lock writes its temporary files: taking the lock, the next writer deletes them.
+    assert not leftover.exists()
+    assert not list(store.root.rglob(f"{TMP_PREFIX}*"))
+    assert_frame_equal(store.read("prices_daily"), new)
+
+
+def test_sweep_when_leftover_older_than_limit_removes_it_and_keeps_younger_ones(store, prices) -> None:
+    store.write("prices_daily", prices(), market="US_EQ", period=2024)
+    _kill_writer_at(store.root, "data")
+    leftover = next(store.root.rglob(f"{TMP_PREFIX}*"))
+
     kept_young = store.sweep_temp_files(older_than_s=3600)
     old_time = time.time() - 7200
     os.utime(leftover, (old_time, old_time))
@@ -113,4 +125,3 @@ def test_write_when_partial_temporary_file_left_then_next_write_and_sweep_clean_
     assert kept_young == []
     assert removed == [leftover]
     assert not list(store.root.rglob(f"{TMP_PREFIX}*"))
-    assert_frame_equal(store.read("prices_daily"), new)
