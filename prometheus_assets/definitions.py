@@ -23,12 +23,14 @@ from prometheus.engines.fragility import FRAGILITY_SPEC
 from prometheus.engines.pipeline import EngineChainConfig
 from prometheus.engines.regime import REGIME_SPEC
 from prometheus.engines.stability import STABILITY_SPEC
+from prometheus.engines.universe import UNIVERSE_SPEC
 from prometheus.profiles import DEMO_NUMERIC
 from prometheus_assets.calendar import build_trading_sessions_asset
 from prometheus_assets.encoders import build_encoder_assets
 from prometheus_assets.engines.fragility import build_fragility_assets
 from prometheus_assets.engines.regime import MODEL_ASSET, build_regime_assets
 from prometheus_assets.engines.stability import build_stability_assets
+from prometheus_assets.engines.universe import build_universe_assets
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
 from prometheus_assets.partitions import MarketScope
 from prometheus_resources import resources_for
@@ -97,8 +99,10 @@ def _market_jobs(scope: MarketScope) -> list[dg.UnresolvedAssetJobDefinition]:
         Flow.NEWS: (dg.AssetSelection.assets(key("news_embeddings")), "Embed the news headlines"),
         Flow.REGIME_MODEL: (dg.AssetSelection.assets(key(MODEL_ASSET)), "Fit the regime model per refit period"),
         Flow.ENGINES: (
-            dg.AssetSelection.assets(*(key(s.output_table) for s in (REGIME_SPEC, STABILITY_SPEC, FRAGILITY_SPEC))),
-            "Run the engine chain (Regime, Stability, Fragility) with its checks",
+            dg.AssetSelection.assets(
+                *(key(s.output_table) for s in (REGIME_SPEC, STABILITY_SPEC, FRAGILITY_SPEC, UNIVERSE_SPEC))
+            ),
+            "Run the engine chain (Regime, Stability, Fragility, Universe) with its checks",
         ),
     }
     return [
@@ -135,6 +139,7 @@ def build_definitions(
         assets += build_regime_assets(scope, chain.regime)
         assets += build_stability_assets(scope, chain.stability)
         assets += build_fragility_assets(scope, chain.fragility)
+        assets += build_universe_assets(scope, chain.universe)
         jobs += _market_jobs(scope)
         if market is Market.US_EQ:
             assets.append(build_reference_asset(bar_delay))

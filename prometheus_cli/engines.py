@@ -26,7 +26,7 @@ def run_engines(
     end: date = typer.Option(..., "--end", parser=date_option, metavar="YYYY-MM-DD", help="Last session."),
     experiment: str = typer.Option("default", "--experiment", help="Experiment name (a column of every row)."),
     config: Path = typer.Option(
-        None, "--config", help="YAML file with optional sections regime:, stability:, fragility:."
+        None, "--config", help="YAML file with optional sections regime:, stability:, fragility:, universe:."
     ),
 ) -> None:
     """Run the engines that exist, record configs, runs and decisions, and print one line per engine."""

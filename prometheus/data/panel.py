@@ -39,7 +39,7 @@ PANEL_TABLES: tuple[Table, ...] = (Table.INSTRUMENTS, Table.PRICES_ADJUSTED)
 _PRICE_COLUMNS = ["date", "symbol", "total_return", "close", "volume", "known_at"]
 #: Sessions served from one block read.
 DEFAULT_BLOCK = 21
-_NAMES_SCHEMA = {"symbol": pl.String(), "sector": pl.String()}
+_NAMES_SCHEMA = {"symbol": pl.String(), "sector": pl.String(), "delisted": pl.Date()}
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class PanelWindow:
     sectors: np.ndarray  # str per symbol ('' when unknown)
     returns: np.ndarray
     dollar_volume: np.ndarray
+    #: (rows, names) split-adjusted closes (NaN where no bar), None when not read.
+    close: np.ndarray | None = None
+    #: datetime64[D] delisting date per symbol as known at the decision time (NaT while listed), None when not read.
+    delisted: np.ndarray | None = None
 
     def complete(self, rows: int) -> np.ndarray:
         """Mask of names with a return on every one of the last ``rows`` sessions."""
@@ -64,7 +68,7 @@ class PanelWindow:
 
 
 def listed_names(instruments: pl.DataFrame, day: date) -> pl.DataFrame:
-    """Symbol and sector of the instruments listed on ``day`` (the version in effect on ``day``)."""
+    """Symbol, sector and delisting date of the instruments listed on ``day`` (the version in effect on ``day``)."""
     if instruments.is_empty():
         return pl.DataFrame(schema=_NAMES_SCHEMA)
     current = (
@@ -76,7 +80,7 @@ def listed_names(instruments: pl.DataFrame, day: date) -> pl.DataFrame:
         (pl.col("listed").is_null() | (pl.col("listed") <= day))
         & (pl.col("delisted").is_null() | (pl.col("delisted") >= day))
     )
-    return listed.select("symbol", pl.col("sector").fill_null("")).sort("symbol")
+    return listed.select("symbol", pl.col("sector").fill_null(""), pl.col("delisted").cast(pl.Date())).sort("symbol")
 
 
 class PointInTimePanel:
@@ -149,13 +153,19 @@ class PointInTimePanel:
         c = frame["col"].to_numpy()
         returns = np.full((len(rows), len(symbols)), np.nan)
         dollar = np.full_like(returns, np.nan)
+        close = np.full_like(returns, np.nan)
         returns[r, c] = frame["total_return"].fill_null(np.nan).to_numpy()
         dollar[r, c] = (frame["close"] * frame["volume"]).fill_null(np.nan).to_numpy()
-        return PanelWindow(day, t, rows, symbols, names["sector"].to_numpy().astype(str), returns, dollar)
+        close[r, c] = frame["close"].fill_null(np.nan).to_numpy()
+        delisted = names["delisted"].to_numpy().astype("datetime64[D]")
+        sectors = names["sector"].to_numpy().astype(str)
+        return PanelWindow(day, t, rows, symbols, sectors, returns, dollar, close, delisted)
 
 
 def _priced_names(prices: pl.DataFrame) -> pl.DataFrame:
-    return prices.select(pl.col("symbol").unique().sort(), pl.lit("").alias("sector"))
+    return prices.select(
+        pl.col("symbol").unique().sort(), pl.lit("").alias("sector"), pl.lit(None, dtype=pl.Date()).alias("delisted")
+    )
 
 
 #: Columns a price frame handed to :func:`panel_from_frame` must have (``prices_adjusted`` columns).

@@ -1,4 +1,4 @@
-"""The engine chain in order: Regime -> Stability -> Fragility, each run by the engine kit's runner."""
+"""The engine chain in order: Regime -> Stability -> Fragility -> Universe, each run by the engine kit's runner."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from prometheus.engines.fragility import FRAGILITY_SPEC, FragilityConfig, Fragil
 from prometheus.engines.regime import REGIME_SPEC, RegimeConfig, RegimeEngine
 from prometheus.engines.runner import EngineOutput, EngineRunSummary, history_view, run_sessions
 from prometheus.engines.stability import STABILITY_SPEC, StabilityConfig, StabilityEngine
+from prometheus.engines.universe import UNIVERSE_SPEC, UniverseConfig, UniverseEngine
 from prometheus.runtime.decision_log import DecisionLog
 
 #: Every engine's declaration by name, upstream first: how an engine's declared upstream names are resolved.
-ENGINE_SPECS: dict[str, EngineSpec] = {s.name: s for s in (REGIME_SPEC, STABILITY_SPEC, FRAGILITY_SPEC)}
+ENGINE_SPECS: dict[str, EngineSpec] = {s.name: s for s in (REGIME_SPEC, STABILITY_SPEC, FRAGILITY_SPEC, UNIVERSE_SPEC)}
 
 
 class EngineChainConfig(VersionedConfig):
@@ -31,6 +32,7 @@ class EngineChainConfig(VersionedConfig):
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     stability: StabilityConfig = Field(default_factory=StabilityConfig)
     fragility: FragilityConfig = Field(default_factory=FragilityConfig)
+    universe: UniverseConfig = Field(default_factory=UniverseConfig)
 
 
 def chain_engines(
@@ -41,6 +43,7 @@ def chain_engines(
         RegimeEngine(config.regime, calendar, bar_delay),
         StabilityEngine(config.stability, calendar),
         FragilityEngine(config.fragility, calendar),
+        UniverseEngine(config.universe, calendar),
     ]
 
 

@@ -54,7 +54,7 @@ def test_run_engines_when_repeated_and_new_experiment_logs_once_and_reuses(data_
     assert "reused" in second
     assert _count(data_root, regime_states, experiment="b") == sessions
     assert _count(data_root, engine_decisions, engine="regime", experiment="b") == sessions
-    assert _count(data_root, engine_configs) == 3  # regime, stability, fragility
+    assert _count(data_root, engine_configs) == 4  # regime, stability, fragility, universe
 
 
 def test_run_engines_when_config_changes_writes_a_new_version(data_root: Path, tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     expected[f"{p}/regime_states"] = (monthly, p, [*regime_inputs, f"{p}/regime_model"])
     expected[f"{p}/stability_scores"] = (monthly, p, [f"{p}/instruments", f"{p}/prices_adjusted"])
     expected[f"{p}/fragility_scores"] = (monthly, p, [f"{p}/instruments", f"{p}/prices_adjusted"])
+    expected[f"{p}/universe_members"] = (monthly, p, [f"{p}/instruments", f"{p}/prices_adjusted", f"{p}/quarantine"])
     expected[f"{p}/encoder_model"] = (periods, p, [f"{p}/prices_adjusted"])
     expected[f"{p}/instrument_embeddings"] = (monthly, p, [f"{p}/encoder_model", f"{p}/prices_adjusted"])
     expected[f"{p}/news_embeddings"] = (monthly, p, [f"{p}/news"])
@@ -65,7 +66,8 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     ingestion = {("prices_daily", "qc_quarantine"), ("prices_daily", "missing_sessions"),
                  ("prices_adjusted", "fit_for_engines")}  # fmt: skip
     output = {"schema", "one_row_set_per_session", "no_nan_in_decision_columns"}
-    engines = {(t, c) for t in ("regime_states", "stability_scores", "fragility_scores") for c in output}
+    engines = {(t, c) for t in ("regime_states", "stability_scores", "fragility_scores", "universe_members")
+               for c in output}  # fmt: skip
     engines.add(("regime_states", "probabilities_valid"))
     encoders = {(t, c) for t in ("instrument_embeddings", "profiles") for c in output}
     encoders |= {(t, c) for t in ("encoder_model", "news_embeddings") for c in ("schema", "no_nan_in_decision_columns")}

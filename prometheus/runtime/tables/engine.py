@@ -138,9 +138,11 @@ universe_members = sa.Table(
     sa.Column("instrument", sa.String(INSTRUMENT_LEN), nullable=False),
     sa.Column("rank", sa.Integer(), nullable=False),
     sa.Column("reason", sa.String(KEY_LEN), nullable=False),
+    sa.Column("median_dollar_volume", sa.Float(), nullable=True),
+    sa.Column("capacity", sa.Float(), nullable=True),
     created_at_column(),
     sa.UniqueConstraint("market", "session", "experiment", "config_version", "instrument", name="key"),
-    comment="Point-in-time tradable universe per session (one row per member).",
+    comment="Point-in-time tradable universe per session: a row per member (entered, stayed) and per exit.",
 )
 
 target_portfolios = sa.Table(
