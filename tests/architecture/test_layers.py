@@ -16,6 +16,7 @@ LAYERS: list[set[str]] = [
     {"calendar", "data", "runtime"},
     {"encoders"},
     {"profiles"},
+    {"features"},
     {"engines"},
     {"execution"},
     {"reporting"},
