@@ -99,6 +99,8 @@ def test_compute_alpha158_when_rolling_compared_with_numpy_matches() -> None:
     fitted = intercept + slope * x
     r2 = 1 - ((c[win] - fitted) ** 2).sum() / ((c[win] - c[win].mean()) ** 2).sum()
     dc = np.diff(c)[t - w : t]
+    dv = np.diff(v)[t - w : t]
+    wv = np.abs(c[win] / c[t - w : t] - 1) * v[win]
     expected = {
         "ROC5": c[t - 5] / c[t],
         "MA5": c[win].mean() / c[t],
@@ -118,11 +120,46 @@ def test_compute_alpha158_when_rolling_compared_with_numpy_matches() -> None:
         "CNTP5": np.mean(dc > 0),
         "SUMP5": dc.clip(min=0).sum() / (np.abs(dc).sum() + 1e-12),
         "VSTD5": v[win].std(ddof=1) / (v[t] + 1e-12),
+        "QTLD5": np.quantile(c[win], 0.2) / c[t],
+        "IMXD5": (np.argmax(h[win]) - np.argmin(lo[win])) / w,
+        "CNTN5": np.mean(dc < 0),
+        "CNTD5": np.mean(dc > 0) - np.mean(dc < 0),
+        "SUMN5": (-dc).clip(min=0).sum() / (np.abs(dc).sum() + 1e-12),
+        "SUMD5": (dc.clip(min=0).sum() - (-dc).clip(min=0).sum()) / (np.abs(dc).sum() + 1e-12),
+        "VMA5": v[win].mean() / (v[t] + 1e-12),
+        "WVMA5": wv.std(ddof=1) / (wv.mean() + 1e-12),
+        "VSUMP5": dv.clip(min=0).sum() / (np.abs(dv).sum() + 1e-12),
+        "VSUMN5": (-dv).clip(min=0).sum() / (np.abs(dv).sum() + 1e-12),
+        "VSUMD5": (dv.clip(min=0).sum() - (-dv).clip(min=0).sum()) / (np.abs(dv).sum() + 1e-12),
+        "MA60": c[t - 59 : t + 1].mean() / c[t],
+        "BETA60": np.polyfit(np.arange(1, 61), c[t - 59 : t + 1], 1)[0] / c[t],
+        "IMAX60": (np.argmax(h[t - 59 : t + 1]) + 1) / 60,
+        "STD60": c[t - 59 : t + 1].std(ddof=1) / c[t],
     }
 
     got = {k: _col(out, k)[t] for k in expected}
 
     assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_compute_alpha158_when_ties_takes_first_extreme_and_average_rank() -> None:
+    bars = pl.DataFrame(
+        {
+            "date": _days(5),
+            "symbol": "AAA",
+            "open": [1.0, 2.0, 2.0, 3.0, 2.0],
+            "high": [1.0, 3.0, 2.0, 3.0, 1.0],
+            "low": [1.0, 0.5, 2.0, 0.5, 1.0],
+            "close": [1.0, 2.0, 2.0, 3.0, 2.0],
+            "volume": [10.0, 20.0, 30.0, 40.0, 50.0],
+        }
+    )
+
+    last = compute_alpha158(bars).row(4, named=True)
+
+    # Highest high 3 first on the 2nd session, lowest low 0.5 first on the 2nd; close 2 ties ranks 2, 3, 4.
+    assert (last["IMAX5"], last["IMIN5"], last["IMXD5"]) == pytest.approx((2 / 5, 2 / 5, 0.0))
+    assert last["RANK5"] == pytest.approx(3 / 5)
 
 
 @pytest.mark.parametrize("feature", [f for f in FEATURES if f.family is Family.ROLLING], ids=lambda f: f.name)
