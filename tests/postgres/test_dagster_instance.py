@@ -32,7 +32,8 @@ def test_run_when_instance_in_postgres_stores_events(tmp_path: Path) -> None:
         home = tmp_path / "dagster_home"
         home.mkdir()
         (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-        defs = build_definitions(load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path / "data")}))
+        settings = load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path / "data"), "PROMETHEUS_MARKETS": "EU_EQ"})
+        defs = build_definitions(settings)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             result = defs.resolve_job_def("eu_eq_trading_sessions_job").execute_in_process(
