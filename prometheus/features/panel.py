@@ -8,9 +8,10 @@ known after ``t_d`` never reaches ``d``'s row (it reaches the rows of the sessio
 
 Reading one view per session is correct but slow. As in :mod:`prometheus.data.panel`, the sessions are served in
 blocks: one read at the block's last decision time ``t_B`` over the block's sessions and their lookback, features
-computed over it in one vectorised pass, and each session ``d`` of the block kept when no bar of its window in that
-read has ``known_at > t_d`` (then the read restricted to ``d``'s window equals the read at ``t_d``, see
-:mod:`prometheus.data.panel`). Any other session is recomputed from its own read at ``t_d``.
+computed over it in one vectorised pass, and each (session ``d``, symbol) row kept when no bar of that symbol in
+``d``'s window in that read has ``known_at > t_d`` (then that read restricted to the symbol and ``d``'s window equals
+the read at ``t_d``, see :mod:`prometheus.data.panel`, and a symbol's features depend on its bars alone). The other
+rows are recomputed from reads at earlier instants restricted to their symbols (:func:`_block`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class _Reader:
         self.view, self.market = view, market
         self.days = list(calendar_sessions)
         self.index = np.array(self.days, dtype="datetime64[D]")
-        #: Sessions recomputed from their own read (diagnostics).
+        #: Sessions re-read because some of their (session, symbol) pairs were late in a read (diagnostics).
         self.own_reads = 0
 
     def row(self, day: date) -> int:
@@ -52,11 +53,15 @@ class _Reader:
     def first(self, day: date) -> int:
         return max(0, self.row(day) - LOOKBACK_SESSIONS + 1)
 
-    def read(self, t: datetime, first: int, last: date) -> pl.DataFrame:
-        frame = self.view.at(t).table(
-            Table.PRICES_ADJUSTED, market=self.market, start=self.days[first], end=last, columns=_READ_COLUMNS
+    def read(self, t: datetime, first: int, last: date, symbols: Sequence[str] | None = None) -> pl.DataFrame:
+        return self.view.at(t).table(
+            Table.PRICES_ADJUSTED,
+            market=self.market,
+            start=self.days[first],
+            end=last,
+            symbols=symbols,
+            columns=_READ_COLUMNS,
         )
-        return frame
 
     def features(self, bars: pl.DataFrame, first: int, last: date) -> pl.DataFrame:
         return compute_alpha158(bars.drop("known_at"), self.days[first : self.row(last) + 1])
@@ -112,37 +117,59 @@ def point_in_time_alpha158(
 
 
 def _block(reader: _Reader, days: Sequence[date], times: Sequence[datetime]) -> pl.DataFrame:
-    first = reader.first(days[0])
-    bars = reader.read(times[-1], first, days[-1])
-    dirty = _late_sessions(reader, bars, days, times)
-    frame = reader.features(bars, first, days[-1])
-    clean = [d for d, late in zip(days, dirty, strict=True) if not late]
-    parts = [frame.filter(pl.col("date").is_in(clean))]
-    for day, t, late in zip(days, times, dirty, strict=True):
-        if late:
-            reader.own_reads += 1
-            own_first = reader.first(day)
-            own = reader.features(reader.read(t, own_first, day), own_first, day)
-            parts.append(own.filter(pl.col("date") == day))
+    """Rows of the block's sessions: one read at the last decision time, then re-reads for the late pairs only.
+
+    A (session, symbol) pair is late when its window in the read holds a bar of that symbol known after the
+    session's decision time. Features of a symbol depend on its bars alone, so only the late pairs are recomputed:
+    from a read at the last late session's decision time restricted to their symbols (exact for that session, so
+    every round serves at least one more session), until none is late. A split re-adjustment, known at one instant,
+    costs one extra small read per block rather than one read per session decided before it.
+    """
+    todo: pl.DataFrame | None = None  # the (date, symbol) pairs still to serve; None: every pair
+    symbols: list[str] | None = None
+    pending = list(range(len(days)))
+    parts: list[pl.DataFrame] = []
+    while pending:
+        first, last = reader.first(days[pending[0]]), pending[-1]
+        bars = reader.read(times[last], first, days[last], symbols)
+        served_days = [days[k] for k in pending]
+        late = _late_pairs(reader, bars, served_days, [times[k] for k in pending])
+        if todo is not None:
+            late = late.join(todo, on=["date", "symbol"], how="semi")
+        frame = reader.features(bars, first, days[last]).filter(pl.col("date").is_in(served_days))
+        if todo is not None:
+            frame = frame.join(todo, on=["date", "symbol"], how="semi")
+        parts.append(frame.join(late, on=["date", "symbol"], how="anti"))
+        todo, symbols = late, late["symbol"].unique().sort().to_list()
+        late_days = set(late["date"].to_list())
+        pending = [k for k in pending if days[k] in late_days]
+        reader.own_reads += len(pending)
     return pl.concat(parts).sort("date", "symbol")
 
 
-def _late_sessions(reader: _Reader, bars: pl.DataFrame, days: Sequence[date], times: Sequence[datetime]) -> list[bool]:
-    """Per session: does its window, in the block read, hold a bar known after its decision time?"""
+def _late_pairs(reader: _Reader, bars: pl.DataFrame, days: Sequence[date], times: Sequence[datetime]) -> pl.DataFrame:
+    """The (session, symbol) pairs whose window, in ``bars``, holds a bar known after the session's decision time."""
+    pairs: dict[str, list] = {"date": [], "symbol": []}
     if bars.is_empty():
-        return [False] * len(days)
-    latest = bars.group_by("date").agg(pl.col("known_at").max())
-    rows = np.searchsorted(reader.index, latest["date"].to_numpy().astype("datetime64[D]"))
-    stamps = latest["known_at"].dt.epoch("us").to_numpy()
-    # Latest known_at per calendar row, then over each session's trailing window (a running max over rows).
-    per_row = np.full(len(reader.days), np.iinfo(np.int64).min)
-    np.maximum.at(per_row, rows, stamps)
-    out = []
+        return pl.DataFrame(pairs, schema=_PAIR_SCHEMA)
+    symbols, col = np.unique(bars["symbol"].to_numpy().astype(str), return_inverse=True)
+    rows = np.searchsorted(reader.index, bars["date"].to_numpy().astype("datetime64[D]"))
+    r0 = int(rows.min())
+    # Latest known_at per (calendar row, symbol), then its maximum over each session's trailing window.
+    latest = np.full((int(rows.max()) - r0 + 1, len(symbols)), np.iinfo(np.int64).min)
+    np.maximum.at(latest, (rows - r0, col), bars["known_at"].dt.epoch("us").to_numpy())
     for day, t in zip(days, times, strict=True):
-        last = reader.row(day)
-        window_max = per_row[reader.first(day) : last + 1].max()
-        out.append(bool(window_max > _epoch_us(t)))
-    return out
+        r = reader.row(day)
+        if r < r0:
+            continue
+        window = latest[max(reader.first(day), r0) - r0 : r - r0 + 1].max(axis=0)
+        hit = np.nonzero(window > _epoch_us(t))[0]
+        pairs["date"] += [day] * len(hit)
+        pairs["symbol"] += symbols[hit].tolist()
+    return pl.DataFrame(pairs, schema=_PAIR_SCHEMA)
+
+
+_PAIR_SCHEMA = {"date": pl.Date(), "symbol": pl.String()}
 
 
 def _epoch_us(t: datetime) -> int:

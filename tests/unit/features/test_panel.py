@@ -112,6 +112,25 @@ def test_point_in_time_alpha158_when_revisions_and_late_rows_equals_per_session_
     _assert_same(got, _naive(snapshot, days, served))
 
 
+def test_point_in_time_alpha158_when_many_revisions_at_many_instants_equals_per_session_reads() -> None:
+    days = _sessions(130)
+    rng = np.random.default_rng(11)
+    base = _bars(days, seed=4)
+    revisions = []
+    for _ in range(25):
+        k, symbol = int(rng.integers(40, 125)), str(rng.choice(SYMBOLS))
+        known = _time(days[min(k + int(rng.integers(1, 20)), 129)])
+        row = (pl.col("symbol") == symbol) & (pl.col("date") == days[k])
+        revisions.append(_revised(base, row, known, 1 + 0.05 * rng.standard_normal()))
+    snapshot = _snapshot(pl.concat([base, *revisions]))
+    served = days[70:130]
+    times = [_time(d) for d in served]
+
+    got = point_in_time_alpha158(TimeMachine(snapshot, times[-1]), MARKET, served, times, days, block=16)
+
+    _assert_same(got, _naive(snapshot, days, served))
+
+
 def test_point_in_time_alpha158_when_split_adjusted_reads_whole_window_adjusted() -> None:
     days = _sessions(130)
     snapshot = _snapshot(_history(days))
