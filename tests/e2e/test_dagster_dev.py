@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import requests
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from prometheus.core.types import Market, Mode
 from prometheus.data.store import HistoricalStore
 from prometheus_assets.partitions import partitions_for
+from tests.support.dagster_ui import free_port, stop, wait_for_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS_QUERY = """
@@ -24,35 +22,9 @@ ASSETS_QUERY = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _graphql(port: int, query: str) -> dict:
-    response = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30)
-    response.raise_for_status()
-    return response.json()["data"]
-
-
-def _wait_for_assets(port: int, proc: subprocess.Popen, log: Path, timeout: float = 240) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"dagster dev exited early:\n{log.read_text()[-4000:]}"
-        try:
-            nodes = _graphql(port, ASSETS_QUERY)["assetNodes"]
-            if nodes:
-                return nodes
-        except (requests.RequestException, KeyError, TypeError):
-            pass
-        time.sleep(2)
-    raise AssertionError(f"dagster dev did not serve assets within {timeout} s:\n{log.read_text()[-4000:]}")
-
-
 @pytest.mark.slow
 def test_dagster_dev_when_started_serves_graph_and_runs_materialisation(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
     env |= {"DAGSTER_HOME": str(tmp_path / "dagster_home"), "PROMETHEUS_DATA_ROOT": str(tmp_path / "data")}
     (tmp_path / "dagster_home").mkdir()
@@ -68,7 +40,7 @@ def test_dagster_dev_when_started_serves_graph_and_runs_materialisation(tmp_path
             start_new_session=True,
         )
     try:
-        nodes = _wait_for_assets(port, proc, log)
+        nodes = wait_for_assets(port, ASSETS_QUERY, proc, log)
         by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
         # The default code location holds the embedded market only (markets without a data source are left out).
         assert {k.split("/")[0] for k in by_key} == {"us_eq"}
@@ -91,9 +63,4 @@ def test_dagster_dev_when_started_serves_graph_and_runs_materialisation(tmp_path
         frame = HistoricalStore(tmp_path / "data" / "lake").read("trading_sessions", market="US_EQ")
         assert len(frame) == 20
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)

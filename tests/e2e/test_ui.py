@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
-import requests
 from playwright.sync_api import sync_playwright
+
+from tests.support.dagster_ui import free_port, stop, wait_for_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNTS_QUERY = """
@@ -36,32 +34,6 @@ SHOTS = {
     "partitions": "/assets/us_eq/prices_adjusted?view=partitions",
     "checks": "/assets/us_eq/prices_daily?view=checks",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _graphql(port: int, query: str) -> dict:
-    response = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30)
-    response.raise_for_status()
-    return response.json()["data"]
-
-
-def _wait(port: int, proc: subprocess.Popen, log: Path, timeout: float = 240) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"prometheus ui exited early:\n{log.read_text()[-4000:]}"
-        try:
-            nodes = _graphql(port, COUNTS_QUERY)["assetNodes"]
-            if nodes:
-                return nodes
-        except (requests.RequestException, KeyError, TypeError):
-            pass
-        time.sleep(2)
-    raise AssertionError(f"the UI did not serve assets within {timeout} s:\n{log.read_text()[-4000:]}")
 
 
 def _screenshots(port: int, folder: Path) -> list[Path]:
@@ -97,12 +69,12 @@ def test_ui_after_demo_shows_every_partition_built_with_checks_and_screenshots(t
     done = subprocess.run(demo, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
 
-    port, log = _free_port(), tmp_path / "ui.log"
+    port, log = free_port(), tmp_path / "ui.log"
     with log.open("w") as out:
         proc = subprocess.Popen([prometheus, "ui", "--port", str(port)], cwd=tmp_path, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
-        nodes = {"/".join(n["assetKey"]["path"]): n for n in _wait(port, proc, log)}
+        nodes = {"/".join(n["assetKey"]["path"]): n for n in wait_for_assets(port, COUNTS_QUERY, proc, log)}
         built = {"prices_adjusted": DEMO_MONTHS, "trading_sessions": DEMO_MONTHS, "profiles": DEMO_MONTHS,
                  "instrument_embeddings": DEMO_MONTHS, "encoder_model": 3, "news_embeddings": 1}  # fmt: skip
         for asset, partitions in built.items():
@@ -119,9 +91,4 @@ def test_ui_after_demo_shows_every_partition_built_with_checks_and_screenshots(t
         for png in _screenshots(port, folder):
             assert _not_blank(png), f"{png} looks blank"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
