@@ -3,7 +3,8 @@
 Two figures: the pure vectorised computation over the whole (session x name) panel (``compute_alpha158``), and the
 point-in-time reader over every session (``point_in_time_alpha158``: block reads through a TimeMachine view, each
 session's row from its window as known at its decision time). The bars are the generator's daily bars (its raw
-prices: timing does not depend on adjustment), each known 5 minutes after its session's 21:00 UTC close. Each
+prices: timing does not depend on adjustment), each known 5 minutes after its session's 21:00 UTC close; a third
+run adds two seeded 2:1 split re-adjustments per name (every earlier bar revised, known at the ex-date). Each
 measurement runs in its own child process, so each peak RSS is its own. Prints seconds and peak RSS and writes them
 as JSON (``--out``, default $PROMETHEUS_DATA_ROOT/benchmarks/features.json).
 """
@@ -59,6 +60,27 @@ def _bars(names: int, years: int, seed: int) -> tuple[pl.DataFrame, list, list[d
     return frame.select(PRICES_ADJUSTED.names).cast(PRICES_ADJUSTED.dtypes), list(m.sessions), times
 
 
+def _with_splits(prices: pl.DataFrame, sessions: list, times: list[datetime]) -> pl.DataFrame:
+    """Two 2:1 re-adjustments per name at seeded sessions: every earlier bar revised, known at the ex-date's close."""
+    rng = np.random.default_rng(7)
+    symbols = prices["symbol"].unique().sort().to_list()
+    ex = pl.DataFrame(
+        {
+            "symbol": np.repeat(symbols, 2),
+            "ex": np.array(sessions, dtype="datetime64[D]")[rng.integers(60, len(sessions), 2 * len(symbols))],
+        }
+    ).with_columns(pl.col("ex").cast(pl.Date()))
+    known = pl.DataFrame({"ex": sessions, "revised_at": times}).with_columns(pl.col("ex").cast(pl.Date()))
+    revised = (
+        prices.join(ex.join(known, on="ex"), on="symbol")
+        .filter(pl.col("date") < pl.col("ex"))
+        .with_columns(*(pl.col(c) * 0.5 for c in ("open", "high", "low", "close")), pl.col("volume") * 2.0)
+        .with_columns(pl.col("revised_at").cast(pl.Datetime("us", "UTC")).alias("known_at"))
+        .select(prices.columns)
+    )
+    return pl.concat([prices, revised])
+
+
 def _part(part: str, names: int, years: int) -> dict[str, float]:
     """One measurement in this process (run in a child so that its peak RSS is its own)."""
     t0 = time.perf_counter()
@@ -66,13 +88,16 @@ def _part(part: str, names: int, years: int) -> dict[str, float]:
     out: dict[str, float] = {"generate_market_s": time.perf_counter() - t0, "bars": prices.height}
     out["peak_rss_input_mb"] = _peak_rss_mb()
     t0 = time.perf_counter()
+    if part == "pit_revised":
+        prices = _with_splits(prices, sessions, times)
+        out["bars_with_revisions"] = prices.height
     if part == "whole":
         frame = compute_alpha158(prices.drop("market", "total_return", "known_at"), sessions)
     else:
         view = TimeMachine(HistorySnapshot(times[-1], {Table.PRICES_ADJUSTED: prices}), times[-1])
         frame = point_in_time_alpha158(view, Market.US_EQ, sessions, times, sessions)
     out["seconds"] = time.perf_counter() - t0
-    assert frame.height == prices.height
+    assert frame.height == out["bars"]
     out["output_mb"] = frame.estimated_size("mb")
     out["peak_rss_mb"] = _peak_rss_mb()
     return out
@@ -84,7 +109,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=root / "benchmarks" / "features.json")
     parser.add_argument("--names", type=int, default=500)
     parser.add_argument("--years", type=int, default=10)
-    parser.add_argument("--part", choices=["whole", "pit"], default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=["whole", "pit", "pit_revised"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:
         print(json.dumps(_part(args.part, args.names, args.years)))
@@ -97,7 +122,11 @@ def main() -> None:
         "cpus": os.cpu_count() or 0,
         "load_average_1min_before": os.getloadavg()[0],
     }
-    labels = {"whole": "compute_alpha158_whole_panel", "pit": "point_in_time_alpha158_all_sessions"}
+    labels = {
+        "whole": "compute_alpha158_whole_panel",
+        "pit": "point_in_time_alpha158_all_sessions",
+        "pit_revised": "point_in_time_alpha158_with_2_splits_per_name",
+    }
     for part, label in labels.items():
         cmd = [sys.executable, __file__, "--part", part, "--names", str(args.names), "--years", str(args.years)]
         child = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
@@ -107,6 +136,8 @@ def main() -> None:
         results[f"{label}_peak_rss_mb"] = child["peak_rss_mb"]
         results[f"{label}_peak_rss_input_only_mb"] = child["peak_rss_input_mb"]
         results["output_mb"] = child["output_mb"]
+        if "bars_with_revisions" in child:
+            results["bars_with_revisions"] = int(child["bars_with_revisions"])
     for key, value in results.items():
         print(f"{key:<60} {value:.3f}" if isinstance(value, float) else f"{key:<60} {value}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
