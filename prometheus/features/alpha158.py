@@ -304,7 +304,7 @@ def compute_alpha158(bars: pl.DataFrame, sessions: Sequence[date] | None = None)
     Raises
     ------
     DataError
-        A missing column or a duplicated (date, symbol).
+        A missing column, a duplicated (date, symbol), or a bar dated outside ``sessions``.
     """
     missing = [c for c in BAR_COLUMNS if c not in bars.columns]
     if missing:
@@ -313,6 +313,10 @@ def compute_alpha158(bars: pl.DataFrame, sessions: Sequence[date] | None = None)
     frame = bars.select(*BAR_COLUMNS, vwap.cast(pl.Float64()).alias("_vwap")).cast(dict(BAR_COLUMNS))
     if frame.select(pl.struct("date", "symbol").is_duplicated().any()).item():
         raise DataError("duplicated (date, symbol) in the bars", field="date,symbol")
+    if sessions is not None:
+        outside = frame.filter(~pl.col("date").is_in(list(sessions)))
+        if not outside.is_empty():
+            raise DataError(f"bars dated {outside['date'].min()} (and others) are not among the sessions", field="date")
     frame = frame.with_columns(pl.coalesce("_vwap", (H + L + C) / 3).alias("_vwap"), pl.lit(True).alias("_bar"))
     grid = _grid(frame, sessions).with_columns(pl.int_range(pl.len()).over("symbol").alias("_pos"))
     rowwise = [expression(f).alias(f.name) for f in FEATURES if f.family is not Family.ROLLING]

@@ -233,6 +233,13 @@ def test_compute_alpha158_when_duplicated_bar_raises() -> None:
         compute_alpha158(pl.concat([bars, bars.head(1)]))
 
 
+def test_compute_alpha158_when_bar_outside_sessions_raises() -> None:
+    bars = _series(5, seed=9)
+
+    with pytest.raises(DataError, match="not among the sessions"):
+        compute_alpha158(bars, _days(4))
+
+
 def test_compute_alpha158_when_column_missing_raises() -> None:
     with pytest.raises(DataError, match="volume"):
         compute_alpha158(_series(3, seed=9).drop("volume"))
