@@ -13,18 +13,19 @@ from prometheus_cli._common import date_option, instant_option, run, settings
 
 app = typer.Typer(help="Trading sessions and market states (exchange_calendars).", no_args_is_help=True)
 
-#: History ``state`` loads before the instant: the previous session (for its POST_CLOSE window) lies within it
-#: even across the longest closures. Building the calendar from 1990 instead costs about 0.2 s per command.
-STATE_LOOKBACK = timedelta(days=31)
-
 
 def _calendar(start: str = DEFAULT_START) -> TradingCalendar:
     s = settings()
-    return TradingCalendar(timedelta(minutes=s.pre_open_minutes), timedelta(minutes=s.post_close_minutes), start=start)
+    # The schedule cache under the data root spares later commands loading exchange_calendars (and pandas).
+    return TradingCalendar(timedelta(minutes=s.pre_open_minutes), timedelta(minutes=s.post_close_minutes),
+                           start=start, cache_dir=s.data_path / "cache" / "calendar")  # fmt: skip
 
 
 def _state_start(ts: datetime) -> str:
-    return max(ts.date() - STATE_LOOKBACK, date.fromisoformat(DEFAULT_START)).isoformat()
+    """First day of the month before ``ts``: the previous session (for its POST_CLOSE window) lies after it even
+    across the longest closures, and the start (the schedule cache's key) changes once a month, not daily."""
+    month = ts.year * 12 + ts.month - 2
+    return max(date(month // 12, month % 12 + 1, 1), date.fromisoformat(DEFAULT_START)).isoformat()
 
 
 @app.command("state")

@@ -13,22 +13,23 @@ State of a market at an instant, in order of precedence:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import exchange_calendars as xcals
 import numpy as np
-import pandas as pd
 
-from prometheus.calendar.fx import FXGlobalCalendar
 from prometheus.calendar.markets import MARKETS
 from prometheus.core.errors import ConfigError
 from prometheus.core.time import to_date, to_utc
 from prometheus.core.types import Market, MarketState
 
 if TYPE_CHECKING:
+    import exchange_calendars as xcals
+    import pandas as pd
     import polars as pl
 
 #: Earliest session the calendars cover: the reference index history starts in 1999.
@@ -63,7 +64,7 @@ class Transition:
 class _Arrays:
     """Session boundaries of one calendar as int64 nanoseconds since the epoch (UTC)."""
 
-    sessions: pd.DatetimeIndex
+    sessions: np.ndarray  # datetime64[D], increasing
     opens: np.ndarray
     closes: np.ndarray
     break_starts: np.ndarray
@@ -81,6 +82,13 @@ def parse_market(market: Market | str) -> Market:
 
 @lru_cache(maxsize=16)
 def _exchange_calendar(code: str, start: str, end: str | None) -> xcals.ExchangeCalendar:
+    # exchange_calendars (and pandas with it) loads here, not with the module: with a schedule cache,
+    # `prometheus calendar state` answers without them (benchmarks/bench_cli_startup.py).
+    import exchange_calendars as xcals  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+
+    from prometheus.calendar.fx import FXGlobalCalendar  # noqa: PLC0415
+
     if code == "FX_GLOB":
         return FXGlobalCalendar(start=start, end=end)
     factory = xcals.calendar_utils.global_calendar_dispatcher._calendar_factories[code]
@@ -104,6 +112,10 @@ class TradingCalendar:
         Lengths of the PRE_OPEN and POST_CLOSE windows.
     start, end
         Range of sessions covered (``end`` None: exchange_calendars' default, about a year ahead).
+    cache_dir
+        Folder for schedule caches: a market's session boundaries are written there when first built and read
+        back by later processes (keyed by market, range, exchange_calendars version and, for the default end,
+        the month built), so a short command need not load exchange_calendars. None: no cache.
     """
 
     def __init__(
@@ -112,6 +124,7 @@ class TradingCalendar:
         post_close: timedelta = timedelta(minutes=60),
         start: str = DEFAULT_START,
         end: str | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         if pre_open < timedelta(0) or post_close < timedelta(0):
             raise ConfigError("pre_open and post_close windows must not be negative", setting="calendar")
@@ -119,6 +132,7 @@ class TradingCalendar:
         self.post_close = post_close
         self.start = start
         self.end = end
+        self.cache_dir = cache_dir
         self._arrays: dict[Market, _Arrays] = {}
 
     # -- calendars ---------------------------------------------------------------------------------------------
@@ -133,23 +147,36 @@ class TradingCalendar:
     def _arr(self, market: Market | str) -> _Arrays:
         m = parse_market(market)
         if m not in self._arrays:
-            cal = self.exchange_calendar(m)
-            sched = cal.schedule
-            self._arrays[m] = _Arrays(
-                sessions=sched.index,
-                opens=_ns(sched["open"]),
-                closes=_ns(sched["close"]),
-                break_starts=_ns(sched["break_start"]),
-                break_ends=_ns(sched["break_end"]),
-            )
+            cached = self._cache_path(m)
+            if cached is not None and cached.exists():
+                with np.load(cached) as z:
+                    self._arrays[m] = _Arrays(*(z[f] for f in _ARRAY_FIELDS))
+            else:
+                sched = self.exchange_calendar(m).schedule
+                self._arrays[m] = _Arrays(
+                    sessions=sched.index.values.astype("datetime64[D]"),
+                    opens=_ns(sched["open"]),
+                    closes=_ns(sched["close"]),
+                    break_starts=_ns(sched["break_start"]),
+                    break_ends=_ns(sched["break_end"]),
+                )
+                if cached is not None:
+                    _write_cache(cached, self._arrays[m])
         return self._arrays[m]
+
+    def _cache_path(self, market: Market) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        # The default end moves with the day exchange_calendars is asked: such a cache is renewed each month.
+        end = self.end or f"default{datetime.now(UTC):%Y%m}"
+        return self.cache_dir / f"{market.value}_{self.start}_{end}_xcals{version('exchange_calendars')}.npz"
 
     # -- sessions ----------------------------------------------------------------------------------------------
     def sessions(self, market: Market | str, start: date | str, end: date | str) -> list[date]:
         """Session dates of ``market`` from ``start`` to ``end`` inclusive."""
         arr = self._arr(market)
         lo, hi = self._slice(arr, start, end)
-        return [d.date() for d in arr.sessions[lo:hi]]
+        return arr.sessions[lo:hi].tolist()
 
     def sessions_frame(self, market: Market | str, start: date | str, end: date | str) -> pl.DataFrame:
         """Sessions with their opens, closes and breaks in UTC (columns: :func:`sessions_schema`)."""
@@ -167,7 +194,7 @@ class TradingCalendar:
 
         return pl.DataFrame(
             {
-                "session": pl.Series([d.date() for d in arr.sessions[lo:hi]], dtype=pl.Date),
+                "session": pl.Series(arr.sessions[lo:hi].tolist(), dtype=pl.Date),
                 "open": col(arr.opens),
                 "close": col(arr.closes),
                 "break_start": col(arr.break_starts),
@@ -184,25 +211,25 @@ class TradingCalendar:
         if n < 0:
             raise ConfigError(f"sessions_before needs n >= 0, got {n}", setting="n")
         arr = self._arr(market)
-        hi = int(arr.sessions.searchsorted(pd.Timestamp(to_date(day)), side="right" if inclusive else "left"))
-        return [d.date() for d in arr.sessions[max(0, hi - n) : hi]]
+        hi = int(np.searchsorted(arr.sessions, _day(day), side="right" if inclusive else "left"))
+        return arr.sessions[max(0, hi - n) : hi].tolist()
 
     def _slice(self, arr: _Arrays, start: date | str, end: date | str) -> tuple[int, int]:
-        lo = arr.sessions.searchsorted(pd.Timestamp(to_date(start)), side="left")
-        hi = arr.sessions.searchsorted(pd.Timestamp(to_date(end)), side="right")
+        lo = np.searchsorted(arr.sessions, _day(start), side="left")
+        hi = np.searchsorted(arr.sessions, _day(end), side="right")
         return int(lo), int(hi)
 
     def is_session(self, market: Market | str, day: date | str) -> bool:
         """True when ``day`` is a trading session of ``market``."""
         arr = self._arr(market)
-        stamp = pd.Timestamp(to_date(day))
-        i = arr.sessions.searchsorted(stamp)
+        stamp = _day(day)
+        i = int(np.searchsorted(arr.sessions, stamp))
         return bool(i < len(arr.sessions) and arr.sessions[i] == stamp)
 
     def _index(self, market: Market | str, session: date | str) -> int:
         arr = self._arr(market)
-        stamp = pd.Timestamp(to_date(session))
-        i = int(arr.sessions.searchsorted(stamp))
+        stamp = _day(session)
+        i = int(np.searchsorted(arr.sessions, stamp))
         if i >= len(arr.sessions) or arr.sessions[i] != stamp:
             raise ConfigError(f"{to_date(session)} is not a session of {parse_market(market)}", setting="session")
         return i
@@ -225,23 +252,23 @@ class TradingCalendar:
     def next_session(self, market: Market | str, day: date | str) -> date:
         """First session strictly after ``day``."""
         arr = self._arr(market)
-        i = int(arr.sessions.searchsorted(pd.Timestamp(to_date(day)), side="right"))
+        i = int(np.searchsorted(arr.sessions, _day(day), side="right"))
         self._check_range(market, i)
-        return arr.sessions[i].date()
+        return arr.sessions[i].item()
 
     def previous_session(self, market: Market | str, day: date | str) -> date:
         """Last session strictly before ``day``."""
         arr = self._arr(market)
-        i = int(arr.sessions.searchsorted(pd.Timestamp(to_date(day)), side="left")) - 1
+        i = int(np.searchsorted(arr.sessions, _day(day), side="left")) - 1
         self._check_range(market, i)
-        return arr.sessions[i].date()
+        return arr.sessions[i].item()
 
     def _check_range(self, market: Market | str, i: int) -> None:
         arr = self._arr(market)
         if i < 0 or i >= len(arr.sessions):
             raise ConfigError(
                 f"outside the calendar of {parse_market(market)} "
-                f"({arr.sessions[0].date()} .. {arr.sessions[-1].date()})",
+                f"({arr.sessions[0].item()} .. {arr.sessions[-1].item()})",
                 setting="calendar",
             )
 
@@ -294,8 +321,25 @@ class TradingCalendar:
         raise ConfigError(f"no transition of {parse_market(market)} after {ts} in the calendar range")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ARRAY_FIELDS = ("sessions", "opens", "closes", "break_starts", "break_ends")
+
+
+def _day(d: date | str) -> np.datetime64:
+    return np.datetime64(to_date(d), "D")
+
+
+def _write_cache(path: Path, arrays: _Arrays) -> None:
+    """Write the arrays to ``path`` atomically (a half-written cache is never read)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as f:
+        np.savez(f, **{name: getattr(arrays, name) for name in _ARRAY_FIELDS})
+    tmp.replace(path)
+
+
 def _to_ns(ts: datetime | str) -> int:
-    return int(pd.Timestamp(to_utc(ts)).value)
+    return (to_utc(ts) - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def _td_ns(td: timedelta) -> int:
@@ -303,7 +347,7 @@ def _td_ns(td: timedelta) -> int:
 
 
 def _dt(ns: int | np.integer) -> datetime:
-    return pd.Timestamp(int(ns), tz="UTC").to_pydatetime()
+    return _EPOCH + timedelta(microseconds=int(ns) // 1000)
 
 
 @lru_cache(maxsize=8)

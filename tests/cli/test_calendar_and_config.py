@@ -56,3 +56,25 @@ def test_help_when_asked_is_available(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+def test_calendar_state_when_schedule_cached_loads_neither_pandas_nor_exchange_calendars(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.argv = ['prometheus', 'calendar', 'state', 'US_EQ']\n"
+        "from prometheus_cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', sorted(m for m in ('pandas', 'exchange_calendars', 'polars') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
+    env["PROMETHEUS_DATA_ROOT"] = str(tmp_path)
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "LOADED ['exchange_calendars', 'pandas']" in first.stdout  # builds and caches the schedule
+    assert "LOADED []" in second.stdout
+    assert first.stdout.split()[0] == second.stdout.split()[0]
+    assert first.stdout.split()[0] in {"OPEN", "CLOSED", "PRE_OPEN", "POST_CLOSE", "BREAK"}

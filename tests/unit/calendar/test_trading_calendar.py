@@ -153,3 +153,28 @@ def test_sessions_before_when_calendar_starts_later_returns_fewer() -> None:
     first = cal.sessions("US_EQ", "1990-01-01", "2100-01-01")[0]
     assert cal.sessions_before("US_EQ", first, 10) == []
     assert len(cal.sessions_before("US_EQ", cal.next_session("US_EQ", first), 10)) == 1
+
+
+def test_schedule_cache_when_read_back_gives_the_same_states_without_exchange_calendars(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prometheus.calendar.trading_calendar as tc
+
+    plain = TradingCalendar(start="2024-10-01")
+    plain.state("JP_EQ", "2024-11-05T03:00Z")  # built from exchange_calendars
+    TradingCalendar(start="2024-10-01", cache_dir=tmp_path).state("JP_EQ", "2024-11-05T03:00Z")  # writes the cache
+    assert [p.name.startswith("JP_EQ_2024-10-01_") for p in tmp_path.iterdir()] == [True]
+
+    def no_build(*args: object) -> None:
+        raise AssertionError("the cache should have spared building the exchange calendar")
+
+    monkeypatch.setattr(tc, "_exchange_calendar", no_build)
+    cached = TradingCalendar(start="2024-10-01", cache_dir=tmp_path)
+    t = datetime(2024, 11, 1, tzinfo=UTC)
+    for _ in range(12):  # lunch breaks, closes, a holiday (2024-11-04): every transition equal
+        assert cached.state("JP_EQ", t) == plain.state("JP_EQ", t)
+        nxt = cached.next_transition("JP_EQ", t)
+        assert nxt == plain.next_transition("JP_EQ", t)
+        t = nxt.at
+    assert cached.sessions("JP_EQ", "2024-11-01", "2024-11-08") == plain.sessions("JP_EQ", "2024-11-01", "2024-11-08")
+    assert cached.previous_session("JP_EQ", date(2024, 11, 5)) == date(2024, 11, 1)
