@@ -8,7 +8,6 @@ instance under ``DAGSTER_HOME`` (by default ``<data root>/dagster_home``, create
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -61,10 +60,12 @@ def prepare_home(home: Path) -> Path:
 
 
 def local_instance(settings: Settings) -> dg.DagsterInstance:
-    """The instance at ``settings.dagster_home`` (``DAGSTER_HOME`` is set for this process and its children)."""
-    home = prepare_home(settings.dagster_home.resolve())
-    os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    """The instance at ``settings.dagster_home``, created on first use.
+
+    Built from that folder rather than by setting ``DAGSTER_HOME`` for the process, so a process (a test run)
+    that works on several data roots never records runs in another root's instance.
+    """
+    return dg.DagsterInstance.from_config(str(prepare_home(settings.dagster_home.resolve())))
 
 
 def partition_range(partitions: dg.PartitionsDefinition, start: date, end: date) -> tuple[str, str] | None:

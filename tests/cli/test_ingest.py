@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 from typer.testing import CliRunner
 
@@ -36,8 +38,14 @@ def test_vendor_command_when_file_unreadable_exits_with_error_naming_file(tmp_pa
 
 
 def test_synthetic_command_when_small_generates_files_and_ingests(tmp_path: Path) -> None:
+    before = os.environ.get("DAGSTER_HOME")
     result = CliRunner().invoke(app, ["synthetic", "--names", "20", "--years", "1", "--seed", "3"], env=_env(tmp_path))
     assert result.exit_code == 0, result.output
+    # The run is recorded in the data root's own instance, and the process environment is left alone.
+    assert os.environ.get("DAGSTER_HOME") == before
+    with dg.DagsterInstance.from_config(str(tmp_path / "data" / "dagster_home")) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"prometheus/command": "ingest synthetic"}))
+        assert [r.job_name for r in runs] == ["us_eq_ingestion_job"]
     assert "loaded prices_daily" in result.output
     assert (tmp_path / "data" / "vendor" / "us_eq" / "prices.csv").is_file()
     lake = HistoricalStore(tmp_path / "data" / "lake")
