@@ -19,10 +19,9 @@ from prometheus.core.types import Market
 from prometheus.data.panel import PricePanel
 from prometheus.data.synthetic import SyntheticConfig, generate_market
 from prometheus.data.synthetic.text import PARTNERS, PRODUCTS, REGIONS, TEMPLATES
-from prometheus.encoders import NumericEncoderConfig, TextEncoderConfig
+from prometheus.encoders import DEMO_NUMERIC, NumericEncoderConfig, TextEncoderConfig
 from prometheus.encoders.numeric import embed_period, features_of, retraining_periods, train_period
 from prometheus.encoders.text import embed_texts, load_text_model
-from prometheus.profiles import DEMO_NUMERIC
 
 
 def _panel(names: int, years: int, seed: int) -> PricePanel:

@@ -18,13 +18,12 @@ from prometheus.core.settings import Settings, load_settings
 from prometheus.core.types import Market
 from prometheus.data.ingest import default_vendor_dir
 from prometheus.data.schema import Table
-from prometheus.encoders import NumericEncoderConfig
+from prometheus.encoders import DEMO_NUMERIC, NumericEncoderConfig
 from prometheus.engines.fragility import FRAGILITY_SPEC
 from prometheus.engines.pipeline import EngineChainConfig
 from prometheus.engines.regime import REGIME_SPEC
 from prometheus.engines.stability import STABILITY_SPEC
 from prometheus.engines.universe import UNIVERSE_SPEC
-from prometheus.profiles import DEMO_NUMERIC
 from prometheus_assets.calendar import build_trading_sessions_asset
 from prometheus_assets.encoders import build_encoder_assets
 from prometheus_assets.engines.fragility import build_fragility_assets
@@ -125,7 +124,7 @@ def build_definitions(
     """Assets, checks, jobs and resources of one code location (one mode, the configured markets).
 
     ``engines`` configures the engine chain (default: each engine's defaults); ``numeric`` the numeric encoder
-    (default: the embedded default's yearly encoder, :data:`~prometheus.profiles.DEMO_NUMERIC`).
+    (default: the embedded default's yearly encoder, :data:`~prometheus.encoders.DEMO_NUMERIC`).
     """
     bar_delay = timedelta(seconds=settings.bar_delay_seconds)
     chain = engines or EngineChainConfig()

@@ -1,11 +1,11 @@
 """Encoders: a causal numeric encoder of return windows and the MiniLM news encoder, with their lake I/O.
 
-Profiles, and the demo build of encoders then profiles, are a layer above in :mod:`prometheus.profiles`.
+Profiles are a layer above, in :mod:`prometheus.profiles`.
 
 Importing this package does not import torch or sentence-transformers: they load when a model trains or runs.
 """
 
-from prometheus.encoders.config import EncoderKind, NumericEncoderConfig, RetrainPeriod, TextEncoderConfig
+from prometheus.encoders.config import DEMO_NUMERIC, EncoderKind, NumericEncoderConfig, RetrainPeriod, TextEncoderConfig
 from prometheus.encoders.pipeline import (
     LakeContext,
     model_in_force,
@@ -15,6 +15,7 @@ from prometheus.encoders.pipeline import (
 )
 
 __all__ = [
+    "DEMO_NUMERIC",
     "EncoderKind",
     "LakeContext",
     "NumericEncoderConfig",

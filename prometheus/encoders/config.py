@@ -92,3 +92,10 @@ class TextEncoderConfig(VersionedConfig):
     batch_size: int = Field(64, ge=1)
     lookback_sessions: int = Field(5, ge=1, description="Items of the last n decision windows are aggregated.")
     threads: int = Field(1, ge=1, le=64)
+
+
+#: The embedded default's numeric encoder, the code location's default (so `make demo` and `make ui` agree):
+#: yearly retrains on a subsample of names keep the step under a minute.
+DEMO_NUMERIC = NumericEncoderConfig(
+    retrain="year", channels=16, steps_initial=150, steps_retrain=25, max_train_names=100, batch_sessions=4
+)

@@ -218,29 +218,6 @@ def write_news_embeddings(
     return embedded.height, aggregates.height
 
 
-# ------------------------------------------------------------------------------------------- walk-forward
-def walk_forward_to_lake(ctx: LakeContext, panel: PricePanel, config: NumericEncoderConfig) -> tuple[int, int]:
-    """Train one model per retraining period of ``panel`` in order and write artifacts, registry rows and
-    embeddings as they come; returns (models, embedding rows).
-    """
-    # One panel for the whole history: features once, one model per period in order (each trained only on
-    # the sessions before its period), artifacts and rows written as they come.
-    features = features_of(panel, config)
-    previous: NumericModel | None = None
-    models = rows = 0
-    for period in retraining_periods(panel.sessions, config.retrain):
-        model = train_period(panel, features, period, config, previous)
-        if model is None:
-            continue
-        folder = save_model(model, ctx.models_root)
-        ctx.store.merge(Table.ENCODER_MODELS, model_row(model, folder.relative_to(ctx.data_root)))
-        frame = embed_period(panel, features, model, period)
-        if not frame.is_empty():
-            ctx.store.merge(Table.INSTRUMENT_EMBEDDINGS, frame)
-        models, rows, previous = models + 1, rows + frame.height, model
-    return models, rows
-
-
 __all__ = [
     "MODELS_FOLDER",
     "LakeContext",
@@ -251,7 +228,6 @@ __all__ = [
     "price_panel",
     "registry",
     "train_numeric_model",
-    "walk_forward_to_lake",
     "write_news_embeddings",
     "write_numeric_embeddings",
 ]

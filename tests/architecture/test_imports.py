@@ -36,7 +36,7 @@ def test_project_modules_when_listed_cover_each_package_and_skip_migrations() ->
     names = project_modules()
     assert set(PACKAGES) <= set(names)
     assert "prometheus_cli" in names
-    assert "prometheus.profiles.build" in names
+    assert "prometheus.profiles.pipeline" in names
     assert not [n for n in names if ".migrations" in n]
 
 

@@ -4,10 +4,8 @@ corporate-action adjustment and publishing into the historical store (see ``docs
 from prometheus.data.ingest.adjust import adjusted_as_of, adjusted_revisions, adjustment_factors
 from prometheus.data.ingest.api import (
     VENDOR_FOLDER,
-    DefaultIngest,
     default_vendor_dir,
     delivery_dates,
-    ingest_default,
     ingest_reference,
     ingest_synthetic,
     ingest_vendor,
@@ -26,7 +24,6 @@ __all__ = [
     "VENDOR_FOLDER",
     "Batch",
     "DateWindow",
-    "DefaultIngest",
     "FileReport",
     "IngestReport",
     "PublishedCheck",
@@ -43,7 +40,6 @@ __all__ = [
     "default_vendor_dir",
     "delivery_dates",
     "incomplete_runs",
-    "ingest_default",
     "ingest_reference",
     "ingest_synthetic",
     "ingest_vendor",

@@ -130,27 +130,3 @@ def write_synthetic_delivery(store: HistoricalStore, data_root: Path, config: Sy
     publish_market(store, Market.US_EQ)
     return directory
 
-
-@dataclass(frozen=True)
-class DefaultIngest:
-    """What :func:`ingest_default` did."""
-
-    synthetic: IngestReport
-    reference: IngestReport
-    seconds: float
-
-    def lines(self) -> list[str]:
-        """Human summary of both runs."""
-        return [f"synthetic market: {self.synthetic.run_id}", *self.synthetic.lines()[1:],
-                f"reference data (arch): {self.reference.run_id}", *self.reference.lines()[1:],
-                f"ingested in {self.seconds:.1f} s"]  # fmt: skip
-
-
-def ingest_default(settings: Settings, config: SyntheticConfig | None = None) -> DefaultIngest:
-    """The embedded default: the synthetic market (default 500 names x 10 years, seed 42) and the reference data."""
-    t0 = time.perf_counter()
-    store = HistoricalStore.from_settings(settings)
-    delay = timedelta(seconds=settings.bar_delay_seconds)
-    synthetic = ingest_synthetic(store, settings.data_path, config or SyntheticConfig(), bar_delay=delay)
-    reference = ingest_reference(store, bar_delay=delay)
-    return DefaultIngest(synthetic, reference, time.perf_counter() - t0)
