@@ -13,13 +13,13 @@ import polars as pl
 from prometheus.core.types import Market
 from prometheus.data.market_series import market_series
 from prometheus.data.timemachine import TimeMachine
+from prometheus.engines.periods import periods_starting_in
 from prometheus.engines.regime import (
     REGIME_SPEC,
     RegimeConfig,
     RegimeEngine,
     crisis_plot_png,
     load_models,
-    period_of,
     save_model,
 )
 from prometheus.engines.runner import history_view
@@ -86,14 +86,7 @@ def build_regime_assets(scope: MarketScope, config: RegimeConfig | None = None) 
 
 def _periods(window: dg.TimeWindow, cfg: RegimeConfig) -> list[tuple[date, date]]:
     """The refit periods starting in ``window``."""
-    first, last = window.start.date(), (window.end - timedelta(days=1)).date()
-    out, day = [], first
-    while day <= last:
-        period = period_of(day, cfg.refit_months)
-        if period[0] >= first:
-            out.append(period)
-        day = period[1] + timedelta(days=1)
-    return out
+    return periods_starting_in(window.start.date(), (window.end - timedelta(days=1)).date(), cfg.refit_months)
 
 
 def _crisis_plot(frame: pl.DataFrame, view: TimeMachine, market: Market) -> bytes:

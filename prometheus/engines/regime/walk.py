@@ -15,17 +15,9 @@ from datetime import date, datetime
 import numpy as np
 
 from prometheus.core.errors import DataError
+from prometheus.engines.periods import period_of
 from prometheus.engines.regime.config import RegimeConfig
 from prometheus.engines.regime.model import RegimeModel, fit_regime_model
-
-
-def period_of(session: date, refit_months: int) -> tuple[date, date]:
-    """The refit period (first day, last day) holding ``session``."""
-    first_month = (session.month - 1) // refit_months * refit_months + 1
-    start = date(session.year, first_month, 1)
-    end_month = first_month + refit_months
-    end = date(session.year + 1, 1, 1) if end_month > 12 else date(session.year, end_month, 1)
-    return start, date.fromordinal(end.toordinal() - 1)
 
 
 @dataclass(frozen=True)
