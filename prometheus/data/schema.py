@@ -32,6 +32,7 @@ class Table(StrEnum):
     PRICES_ADJUSTED = "prices_adjusted"
     EVENTS = "events"
     NEWS = "news"
+    SIGNALS = "signals"
     MACRO_SERIES = "macro_series"
     MACRO_OBSERVATIONS = "macro_observations"
     INTRADAY_BARS = "intraday_bars"
@@ -340,6 +341,22 @@ NEWS = TableSchema(
     period_column="date",
 )
 
+SIGNALS = TableSchema(
+    Table.SIGNALS,
+    "Vendor signals (alpha and alternative-data scores) per instrument and session; a revision is a new row.",
+    (
+        _market(),
+        _date("Session the value belongs to (computed from that session's close)."),
+        _symbol(),
+        Column("signal", pl.String(), "Signal name as the vendor delivers it (e.g. alpha_feature)."),
+        Column("value", pl.Float64(), "Signal value (finite)."),
+        _known_at("UTC instant the vendor published the value (published_at); a correction: when ingested."),
+    ),
+    key=("market", "date", "symbol", "signal", "known_at"),
+    partitioning=Partitioning.MARKET_YEAR,
+    period_column="date",
+)
+
 MACRO_SERIES = TableSchema(
     Table.MACRO_SERIES,
     "Macro and benchmark series definitions; `market` is the market whose calendar dates the series.",
@@ -553,6 +570,7 @@ SCHEMAS: Mapping[Table, TableSchema] = MappingProxyType(
             PRICES_ADJUSTED,
             EVENTS,
             NEWS,
+            SIGNALS,
             MACRO_SERIES,
             MACRO_OBSERVATIONS,
             INTRADAY_BARS,

@@ -115,12 +115,37 @@ class TimeMachine:
             frame = frame.filter(pl.col("symbol").is_in(list(symbols)))
         if schema.point_in_time:
             frame = latest_known(frame, schema.key, self.as_of)
-        if columns is not None:
-            missing = [c for c in columns if c not in frame.columns]
-            if missing:
-                raise StoreError(f"{schema.table.value}: unknown columns {missing}")
-            frame = frame.select(list(columns))
-        return frame
+        return _select(frame, schema.table, columns)
+
+    def revisions(
+        self,
+        table: Table | str,
+        *,
+        market: Market | str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        symbols: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """Every revision of ``table`` known at ``as_of`` (``known_at <= as_of``), not only the latest, sorted by key.
+
+        For a reader that resolves each row at its own, earlier instant from one read (the latest revision at
+        ``as_of`` may postdate that instant while an earlier revision was known then); rows known after ``as_of``
+        are absent as in :meth:`table`.
+
+        Raises
+        ------
+        StoreError
+            Unknown table or column, a table that is not point in time, or one the snapshot did not load.
+        """
+        schema = schema_of(table)
+        if not schema.point_in_time:
+            raise StoreError(f"{schema.table.value}: not a point-in-time table, it has no revisions")
+        frame = self._raw(schema.table, market, start, end)
+        if symbols is not None and "symbol" in schema.names:
+            frame = frame.filter(pl.col("symbol").is_in(list(symbols)))
+        frame = frame.filter(pl.col("known_at") <= self.as_of).sort(list(schema.key))
+        return _select(frame, schema.table, columns)
 
     def _raw(self, table: Table, market: Market | str | None, start: date | None, end: date | None) -> pl.DataFrame:
         schema = schema_of(table)
@@ -139,6 +164,15 @@ class TimeMachine:
             if end is not None:
                 frame = frame.filter(pl.col("date") <= end)
         return frame
+
+
+def _select(frame: pl.DataFrame, table: Table, columns: Sequence[str] | None) -> pl.DataFrame:
+    if columns is None:
+        return frame
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise StoreError(f"{table.value}: unknown columns {missing}")
+    return frame.select(list(columns))
 
 
 def latest_known(frame: pl.DataFrame, key: Sequence[str], as_of: datetime) -> pl.DataFrame:

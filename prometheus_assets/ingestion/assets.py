@@ -37,6 +37,7 @@ INGESTED_TABLES = (
     Table.PRICES_ADJUSTED,
     Table.EVENTS,
     Table.NEWS,
+    Table.SIGNALS,
     Table.MACRO_SERIES,
     Table.MACRO_OBSERVATIONS,
     Table.QUARANTINE,

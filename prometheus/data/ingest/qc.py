@@ -13,7 +13,7 @@ from prometheus.data.ingest.batch import FileReport
 from prometheus.data.ingest.config import QcConfig
 from prometheus.data.ingest.rules import ROW, QcRule, counts_by_rule, empty_rejections, reject
 from prometheus.data.ingest.spikes import KNOWN_ON, Verdict, judge_jumps
-from prometheus.data.schema import CorporateActionKind
+from prometheus.data.schema import CorporateActionKind, Table
 
 _PRICES = ("open", "high", "low", "close")
 
@@ -63,6 +63,26 @@ def dated_after(latest: date, *, unless: str | None = None) -> Step:
         mask = mask & pl.col(unless).is_null()
     reason = pl.format("date {} is after the last session closed at ingestion ({})", pl.col("date"), pl.lit(latest))
     return lambda f: reject(f, mask, QcRule.FUTURE_DATE, "date", reason)
+
+
+def published_before_close(closes: pl.DataFrame, column: str = "published_at") -> Step:
+    """Rows whose instant ``column`` lies before the close of their session (``closes``: ``date, close``).
+
+    A value about session d is computed from d's close: one stamped earlier carries a wrong date (a vendor that
+    dates values by the session they are meant for) or a wrong stamp, and either way pairing it with d would be a
+    guess. Rows whose date has no close (not a session) must be rejected before this step.
+    """
+    reason = pl.format("{} {} is before the close {} of its session {}", pl.lit(column), pl.col(column),
+                       pl.col("_close"), pl.col("date"))  # fmt: skip
+
+    def step(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        work = frame.join(
+            closes.select("date", pl.col("close").alias("_close")), on="date", how="left", maintain_order="left"
+        )
+        kept, bad = reject(work, pl.col(column) < pl.col("_close"), QcRule.PUBLISHED_BEFORE_CLOSE, column, reason)
+        return kept.select(frame.columns), bad
+
+    return step
 
 
 # ------------------------------------------------------------------------------------------------------ prices
@@ -284,11 +304,17 @@ def session_series(sessions: Sequence[date]) -> pl.Series:
 
 
 # ------------------------------------------------------------------------------------------------- a delivery
+#: Tables whose files are judged on their own quarantine share: vendor signals (about 4 rows per bar) would
+#: otherwise dilute the share of a broken price feed below the limit, and a broken signal feed would hide in it.
+OWN_SHARE: tuple[Table, ...] = (Table.SIGNALS,)
+
+
 def check_quarantine_share(files: Sequence[FileReport], quarantine: pl.DataFrame, config: QcConfig, where: str) -> None:
     """Fail a delivery whose share of quarantined rows exceeds ``config.max_quarantine_fraction``.
 
     Past that share the feed is broken rather than noisy: loading the rest would publish a history full of holes
-    as a success. The share is over every row of every file of the delivery.
+    as a success. The share is over every row of every file of the delivery, except the files of
+    :data:`OWN_SHARE`, each held to the same limit on its own.
 
     Raises
     ------
@@ -296,6 +322,16 @@ def check_quarantine_share(files: Sequence[FileReport], quarantine: pl.DataFrame
         Names the share, the maximum, the rules that quarantined most rows, and the first rejected row of the top
         rule (file, row, field, value, reason).
     """
+    groups = [[f for f in files if f.table not in OWN_SHARE], *([f for f in files if f.table is t] for t in OWN_SHARE)]
+    for k, group in enumerate(groups):
+        sources = [f.source for f in group]
+        label = "the delivery's rows" if k == 0 else f"the rows of {', '.join(sources)}"
+        _check_share(group, quarantine.filter(pl.col("source").is_in(sources)), config, where, label)
+
+
+def _check_share(
+    files: Sequence[FileReport], quarantine: pl.DataFrame, config: QcConfig, where: str, label: str
+) -> None:
     read = sum(f.rows_read for f in files)
     bad = quarantine.height
     if read == 0 or bad / read <= config.max_quarantine_fraction:
@@ -304,7 +340,7 @@ def check_quarantine_share(files: Sequence[FileReport], quarantine: pl.DataFrame
     top = ", ".join(f"{rule} {n:,}" for rule, n in counts[:3])
     first = quarantine.filter(pl.col("rule") == counts[0][0]).sort("source", "row").row(0, named=True)
     raise DataError(
-        f"{bad / read:.1%} of the delivery's rows were quarantined ({bad:,} of {read:,}), above the maximum "
+        f"{bad / read:.1%} of {label} were quarantined ({bad:,} of {read:,}), above the maximum "
         f"{config.max_quarantine_fraction:.1%} (max_quarantine_fraction); top rules: {top}. The first row of the "
         f"top rule has value {first['value']!r}: {first['reason']}. Nothing from {where} was published.",
         file=first["source"],

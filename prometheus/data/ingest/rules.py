@@ -42,6 +42,7 @@ class QcRule(StrEnum):
     NOT_A_SESSION = "not_a_session"
     UNKNOWN_SYMBOL = "unknown_symbol"
     OUTSIDE_LISTING = "outside_listing"
+    PUBLISHED_BEFORE_CLOSE = "published_before_close"
     DUPLICATE_ROW = "duplicate_row"
     DIVIDEND_NOT_BELOW_PRICE = "dividend_not_below_price"
     PRICE_SPIKE = "price_spike"

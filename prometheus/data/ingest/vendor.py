@@ -9,6 +9,8 @@ Known-at rules:
 - events: ``announced_at``; without it, the close of the event's session + bar delay;
 - news: ``published_at`` (or ``received_at`` when later); the row's ``date`` is the first session whose close is at
   or after publication;
+- signals: ``published_at`` (alias ``published``; required: the ingestion does not guess when a vendor value
+  became known); a value published before the close of its own session is quarantined (``published_before_close``);
 - macro observations: ``released_at``; without it, the close of the observation's session + bar delay (the end of
   that day where it is not a session);
 - instruments: a first version known with the first bar (close of the listing session + bar delay; the first
@@ -56,6 +58,7 @@ EVENT_FIELDS = {"date": F(D), "symbol": F(T_), "event": F(T_), "value": F(N, Fal
                 "announced_at": F(TM, False)}  # fmt: skip
 NEWS_FIELDS = {"item_id": F(T_), "published_at": F(TM), "symbol": F(T_, False), "source": F(T_, False),
                "headline": F(T_), "body": F(T_, False), "received_at": F(TM, False)}  # fmt: skip
+SIGNAL_FIELDS = {"date": F(D), "symbol": F(T_), "signal": F(T_), "value": F(N), "published_at": F(TM)}
 MACRO_FIELDS = {"series": F(T_), "date": F(D), "value": F(N), "released_at": F(TM, False)}
 SERIES_FIELDS = {"series": F(T_), "name": F(T_), "frequency": F(T_), "unit": F(T_, False), "source": F(T_, False)}
 ALIASES = {"announced": "announced_at", "released": "released_at", "published": "published_at"}
@@ -87,7 +90,7 @@ class VendorSource:
     ----------
     directory
         Folder with ``instruments`` and ``prices`` (required) and ``corporate_actions``, ``events``, ``news``,
-        ``macro``, ``macro_series`` (optional), each ``.csv`` or ``.parquet``.
+        ``signals``, ``macro``, ``macro_series`` (optional), each ``.csv`` or ``.parquet``.
     market, calendar, bar_delay
         Market of every row, its calendar, and the delay after the close until a bar is known.
     qc_config
@@ -135,6 +138,8 @@ class VendorSource:
             self._events(acc, raws["events"], sessions, symbols)
         if "news" in raws:
             self._news(acc, raws["news"], sessions, symbols)
+        if "signals" in raws:
+            self._signals(acc, raws["signals"], sessions, symbols)
         if "macro" in raws:
             self._macro(acc, raws["macro"], sessions, raws.get("macro_series"))
         quarantine = pl.concat(acc.quarantine)
@@ -163,7 +168,7 @@ class VendorSource:
         if not self.directory.is_dir():
             raise DataError("vendor directory not found", file=str(self.directory))
         specs = {"instruments": INSTRUMENT_FIELDS, "prices": PRICE_FIELDS, "corporate_actions": ACTION_FIELDS,
-                 "events": EVENT_FIELDS, "news": NEWS_FIELDS, "macro": MACRO_FIELDS,
+                 "events": EVENT_FIELDS, "news": NEWS_FIELDS, "signals": SIGNAL_FIELDS, "macro": MACRO_FIELDS,
                  "macro_series": SERIES_FIELDS}  # fmt: skip
         out: dict[str, RawFile] = {}
         for stem, fields in specs.items():
@@ -183,9 +188,9 @@ class VendorSource:
         return out
 
     def _session_times(self, raws: dict[str, RawFile]) -> pl.DataFrame:
-        """Sessions covering every dated file: ``date, open, known`` (close + delay)."""
+        """Sessions covering every dated file: ``date, open, close, known`` (close + delay)."""
         lo, hi = date.max, date.min
-        for stem in ("prices", "corporate_actions", "events", "macro"):
+        for stem in ("prices", "corporate_actions", "events", "signals", "macro"):
             if stem in raws:
                 dates = parse(raws[stem].frame.select(ROW, "date"), {"date": Field(Kind.DATE, False)})[0]["date"]
                 if dates.drop_nulls().len():
@@ -197,6 +202,7 @@ class VendorSource:
         return frame.select(
             pl.col("session").alias("date"),
             "open",
+            "close",
             (pl.col("close") + delay).alias("known"),
         )
 
@@ -302,6 +308,22 @@ class VendorSource:
         )
         rows, bad3 = qc.run_steps(rows, [qc.not_a_session(sessions["date"])])
         acc.add(raw, Table.NEWS, rows, pl.concat([bad, bad2, bad3]), rows.height)
+
+    def _signals(self, acc: _Acc, raw: RawFile, sessions: pl.DataFrame, symbols: pl.Series) -> None:
+        rows, bad = parse(raw.frame, SIGNAL_FIELDS)
+        rows, bad2 = qc.run_steps(
+            rows,
+            [
+                qc.after_ingestion("published_at", self.ingested_at),
+                qc.not_a_session(sessions["date"]),
+                qc.unknown_symbol(symbols),
+                qc.published_before_close(sessions.select("date", "close")),
+                # The same value published twice is a duplicate; a later published_at is a revision and loads.
+                qc.duplicates(("date", "symbol", "signal", "published_at")),
+            ],
+        )
+        rows = rows.with_columns(pl.col("published_at").alias("known_at"), pl.lit(self.market.value).alias("market"))
+        acc.add(raw, Table.SIGNALS, rows, pl.concat([bad, bad2]), rows.height)
 
     def _macro(self, acc: _Acc, raw: RawFile, sessions: pl.DataFrame, series: RawFile | None) -> None:
         rows, bad = parse(raw.frame, MACRO_FIELDS)

@@ -23,10 +23,14 @@ from prometheus.data.synthetic.schema import (
     NEWS_FILE,
     NEWS_TRUTH,
     PRICES_FILE,
+    SIGNALS_FILE,
     FileSchema,
 )
 from prometheus.data.synthetic.text import TONES
 from prometheus.data.synthetic.universe import SECTORS, Universe
+
+#: Minutes after the close at which the vendor publishes a session's signals (``signals.csv``).
+SIGNAL_PUBLICATION_MINUTES = 30
 
 
 class Clock:
@@ -119,6 +123,29 @@ def events_frame(uni: Universe, ev: Earnings, clock: Clock) -> pl.DataFrame:
             "value": surprise,
             "detail": np.array(detail, dtype=object),
             "announced_at": announced,
+        },
+    )
+
+
+def vendor_signals_frame(uni: Universe, rets: Returns, clock: Clock) -> pl.DataFrame:
+    """``signals.csv``: per listed (session, name), the alpha feature then ``noise_1`` .. ``noise_k``, 4 decimals,
+    published :data:`SIGNAL_PUBLICATION_MINUTES` after the close (rows in date, symbol, signal order)."""
+    t, i = np.nonzero(np.isfinite(rets.total))
+    sig = rets.signals
+    panels = [sig.feature, *sig.noise]
+    names = ["alpha_feature", *(f"noise_{j + 1}" for j in range(len(sig.noise)))]
+    k = len(panels)
+    # (rows, k) raveled row-major: a (session, name)'s signals are adjacent, so no sort of ~5M rows is needed.
+    values = np.stack([p[t, i] for p in panels], axis=1).astype(np.float64).ravel()
+    return _frame(
+        SIGNALS_FILE,
+        {
+            "date": np.repeat(clock.dates[t], k),
+            # Gathers from small polars series: no Python string object per row.
+            "symbol": pl.Series(uni.symbols.astype(str)).gather(np.repeat(i, k)),
+            "signal": pl.Series(names, dtype=pl.String).gather(np.tile(np.arange(k), len(t))),
+            "value": np.round(values, 4),
+            "published_at": np.repeat(clock.after_close(t, SIGNAL_PUBLICATION_MINUTES), k),
         },
     )
 

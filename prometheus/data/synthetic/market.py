@@ -64,6 +64,7 @@ class SyntheticMarket:
     corporate_actions: pl.DataFrame
     events: pl.DataFrame
     news: pl.DataFrame
+    signals: pl.DataFrame
     macro: pl.DataFrame
     macro_series: pl.DataFrame
     truth: SyntheticTruth
@@ -77,6 +78,7 @@ class SyntheticMarket:
             "corporate_actions.csv": self.corporate_actions,
             "events.csv": self.events,
             "news.csv": self.news,
+            "signals.csv": self.signals,
             "macro.csv": self.macro,
             "macro_series.csv": self.macro_series,
         }
@@ -173,6 +175,7 @@ def generate_market(config: SyntheticConfig | None = None) -> SyntheticMarket:
         corporate_actions=fr.actions_frame(uni, bars.actions, clock),
         events=fr.events_frame(uni, earnings, clock),
         news=news_frame,
+        signals=fr.vendor_signals_frame(uni, rets, clock),
         macro=macro,
         macro_series=macro_series,
         truth=truth,

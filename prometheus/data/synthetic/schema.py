@@ -83,6 +83,17 @@ EVENTS_FILE = FileSchema(
         _c("announced_at", UTC_DATETIME, "UTC announcement: 07:00 New York on date (BMO) or close+5 min before."),
     ),
 )
+SIGNALS_FILE = FileSchema(
+    "signals.csv",
+    "Vendor signals, long format: the observable alpha feature and the noise features per listed name and session.",
+    (
+        _c("date", pl.Date(), "Session whose close the value is computed from."),
+        _SYMBOL,
+        _c("signal", pl.String(), "Signal name: alpha_feature, noise_1 .. noise_k."),
+        _c("value", pl.Float64(), "Signal value, 4 decimals (unit variance)."),
+        _c("published_at", UTC_DATETIME, "UTC publication instant: 30 min after the close of date."),
+    ),
+)
 NEWS_FILE = FileSchema(
     "news.csv",
     "Headlines, one per item (each mentions one symbol).",
@@ -123,6 +134,7 @@ VENDOR_FILES: tuple[FileSchema, ...] = (
     CORPORATE_ACTIONS_FILE,
     EVENTS_FILE,
     NEWS_FILE,
+    SIGNALS_FILE,
     MACRO_FILE,
     MACRO_SERIES_FILE,
 )

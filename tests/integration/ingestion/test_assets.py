@@ -16,7 +16,7 @@ from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig, generate_market, write_vendor_files
 from prometheus_assets.definitions import build_definitions
-from prometheus_assets.ingestion import FIT_CHECK, MISSING_CHECK, QC_CHECK
+from prometheus_assets.ingestion import FIT_CHECK, INGESTED_TABLES, MISSING_CHECK, QC_CHECK, table_dep
 
 RANGE = {"dagster/asset_partition_range_start": "2014-01-01", "dagster/asset_partition_range_end": "2014-06-01"}
 
@@ -56,6 +56,9 @@ def test_ingestion_job_when_range_of_months_publishes_them_in_one_run(tmp_path: 
     assert dates.max() == date(2014, 6, 30)
     expected = market_frames.prices.filter(pl.col("date") <= date(2014, 6, 30)).height
     assert store.read(Table.PRICES_DAILY).height == expected
+    # Vendor signals travel the same path (published 30 minutes after each close: inside the range's last day).
+    signals = market_frames.signals.filter(pl.col("date") <= date(2014, 6, 30))
+    assert store.read(Table.SIGNALS).height == signals.height > 0
     # One run materialised every partition of the range (a single-run backfill).
     mats = result.asset_materializations_for_node("us_eq_vendor_ingest")
     assert {m.partition for m in mats} >= {"2014-01-01", "2014-06-01"}
@@ -64,6 +67,11 @@ def test_ingestion_job_when_range_of_months_publishes_them_in_one_run(tmp_path: 
     assert checks[QC_CHECK].passed
     assert checks[MISSING_CHECK].passed
     assert checks[QC_CHECK].metadata["rows_quarantined"].value == 0
+
+
+def test_table_dep_when_asked_for_signals_names_the_ingestion_asset() -> None:
+    assert Table.SIGNALS in INGESTED_TABLES
+    assert table_dep(Market.US_EQ, Table.SIGNALS) == dg.AssetKey(["us_eq", "signals"])
 
 
 def test_ingestion_job_when_delivery_mostly_quarantined_fails_naming_the_share(tmp_path: Path, market_frames) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +18,7 @@ from tests.support.ingest_kit import (
     SESSIONS,
     actions_frame,
     clean_prices,
+    close_at,
     ingest,
     instruments,
     set_cell,
@@ -100,6 +101,16 @@ def _last_bar_jump(directory: Path) -> Path:
     return write_vendor(directory, jumped)
 
 
+def _signal_before_close(directory: Path) -> Path:
+    write_vendor(directory)
+    stamps = [close_at(D[5]) + timedelta(minutes=30), close_at(D[6]) - timedelta(hours=1)]  # the second: too early
+    pl.DataFrame({"date": [D[5], D[6]], "symbol": "AAA", "signal": "alpha", "value": [0.1, 0.2],
+                  "published_at": [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in stamps]}).write_csv(
+        directory / "signals.csv"
+    )  # fmt: skip
+    return directory
+
+
 #: Per rule: how to break a clean directory, and the rows quarantined per rule it must give.
 CASES: dict[QcRule, tuple[Case, dict[str, int]]] = {
     QcRule.MISSING_VALUE: (_prices(close=""), {"missing_value": 1}),
@@ -122,6 +133,7 @@ CASES: dict[QcRule, tuple[Case, dict[str, int]]] = {
     QcRule.NOT_A_SESSION: (_extra_row(date="2024-01-06"), {"not_a_session": 1}),
     QcRule.UNKNOWN_SYMBOL: (_extra_row(symbol="ZZZ"), {"unknown_symbol": 1}),
     QcRule.OUTSIDE_LISTING: (_delisted_early, {"outside_listing": len(D) - 51}),
+    QcRule.PUBLISHED_BEFORE_CLOSE: (_signal_before_close, {"published_before_close": 1}),
     QcRule.DUPLICATE_ROW: (_duplicate, {"duplicate_row": 1}),
     QcRule.DIVIDEND_NOT_BELOW_PRICE: (_action("dividend", 1000.0), {"dividend_not_below_price": 1}),
     QcRule.PRICE_SPIKE: (_spike, {"price_spike": 1}),
@@ -148,7 +160,7 @@ def test_ingest_when_one_rule_breaks_quarantines_exactly_its_rows(tmp_path: Path
     assert row["row"] >= 1
     assert row["reason"]
     assert row["field"] in {"date", "symbol", "open", "high", "low", "close", "volume", "action", "value",
-                            "announced_at", "delisted"}  # fmt: skip
+                            "announced_at", "delisted", "published_at"}  # fmt: skip
 
 
 def test_ingest_when_clean_quarantines_nothing_and_loads_every_row(tmp_path: Path) -> None:

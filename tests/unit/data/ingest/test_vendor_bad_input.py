@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -35,6 +35,7 @@ from tests.support.ingest_kit import (
     SESSIONS,
     actions_frame,
     clean_prices,
+    close_at,
     edit_line,
     ingest,
     instruments,
@@ -202,6 +203,30 @@ def _news(published: str) -> list[dict[str, str]]:
     return [item, {**item, "item_id": "n2", "published_at": published}]
 
 
+def _stamp(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _signal_rows(**cells: str) -> list[dict[str, str]]:
+    """Signal rows of AAA for D[3], D[4], D[5], each published 30 minutes after its close; the last with these
+    cells replaced."""
+    rows = [{"date": D[k].isoformat(), "symbol": "AAA", "signal": "alpha", "value": f"0.{k}",
+             "published_at": _stamp(close_at(D[k]) + timedelta(minutes=30))} for k in (3, 4, 5)]  # fmt: skip
+    rows[-1] = {**rows[-1], **cells}
+    return rows
+
+
+def signal(**cells: str) -> Build:
+    """A clean directory plus ``signals.csv`` whose third row has these cells."""
+    return side_file("signals.csv", _signal_rows(**cells))
+
+
+def signal_extra(**cells: str) -> Build:
+    """A clean directory plus ``signals.csv`` with a copy of its last row (these cells replaced) appended."""
+    rows = _signal_rows()
+    return side_file("signals.csv", [*rows, {**rows[-1], **cells}])
+
+
 _SERIES = [{"series": "CPI", "name": "CPI", "frequency": "monthly", "unit": "%", "source": "x"}]
 _HEADER = "date,symbol,open,high,low,close,volume"
 
@@ -283,6 +308,35 @@ CASES: dict[str, Case] = {
     ),
     "macro-released-later": Case("future date", _MACRO, _Q({"future_date": 1})),
     "non-session-date": Case("calendar", extra_bar(date="2024-01-06"), _Q({"not_a_session": 1})),
+    # --- signals.csv: the same conventions, plus a value stamped before its session closed
+    "signal-unknown-symbol": Case("unknown symbol", signal(symbol="ZZZ"), _Q({"unknown_symbol": 1})),
+    "signal-non-session-date": Case("calendar", signal(date="2024-01-06"), _Q({"not_a_session": 1})),
+    "signal-value-inf": Case("non-finite number", signal(value="inf"), _Q({"non_finite_number": 1})),
+    "signal-value-garbage": Case("thousands separator", signal(value="0,5"), _Q({"unparsable_number": 1})),
+    "signal-value-missing": Case("NaN/null spelling", signal(value=""), _Q({"missing_value": 1})),
+    "signal-name-missing": Case("NaN/null spelling", signal(signal=""), _Q({"missing_value": 1})),
+    "signal-published-missing": Case("NaN/null spelling", signal(published_at="NA"), _Q({"missing_value": 1})),
+    "signal-published-later": Case("future date", signal(published_at="2024-07-01T12:00:00Z"), _Q({"future_date": 1})),
+    "signal-published-before-close": Case(
+        "published before its session closed",
+        signal(published_at=_stamp(close_at(D[5]) - timedelta(minutes=1))),
+        _Q({"published_before_close": 1}),
+    ),
+    "signal-duplicate": Case("duplicated rows", signal_extra(), _Q({"duplicate_row": 1})),
+    "signal-duplicate-conflicting": Case("duplicated rows", signal_extra(value="9.9"), _Q({"duplicate_row": 1})),
+    "signal-revision": Case(
+        "revision in the file",
+        signal_extra(value="0.55", published_at=_stamp(close_at(D[6]) + timedelta(minutes=30))),
+        _L(),
+    ),
+    "signal-header-only": Case(
+        "empty file", raw_bytes("signals.csv", b"date,symbol,signal,value,published_at\n"), _L()
+    ),
+    "signal-without-published-column": Case(
+        "columns",
+        side_file("signals.csv", [{k: v for k, v in r.items() if k != "published_at"} for r in _signal_rows()]),
+        _R("missing column", "signals.csv", field="published_at"),
+    ),
     # --- values: listing window and jumps
     "bars-before-listing": Case("outside listing", listing("AAA", listed=D[5].isoformat()), _Q({"outside_listing": 5})),
     "bars-after-delisting": Case(
