@@ -19,6 +19,7 @@ from prometheus.core.types import Market
 from prometheus.data.ingest import default_vendor_dir
 from prometheus.data.schema import Table
 from prometheus.encoders import DEMO_NUMERIC, NumericEncoderConfig
+from prometheus.engines.assessment import ASSESSMENT_SPEC
 from prometheus.engines.fragility import FRAGILITY_SPEC
 from prometheus.engines.pipeline import EngineChainConfig
 from prometheus.engines.regime import REGIME_SPEC
@@ -26,6 +27,8 @@ from prometheus.engines.stability import STABILITY_SPEC
 from prometheus.engines.universe import UNIVERSE_SPEC
 from prometheus_assets.calendar import build_trading_sessions_asset
 from prometheus_assets.encoders import build_encoder_assets
+from prometheus_assets.engines.assessment import MODEL_ASSET as ASSESSMENT_MODEL
+from prometheus_assets.engines.assessment import build_assessment_assets
 from prometheus_assets.engines.fragility import build_fragility_assets
 from prometheus_assets.engines.regime import MODEL_ASSET, build_regime_assets
 from prometheus_assets.engines.stability import build_stability_assets
@@ -53,6 +56,8 @@ class Flow:
     NEWS = "news"
     REGIME_MODEL = "regime_model"
     ENGINES = "engines"
+    ASSESSMENT_MODEL = "assessment_model"
+    ASSESSMENT = "assessment"
 
 
 def job_name(market: Market, flow: str) -> str:
@@ -103,6 +108,15 @@ def _market_jobs(scope: MarketScope) -> list[dg.UnresolvedAssetJobDefinition]:
             ),
             "Run the engine chain (Regime, Stability, Fragility, Universe) with its checks",
         ),
+        # The assessment model trains on the upstream outputs of its whole window: it runs after the engines job.
+        Flow.ASSESSMENT_MODEL: (
+            dg.AssetSelection.assets(key(ASSESSMENT_MODEL)),
+            "Train the assessment model per refit period",
+        ),
+        Flow.ASSESSMENT: (
+            dg.AssetSelection.assets(key(ASSESSMENT_SPEC.output_table)),
+            "Score every listed name with the assessment model, with its checks",
+        ),
     }
     return [
         dg.define_asset_job(
@@ -138,6 +152,7 @@ def build_definitions(
         assets += build_regime_assets(scope, chain.regime)
         assets += build_stability_assets(scope, chain.stability)
         assets += build_fragility_assets(scope, chain.fragility)
+        assets += build_assessment_assets(scope, chain.assessment)
         assets += build_universe_assets(scope, chain.universe)
         jobs += _market_jobs(scope)
         if market is Market.US_EQ:

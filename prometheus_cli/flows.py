@@ -138,7 +138,8 @@ def run_engines(
     chain: EngineChainConfig,
     echo: Echo,
 ) -> tuple[list[date], list[EngineLine]]:
-    """The regime models of the periods covering ``[start, end]``, then the engine chain over its partitions.
+    """The regime models of the periods covering ``[start, end]``, the engine chain over its partitions, then the
+    assessment models of those periods and the assessments.
 
     Returns the sessions decided (whole partitions) and one line per engine.
     """
@@ -152,11 +153,15 @@ def run_engines(
     report = launcher.run(market, Flow.ENGINES, start, end, "run-engines", **tags)
     if report is None:
         raise DataError(f"no partition of {market.value} covers {start}..{end}", field="--start/--end")
+    launcher.run(market, Flow.ASSESSMENT_MODEL, start, end, "run-engines", **tags)
+    scored = launcher.run(market, Flow.ASSESSMENT, start, end, "run-engines", **tags)
+    reports = [r for r in (report, scored) if r is not None]
     decided = _decided_sessions(launcher, market, start, end)
     log = DecisionLog(RuntimeStore(settings.effective_runtime_db_url))
     lines = []
     for name, spec in ENGINE_SPECS.items():
-        meta = report.metadata(f"{market.value.lower()}/{spec.output_table}")
+        key = f"{market.value.lower()}/{spec.output_table}"
+        meta = next(r.metadata(key) for r in reports if key in r.materializations)
         frame = upstream_outputs(log, [spec], market, experiment, decided)[name].frame if meta["dagster/row_count"] \
             else pl.DataFrame(schema=dict(spec.schema))  # fmt: skip
         notes = "" if meta["notes"] == NO_NOTES else str(meta["notes"])

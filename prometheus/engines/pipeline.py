@@ -1,4 +1,5 @@
-"""The engine chain in order: Regime -> Stability -> Fragility -> Universe, each run by the engine kit's runner."""
+"""The engine chain in order: Regime -> Stability -> Fragility -> Assessment -> Universe, each run by the engine kit's
+runner."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from prometheus.core.config import VersionedConfig
+from prometheus.engines.assessment import ASSESSMENT_SPEC, AssessmentConfig
 from prometheus.engines.base import EngineSpec
 from prometheus.engines.fragility import FRAGILITY_SPEC, FragilityConfig
 from prometheus.engines.regime import REGIME_SPEC, RegimeConfig
@@ -14,7 +16,9 @@ from prometheus.engines.stability import STABILITY_SPEC, StabilityConfig
 from prometheus.engines.universe import UNIVERSE_SPEC, UniverseConfig
 
 #: Every engine's declaration by name, upstream first: how an engine's declared upstream names are resolved.
-ENGINE_SPECS: dict[str, EngineSpec] = {s.name: s for s in (REGIME_SPEC, STABILITY_SPEC, FRAGILITY_SPEC, UNIVERSE_SPEC)}
+ENGINE_SPECS: dict[str, EngineSpec] = {
+    s.name: s for s in (REGIME_SPEC, STABILITY_SPEC, FRAGILITY_SPEC, ASSESSMENT_SPEC, UNIVERSE_SPEC)
+}
 
 
 class EngineChainConfig(VersionedConfig):
@@ -25,4 +29,5 @@ class EngineChainConfig(VersionedConfig):
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     stability: StabilityConfig = Field(default_factory=StabilityConfig)
     fragility: FragilityConfig = Field(default_factory=FragilityConfig)
+    assessment: AssessmentConfig = Field(default_factory=AssessmentConfig)
     universe: UniverseConfig = Field(default_factory=UniverseConfig)

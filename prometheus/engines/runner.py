@@ -164,6 +164,30 @@ def upstream_outputs(
     return out
 
 
+def upstream_history(
+    log: DecisionLog, specs: Sequence[EngineSpec], market: Market, experiment: str, sessions: Sequence[date]
+) -> dict[str, EngineOutput]:
+    """The upstream outputs that exist for ``sessions`` of one experiment, gaps allowed: what a model trained on a
+    long history reads (sessions before an upstream engine's first decision give null features, not an error).
+
+    Raises
+    ------
+    DataError
+        An upstream engine decided the sessions with several versions.
+    """
+    out: dict[str, EngineOutput] = {}
+    for spec in specs:
+        frame = log.read_output(spec.output_table, spec.schema, market=market.value, experiment=experiment,
+                                sessions=sessions)  # fmt: skip
+        versions = frame["config_version"].unique().to_list()
+        if len(versions) > 1:
+            raise DataError(f"{spec.name}: {len(versions)} config versions in experiment {experiment!r}; expected one",
+                            field="config_version")  # fmt: skip
+        if versions:
+            out[spec.name] = EngineOutput(spec.name, versions[0], frame)
+    return out
+
+
 def run_engine(
     engine: Engine[VersionedConfig],
     view: TimeMachine,

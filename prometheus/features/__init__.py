@@ -34,6 +34,7 @@ from prometheus.features.context import (
 from prometheus.features.context_engines import ENGINE_KEY, ENGINE_SCHEMA, REGIME_ORDINAL, engine_context
 from prometheus.features.context_tables import CONTEXT_KEY, CONTEXT_TABLES, context_schema, point_in_time_context
 from prometheus.features.panel import FEATURE_TABLES, point_in_time_alpha158
+from prometheus.features.signals import SIGNAL_PREFIX, SIGNAL_TABLES, point_in_time_signals
 
 __all__ = [
     "BAR_COLUMNS",
@@ -45,6 +46,8 @@ __all__ = [
     "ENGINE_FEATURES",
     "ENGINE_KEY",
     "ENGINE_SCHEMA",
+    "SIGNAL_PREFIX",
+    "SIGNAL_TABLES",
     "FEATURES",
     "FEATURE_NAMES",
     "FEATURE_TABLES",
@@ -66,4 +69,5 @@ __all__ = [
     "features_markdown",
     "point_in_time_alpha158",
     "point_in_time_context",
+    "point_in_time_signals",
 ]

@@ -1,0 +1,119 @@
+"""``<market>/assessment_model`` (one model per refit period) and ``<market>/assessments`` (scores per session).
+
+A model partition trains its period's model on the history known before the period, with the upstream engines'
+outputs of the run's experiment over its training window, and saves it under the lineage version (the assessment
+config folded with the upstream versions), which is the version the assessments asset looks its models up by.
+
+No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from prometheus.engines.assessment import (
+    ASSESSMENT_SPEC,
+    AssessmentConfig,
+    AssessmentEngine,
+    assessment_plot_png,
+    load_models,
+    save_model,
+)
+from prometheus.engines.periods import periods_starting_in
+from prometheus.engines.pipeline import ENGINE_SPECS
+from prometheus.engines.runner import history_view, lineage_version, upstream_history
+from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of
+from prometheus_assets.engines.kit import EngineAsset, build_engine_asset, engine_deps
+from prometheus_assets.metadata import table_preview
+from prometheus_assets.partitions import MarketScope
+from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
+
+MODEL_ASSET = "assessment_model"
+
+
+def _models_root(historical: HistoricalStoreResource) -> Path:
+    return Path(historical.data_root) / "models"
+
+
+def build_assessment_assets(scope: MarketScope, config: AssessmentConfig | None = None) -> list[dg.AssetsDefinition]:
+    """The assessment model (one partition per refit period) and the assessments (the scope's partitions)."""
+    cfg, market = config or AssessmentConfig(), scope.market
+    scores = EngineAsset(
+        spec=ASSESSMENT_SPEC,
+        config=cfg,
+        build=lambda cal, delay, historical: AssessmentEngine(
+            cfg, cal, delay, model_source=lambda version: load_models(_models_root(historical), market, version)
+        ),
+        plot=lambda frame, view, m: assessment_plot_png(frame, f"{m.value} assessment: score dispersion"),
+        metadata=lambda frame: {"models": frame["model_version"].n_unique() if frame.height else 0},
+        # news_aggregates are written by the news embeddings asset, not an asset of their own.
+        extra_deps=(MODEL_ASSET, "news_embeddings"),
+    )
+    model_deps = [k for k in engine_deps(scope, scores) if k.path[-1] != MODEL_ASSET]
+
+    @dg.asset(
+        key=scope.key(MODEL_ASSET),
+        deps=model_deps,
+        partitions_def=scope.periods(cfg.refit_months),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=scope.prefix, tags=scope.tags("models") | {"prometheus/engine": ASSESSMENT_SPEC.name},
+        kinds={"python", "lightgbm"}, owners=["team:research"],
+        code_version=cfg.config_version,
+        description=f"Assessment (LightGBM) model of {market.value} per refit period, trained on the purged and "
+        "embargoed samples known before the period; its training window is recorded.",
+    )  # fmt: skip
+    def assessment_model(
+        context: dg.AssetExecutionContext,
+        historical: HistoricalStoreResource,
+        runtime: RuntimeStoreResource,
+        calendar: CalendarResource,
+    ) -> dg.MaterializeResult:
+        cal, delay, store = calendar.calendar(), bar_delay(), historical.store()
+        window = context.partition_time_window
+        periods = periods_starting_in(window.start.date(), (window.end - timedelta(days=1)).date(), cfg.refit_months)
+        engine = AssessmentEngine(cfg, cal, delay)
+        spans = [engine.training_sessions(market, p) for p in periods]
+        first = min(s[0] for s in spans if s)
+        sessions = cal.sessions(market, first, cal.sessions_before(market, periods[-1][0], 1)[-1])
+        upstream = upstream_history(decision_log(runtime), [ENGINE_SPECS[n] for n in ASSESSMENT_SPEC.upstream],
+                                    market, experiment_of(context, scope.mode), sessions)  # fmt: skip
+        version = lineage_version(cfg, {k: v.config_version for k, v in upstream.items()})
+        view = history_view(store, cal, market, sessions, [engine], delay)
+        fitted = engine.fit_periods(view, market, periods, {k: v.frame for k, v in upstream.items()})
+        for model in fitted:
+            save_model(model, _models_root(historical), version)
+        return dg.MaterializeResult(metadata=_model_metadata(fitted, version, upstream))
+
+    return [assessment_model, build_engine_asset(scope, scores)]
+
+
+def _model_metadata(fitted: list, version: str, upstream: dict) -> dict[str, object]:
+    models = pl.DataFrame(
+        {
+            "period_start": [m.period_start for m in fitted],
+            "model_version": [m.model_version for m in fitted],
+            "train_first": [m.train_first for m in fitted],
+            "train_last": [m.train_last for m in fitted],
+            "samples": [m.samples for m in fitted],
+            "calibration": [m.calibration for m in fitted],
+        },
+        schema={"period_start": pl.Date(), "model_version": pl.String(), "train_first": pl.Date(),
+                "train_last": pl.Date(), "samples": pl.Int64(), "calibration": pl.Float64()},
+    )  # fmt: skip
+    gains: dict[str, float] = {}
+    for m in fitted:
+        total = sum(m.importance.values()) or 1.0
+        for name, gain in m.importance.items():
+            gains[name] = gains.get(name, 0.0) + gain / total / len(fitted)
+    top = sorted(gains.items(), key=lambda kv: -kv[1])[:20]
+    importance = pl.DataFrame({"feature": [k for k, _ in top], "gain_share": [v for _, v in top]},
+                              schema={"feature": pl.String(), "gain_share": pl.Float64()})  # fmt: skip
+    return {
+        "models": len(fitted),
+        "lineage_version": version,
+        "upstream": ", ".join(sorted(upstream)) or "none",
+        "fitted": table_preview(models),
+        "importance": table_preview(importance),
+    }
