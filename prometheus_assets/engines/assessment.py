@@ -7,18 +7,24 @@ config folded with the upstream versions), which is the version the assessments 
 No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
 """
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from prometheus.calendar import get_calendar
+from prometheus.core.types import Market
+from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.assessment import (
     ASSESSMENT_SPEC,
     AssessmentConfig,
     AssessmentEngine,
     assessment_plot_png,
+    ic_report,
     load_models,
+    realised_outcomes,
     save_model,
 )
 from prometheus.engines.periods import periods_starting_in
@@ -26,7 +32,7 @@ from prometheus.engines.pipeline import ENGINE_SPECS
 from prometheus.engines.runner import history_view, lineage_version, upstream_history
 from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of
 from prometheus_assets.engines.kit import EngineAsset, build_engine_asset, engine_deps
-from prometheus_assets.metadata import table_preview
+from prometheus_assets.metadata import png_markdown, table_preview
 from prometheus_assets.partitions import MarketScope
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
 
@@ -47,7 +53,7 @@ def build_assessment_assets(scope: MarketScope, config: AssessmentConfig | None 
             cfg, cal, delay, model_source=lambda version: load_models(_models_root(historical), market, version)
         ),
         plot=lambda frame, view, m: assessment_plot_png(frame, f"{m.value} assessment: score dispersion"),
-        metadata=lambda frame: {"models": frame["model_version"].n_unique() if frame.height else 0},
+        metadata=lambda frame, view, m, upstream: _ic_metadata(frame, view, m, upstream, cfg),
         # news_aggregates are written by the news embeddings asset, not an asset of their own.
         extra_deps=(MODEL_ASSET, "news_embeddings"),
     )
@@ -87,6 +93,33 @@ def build_assessment_assets(scope: MarketScope, config: AssessmentConfig | None 
         return dg.MaterializeResult(metadata=_model_metadata(fitted, version, upstream))
 
     return [assessment_model, build_engine_asset(scope, scores)]
+
+
+def _ic_metadata(
+    frame: pl.DataFrame,
+    view: TimeMachine,
+    market: Market,
+    upstream: Mapping[str, pl.DataFrame],
+    cfg: AssessmentConfig,
+) -> dict[str, object]:
+    """The IC report of this run's scores against the outcomes known at its last decision time (a partition's last
+    H + 1 sessions have none yet; the report of a whole backtest covers them)."""
+    if frame.is_empty():
+        return {"models": 0}
+    sessions = frame["session"].unique().sort().to_list()
+    outcomes = realised_outcomes(view, get_calendar(), market, sessions, cfg.horizon)
+    regime = upstream.get("regime")
+    regimes = regime.select("session", "label") if regime is not None else None
+    report = ic_report(frame.select("session", "instrument", "score", "model_version"), outcomes,
+                       horizon=cfg.horizon, regimes=regimes)  # fmt: skip
+    return {
+        "models": frame["model_version"].n_unique(),
+        **{f"ic/{k}": v for k, v in report.to_metadata().items()},
+        "ic_summary": table_preview(report.summary_table()),
+        "ic_by_regime": table_preview(report.by_regime),
+        "ic_deciles": table_preview(report.deciles),
+        "ic_plot": png_markdown(report.plot_png(), "ic report"),
+    }
 
 
 def _model_metadata(fitted: list, version: str, upstream: dict) -> dict[str, object]:

@@ -21,6 +21,6 @@ def build_fragility_assets(scope: MarketScope, config: FragilityConfig | None = 
         config=cfg,
         build=lambda cal, delay, historical: FragilityEngine(cfg, cal),
         plot=lambda frame, view, m: fragility_plot_png(frame, f"{m.value} fragility"),
-        metadata=lambda frame: {"flagged_cluster_rows": flagged_cluster_rows(frame).height},
+        metadata=lambda frame, view, m, up: {"flagged_cluster_rows": flagged_cluster_rows(frame).height},
     )
     return [build_engine_asset(scope, asset)]

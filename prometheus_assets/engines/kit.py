@@ -39,14 +39,17 @@ class EngineAsset:
     """What differs between engine assets.
 
     ``plot`` turns the output frame, the run's view and the market into a PNG; ``metadata`` adds engine-specific
-    figures; ``extra_deps`` names further assets of the market the engine reads (e.g. its model asset).
+    figures from the output frame, the run's view, the market and the upstream frames; ``extra_deps`` names further
+    assets of the market the engine reads (e.g. its model asset).
     """
 
     spec: EngineSpec
     config: VersionedConfig
     build: EngineFactory
     plot: Callable[[pl.DataFrame, TimeMachine, Market], bytes]
-    metadata: Callable[[pl.DataFrame], Mapping[str, Any]] = field(default=lambda frame: {})
+    metadata: Callable[[pl.DataFrame, TimeMachine, Market, Mapping[str, pl.DataFrame]], Mapping[str, Any]] = field(
+        default=lambda frame, view, market, upstream: {}
+    )
     extra_deps: tuple[str, ...] = ()
 
 
@@ -108,7 +111,7 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
         return dg.MaterializeResult(
             metadata={
                 **run_metadata(context, summary),
-                **asset.metadata(out.frame),
+                **asset.metadata(out.frame, view, market, {k: v.frame for k, v in upstream.items()}),
                 "last_session": table_preview(last.drop(["market", "experiment", "config_version"])),
                 "plot": png_markdown(asset.plot(out.frame, view, market), spec.name),
             },

@@ -46,7 +46,9 @@ def build_regime_assets(scope: MarketScope, config: RegimeConfig | None = None) 
             cfg, cal, delay, models=load_models(_models_root(historical), market, cfg)
         ),
         plot=lambda frame, view, m: _crisis_plot(frame, view, m),
-        metadata=lambda frame: {"crisis_share": float((frame["label"] == "crisis").mean()) if frame.height else 0.0},
+        metadata=lambda frame, view, m, up: {
+            "crisis_share": float((frame["label"] == "crisis").mean()) if frame.height else 0.0
+        },
         extra_deps=(MODEL_ASSET,),
     )
     model_deps = [k for k in engine_deps(scope, states) if k.path[-1] != MODEL_ASSET]

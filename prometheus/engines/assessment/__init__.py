@@ -2,9 +2,10 @@
 
 from prometheus.engines.assessment.config import AssessmentConfig, FeatureFamily, LightGBMParams, Objective
 from prometheus.engines.assessment.engine import AssessmentEngine
-from prometheus.engines.assessment.labels import LABEL_SCHEMA, forward_returns, rank_labels
+from prometheus.engines.assessment.labels import LABEL_SCHEMA, forward_returns, rank_labels, realised_outcomes
 from prometheus.engines.assessment.model import AssessmentModel, load_models, model_path, save_model
 from prometheus.engines.assessment.plot import assessment_plot_png
+from prometheus.engines.assessment.report import IcReport, ic_report, rank_ic
 from prometheus.engines.assessment.schema import ASSESSMENT_SPEC, DETAILS_DTYPE
 
 __all__ = [
@@ -18,7 +19,11 @@ __all__ = [
     "LightGBMParams",
     "Objective",
     "assessment_plot_png",
+    "IcReport",
     "forward_returns",
+    "ic_report",
+    "rank_ic",
+    "realised_outcomes",
     "load_models",
     "model_path",
     "rank_labels",

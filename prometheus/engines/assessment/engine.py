@@ -23,9 +23,9 @@ from prometheus.data.known_at import decision_times
 from prometheus.data.schema import Table
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.assessment.config import AssessmentConfig
-from prometheus.engines.assessment.features import feature_frame, feature_names
+from prometheus.engines.assessment.features import MARKET_LEVEL_FEATURES, feature_frame, feature_names
 from prometheus.engines.assessment.labels import forward_returns
-from prometheus.engines.assessment.model import AssessmentModel, fit_model, training_set
+from prometheus.engines.assessment.model import AssessmentModel, fit_model, screen_features, training_set
 from prometheus.engines.assessment.schema import ASSESSMENT_SPEC
 from prometheus.engines.base import Decision, EngineResult, EngineSpec, RunContext
 from prometheus.engines.periods import period_of
@@ -130,6 +130,7 @@ class AssessmentEngine:
         labels = labels.filter(pl.col("date") <= sessions[-1])  # the embargo
         rows = features.filter(pl.col("date").is_between(sessions[0], sessions[-1]))
         data = training_set(rows, labels, feature_names(features), cfg.min_names)
+        data = screen_features(data, cfg.horizon, cfg.screen_t, MARKET_LEVEL_FEATURES)
         return fit_model(data, cfg, market, period, known)
 
     # -- scoring ----------------------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from prometheus.core.errors import ConfigError
 from prometheus.core.types import Market
 from prometheus.data.schema import Table
 from prometheus.data.timemachine import TimeMachine
-from prometheus.engines.assessment.config import AssessmentConfig, FeatureFamily
+from prometheus.engines.assessment.config import AssessmentConfig, FeatureFamily, Normalisation
 from prometheus.features import (
+    ENGINE_FEATURES,
     LOOKBACK_SESSIONS,
     ContextFamily,
     context_features,
@@ -48,6 +49,8 @@ _CONTEXT = {
 }
 
 _KEY = ["date", "symbol"]
+#: Features with one value per session (or per sector): never rank-normalised nor screened on cross-sectional IC.
+MARKET_LEVEL_FEATURES: frozenset[str] = frozenset(f.name for f in ENGINE_FEATURES)
 
 
 def feature_frame(
@@ -75,11 +78,21 @@ def feature_frame(
             profile_config_version=_only_version(view, market, Table.PROFILES, cfg.profile_config),
         )  # fmt: skip
         frame = frame.join(rows.select(*_KEY, *names), on=_KEY, how="left")
+    if cfg.normalisation is Normalisation.RANK:
+        frame = _rank_per_session(frame)
     if FeatureFamily.ENGINE in cfg.families:
         sectors = _sectors(view, market, frame.select(_KEY), sessions, times)
         engine = engine_context(upstream, sectors).rename({"session": "date", "instrument": "symbol"})
         frame = frame.join(engine, on=_KEY, how="left")
     return frame.sort(_KEY)
+
+
+def _rank_per_session(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every feature as its percentile rank among the session's names, in (-0.5, 0.5]; nulls stay null."""
+    names = [c for c in frame.columns if c not in _KEY]
+    return frame.with_columns(
+        (pl.col(c).rank("average").over("date") / pl.col(c).count().over("date") - 0.5).alias(c) for c in names
+    )
 
 
 def _signals(

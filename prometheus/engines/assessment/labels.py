@@ -20,6 +20,11 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from prometheus.calendar import TradingCalendar
+from prometheus.core.types import Market
+from prometheus.data.schema import Table
+from prometheus.data.timemachine import TimeMachine
+
 #: Columns of :func:`forward_returns` output.
 LABEL_SCHEMA = {"date": pl.Date(), "symbol": pl.String(), "forward_return": pl.Float64(), "label": pl.Float64()}
 
@@ -100,6 +105,20 @@ def forward_returns(bars: pl.DataFrame, days: Sequence[date], horizon: int, last
         schema={"date": pl.Date(), "symbol": pl.String(), "forward_return": pl.Float64()},
     )
     return rank_labels(frame)
+
+
+def realised_outcomes(
+    view: TimeMachine, calendar: TradingCalendar, market: Market, sessions: Sequence[date], horizon: int
+) -> pl.DataFrame:
+    """(``session``, ``instrument``, ``forward_return``) of the ``sessions`` whose outcome is known at the view's
+    instant (the last H + 1 sessions of a run have none yet): what an IC report may score, point in time."""
+    days = calendar.sessions(market, sessions[0], sessions[-1])
+    bars = view.table(Table.PRICES_ADJUSTED, market=market, start=days[0], end=days[-1],
+                      columns=["date", "symbol", "open", "close", "total_return"])  # fmt: skip
+    frame = forward_returns(bars, days, horizon, len(days) - 1)
+    return frame.filter(pl.col("date").is_in(list(sessions))).select(
+        pl.col("date").alias("session"), pl.col("symbol").alias("instrument"), "forward_return"
+    )
 
 
 def rank_labels(frame: pl.DataFrame) -> pl.DataFrame:

@@ -16,6 +16,7 @@ import polars as pl
 from prometheus.core.errors import DataError
 from prometheus.core.types import Market
 from prometheus.engines.assessment.config import AssessmentConfig, Objective
+from prometheus.engines.assessment.report import newey_west_se
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def _lgb_params(cfg: AssessmentConfig) -> dict[str, Any]:
         "bagging_freq": p.bagging_freq,
         "lambda_l2": p.lambda_l2,
         "max_bin": p.max_bin,
+        "extra_trees": p.extra_trees,
+        "min_gain_to_split": p.min_gain_to_split,
         "seed": p.seed,
         "deterministic": True,
         "force_row_wise": True,
@@ -176,6 +179,53 @@ def fit_model(
         importance={f: float(g) for f, g in zip(data.features, gains, strict=True)},
         booster=booster.model_to_string(),
     )
+
+
+#: Newey-West lags of the screening t-stat, per session of horizon: daily ICs overlap for H sessions through the
+#: label, and for longer through persistent features.
+SCREEN_LAGS_PER_HORIZON = 4
+
+
+def _nw_t(series: np.ndarray, lags: int) -> float:
+    """Mean over its Newey-West (Bartlett) standard error; NaN for fewer than ten values."""
+    x = series[np.isfinite(series)]
+    if len(x) < 10:
+        return float("nan")
+    se = newey_west_se(x, lags)
+    return float(np.mean(x) / se) if se > 0 else float("nan")
+
+
+def screen_features(data: TrainingSet, horizon: int, min_t: float, keep: frozenset[str]) -> TrainingSet:
+    """The training set restricted to the features whose mean daily rank IC with the label has |t| >= ``min_t``.
+
+    Most price features carry little or nothing about a cross-sectional forward return, and a boosted model fed a
+    hundred of them fits noise (on development markets the model then scored below its best single feature).
+    Screening on the training window alone keeps the model point in time. Daily ICs overlap through the label and
+    through persistent features, so the t-stat uses a Newey-West standard error. Features in ``keep``
+    (market-level ones: no cross-sectional IC, they act through interactions) always stay; a window where
+    nothing passes keeps everything.
+    """
+    if min_t <= 0 or data.x.shape[0] == 0:
+        return data
+    ics = np.full((len(data.group), data.x.shape[1]), np.nan)
+    starts = np.concatenate([[0], np.cumsum(data.group)[:-1]])
+    for g, (lo, n) in enumerate(zip(starts, data.group, strict=True)):
+        if n < 3:
+            continue
+        x = data.x[lo : lo + n].astype(float)
+        y = data.label[lo : lo + n]
+        xc = x - np.nanmean(x, axis=0)
+        xc = np.where(np.isfinite(xc), xc, 0.0)  # a missing value contributes nothing
+        yc = y - y.mean()
+        denom = np.sqrt((xc**2).sum(axis=0) * (yc**2).sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ics[g] = (xc * yc[:, None]).sum(axis=0) / denom
+    t = np.array([_nw_t(ics[:, k], SCREEN_LAGS_PER_HORIZON * horizon) for k in range(ics.shape[1])])
+    chosen = np.array([abs(v) >= min_t or f in keep for v, f in zip(t, data.features, strict=True)])
+    if not chosen[[f not in keep for f in data.features]].any():
+        return data
+    return TrainingSet(data.x[:, chosen], data.label, data.forward_return, data.group, data.sessions,
+                       tuple(f for f, c in zip(data.features, chosen, strict=True) if c))  # fmt: skip
 
 
 def training_set(features: pl.DataFrame, labels: pl.DataFrame, names: tuple[str, ...], min_names: int) -> TrainingSet:
