@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from prometheus.runtime import RuntimeStore
-from prometheus.runtime.tables import engine_configs, engine_decisions, regime_states
+from prometheus.runtime.tables import assessments, engine_configs, engine_decisions, regime_states
 from prometheus_cli import app
 
 runner = CliRunner()
@@ -54,7 +54,12 @@ def test_run_engines_when_repeated_and_new_experiment_logs_once_and_reuses(data_
     assert "reused" in second
     assert _count(data_root, regime_states, experiment="b") == sessions
     assert _count(data_root, engine_decisions, engine="regime", experiment="b") == sessions
-    assert _count(data_root, engine_configs) == 4  # regime, stability, fragility, universe
+    assert _count(data_root, engine_configs) == 5  # regime, stability, fragility, assessment, universe
+    # Every name with a bar is scored each session, by the model of its month trained before it (the model asset).
+    assert "assessment" in first
+    assert _count(data_root, assessments, experiment="a") >= 63 * 15
+    assert _count(data_root, assessments, experiment="b") == _count(data_root, assessments, experiment="a")
+    assert len(list((data_root / "models" / "assessment" / "us_eq").glob("*/2018-1[0-2]-01_*.json"))) == 3
 
 
 def test_run_engines_when_config_changes_writes_a_new_version(data_root: Path, tmp_path: Path) -> None:

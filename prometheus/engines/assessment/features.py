@@ -138,7 +138,9 @@ def _sectors(
     at = pl.DataFrame({"date": list(sessions), "t": list(times)},
                       schema={"date": pl.Date(), "t": refs.schema["known_at"]})  # fmt: skip
     asked = rows.join(at, on="date").sort("t")
-    out = asked.join_asof(refs, left_on="t", right_on="known_at", by="symbol", strategy="backward")
+    out = asked.join_asof(
+        refs, left_on="t", right_on="known_at", by="symbol", strategy="backward", check_sortedness=False
+    )  # both sorted by time above; polars cannot check it per group
     return out.select(pl.col("date").alias("session"), pl.col("symbol").alias("instrument"), "sector")
 
 

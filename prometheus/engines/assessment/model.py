@@ -214,8 +214,9 @@ def screen_features(data: TrainingSet, horizon: int, min_t: float, keep: frozens
             continue
         x = data.x[lo : lo + n].astype(float)
         y = data.label[lo : lo + n]
-        xc = x - np.nanmean(x, axis=0)
-        xc = np.where(np.isfinite(xc), xc, 0.0)  # a missing value contributes nothing
+        finite = np.isfinite(x)
+        mean = np.where(finite, x, 0.0).sum(axis=0) / np.maximum(finite.sum(axis=0), 1)
+        xc = np.where(finite, x - mean, 0.0)  # a missing value contributes nothing
         yc = y - y.mean()
         denom = np.sqrt((xc**2).sum(axis=0) * (yc**2).sum())
         with np.errstate(invalid="ignore", divide="ignore"):
