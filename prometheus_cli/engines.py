@@ -15,8 +15,8 @@ from prometheus_cli import flows
 from prometheus_cli._common import date_option, run, settings
 
 HELP = (
-    "Run the engines (Regime -> Stability -> Fragility) as Dagster runs over the partitions covering a session "
-    "range, and print a summary."
+    "Run the engines (Regime -> Stability -> Fragility -> Assessment -> Universe) as Dagster runs over the "
+    "partitions covering a session range, and print a summary."
 )
 
 
@@ -26,7 +26,9 @@ def run_engines(
     end: date = typer.Option(..., "--end", parser=date_option, metavar="YYYY-MM-DD", help="Last session."),
     experiment: str = typer.Option("default", "--experiment", help="Experiment name (a column of every row)."),
     config: Path = typer.Option(
-        None, "--config", help="YAML file with optional sections regime:, stability:, fragility:, universe:."
+        None,
+        "--config",
+        help="YAML file with optional sections regime:, stability:, fragility:, assessment:, universe:.",
     ),
 ) -> None:
     """Run the engines that exist, record configs, runs and decisions, and print one line per engine."""
@@ -58,4 +60,10 @@ def describe(engine: str, frame: pl.DataFrame) -> list[str]:
         counts = frame["label"].value_counts().sort("label")
         shares = ", ".join(f"{r['label']} {r['count']}" for r in counts.iter_rows(named=True))
         return [f"sessions by label: {shares}; last: {frame['label'][-1]}"]
+    if engine == "assessment" and "model_version" in frame.columns:
+        last = frame.filter(pl.col("session") == frame["session"].max()).sort("score", descending=True)
+        return [
+            f"{len(frame)} scores over {frame['session'].n_unique()} sessions by {frame['model_version'].n_unique()} "
+            f"model(s); top of {last['session'][0]}: {', '.join(last['instrument'].head(5).to_list())}"
+        ]
     return [f"{len(frame)} rows over {frame['session'].n_unique()} sessions"]
