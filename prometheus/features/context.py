@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from prometheus.features.alpha158 import features_markdown as alpha158_markdown
+from prometheus.features.residual import residual_markdown
 
 #: Default number of leading embedding columns.
 DEFAULT_EMBEDDING_DIMS = 16
@@ -154,5 +155,6 @@ def context_markdown() -> str:
 
 
 def features_markdown() -> str:
-    """The generated tail of ``docs/features.md``: non-price features, then Alpha158 (a test keeps them in sync)."""
-    return "\n".join(["### Non-price features", "", context_markdown(), "### Alpha158", "", alpha158_markdown()])
+    """The generated tail of ``docs/features.md``: non-price, residual, then Alpha158 (a test keeps them in sync)."""
+    parts = ["### Non-price features", "", context_markdown(), "### Residual returns", "", residual_markdown()]
+    return "\n".join([*parts, "### Alpha158", "", alpha158_markdown()])
