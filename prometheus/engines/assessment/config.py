@@ -24,6 +24,7 @@ class FeatureFamily(StrEnum):
     """Feature families the model may use (``docs/features.md``)."""
 
     ALPHA158 = "alpha158"
+    RESIDUAL = "residual"  # market- and sector-neutral residual returns (short-term residual reversal)
     SIGNALS = "signals"  # vendor signals (signals.csv)
     EMBEDDING = "embedding"  # leading columns of the aligned numeric-encoder embedding
     PROFILE = "profile"
@@ -90,6 +91,7 @@ class AssessmentConfig(VersionedConfig):
     relevance_grades: int = Field(10, ge=2, le=31, description="LambdaRank: quantile grades of the label.")
     families: tuple[FeatureFamily, ...] = (
         FeatureFamily.ALPHA158,
+        FeatureFamily.RESIDUAL,
         FeatureFamily.SIGNALS,
         FeatureFamily.EMBEDDING,
         FeatureFamily.PROFILE,

@@ -22,17 +22,20 @@ from prometheus.engines.assessment.config import AssessmentConfig, FeatureFamily
 from prometheus.features import (
     ENGINE_FEATURES,
     LOOKBACK_SESSIONS,
+    RESIDUAL_WINDOW,
     ContextFamily,
     context_features,
     engine_context,
     point_in_time_alpha158,
     point_in_time_context,
+    point_in_time_residual,
     point_in_time_signals,
 )
 
 #: Tables each family reads (the engine's declared inputs are their union).
 FAMILY_TABLES: Mapping[FeatureFamily, tuple[Table, ...]] = {
     FeatureFamily.ALPHA158: (Table.PRICES_ADJUSTED,),
+    FeatureFamily.RESIDUAL: (Table.INSTRUMENTS, Table.PRICES_ADJUSTED),
     FeatureFamily.SIGNALS: (Table.SIGNALS,),
     FeatureFamily.EMBEDDING: (Table.INSTRUMENT_EMBEDDINGS,),
     FeatureFamily.PROFILE: (Table.PROFILES,),
@@ -67,6 +70,10 @@ def feature_frame(
     frame = point_in_time_alpha158(view, market, sessions, times, [*before, *sessions])
     if FeatureFamily.ALPHA158 not in cfg.families:
         frame = frame.select(_KEY)
+    if FeatureFamily.RESIDUAL in cfg.families:
+        history = [*calendar.sessions_before(market, sessions[0], RESIDUAL_WINDOW - 1), *sessions]
+        residual = point_in_time_residual(view, market, sessions, times, history)
+        frame = frame.join(residual, on=_KEY, how="left")
     if FeatureFamily.SIGNALS in cfg.families:
         frame = frame.join(_signals(view, calendar, market, sessions, times), on=_KEY, how="left")
     context = [_CONTEXT[f] for f in cfg.families if f in _CONTEXT]
