@@ -1,0 +1,1 @@
+"""The Portfolio & Risk engine: risk model, optimiser with its fallback chain, target portfolios and risk reports."""

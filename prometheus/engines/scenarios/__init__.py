@@ -1,0 +1,1 @@
+"""The Synthetic Scenarios engine: filtered historical simulation, block and regime bootstraps, replays, shocks."""
