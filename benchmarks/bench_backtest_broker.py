@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from prometheus.core.costs import CostConfig
 from prometheus.execution import (
     BacktestBroker,
-    CostConfig,
     MarketPanel,
     OrderPlanner,
     OrderType,

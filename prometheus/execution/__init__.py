@@ -1,4 +1,7 @@
-"""Execution: order lifecycle, OrderPlanner, RiskGate and kill switch, cost model, MarketSimulator, brokers."""
+"""Execution: order lifecycle, OrderPlanner, RiskGate and kill switch, MarketSimulator, brokers.
+
+The cost model the simulator charges lives in :mod:`prometheus.core.costs` (shared with the portfolio optimiser).
+"""
 
 from prometheus.execution.accounting import Ledger
 from prometheus.execution.backtest_broker import (
@@ -8,7 +11,6 @@ from prometheus.execution.backtest_broker import (
     CorporateActionKind,
 )
 from prometheus.execution.broker import Broker
-from prometheus.execution.costs import IBKR_TIERS, CommissionSchedule, CostConfig, CostModel
 from prometheus.execution.market_data import PANEL_SCHEMA, MarketPanel, trailing_adv_sigma
 from prometheus.execution.planner import OrderPlanner, PlannerConfig, PlanningInput, order_ref
 from prometheus.execution.risk_gate import (
@@ -43,17 +45,13 @@ from prometheus.execution.types import (
 __all__ = [
     "DEFAULT_RULES",
     "EQUITY_CURVE_SCHEMA",
-    "IBKR_TIERS",
     "PANEL_SCHEMA",
     "TRANSITIONS",
     "AccountView",
     "BacktestBroker",
     "Broker",
-    "CommissionSchedule",
     "CorporateAction",
     "CorporateActionKind",
-    "CostConfig",
-    "CostModel",
     "Fill",
     "FillPrice",
     "GateResult",

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from prometheus.core.config import VersionedConfig
-from prometheus.execution.costs import CostConfig, CostModel
+from prometheus.core.costs import CostConfig, CostModel
 from prometheus.execution.market_data import MarketPanel
 from prometheus.execution.types import FillPrice, OrderType, RemainderPolicy
 

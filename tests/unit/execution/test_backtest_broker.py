@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from prometheus.core.costs import CostConfig
 from prometheus.execution import (
     BacktestBroker,
     Broker,
     CorporateAction,
     CorporateActionKind,
-    CostConfig,
     FillPrice,
     OrderStatus,
     OrderType,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from prometheus.core.costs import CostConfig
 from prometheus.core.errors import ConfigError
-from prometheus.execution import CostConfig, SimulatorConfig
+from prometheus.execution import SimulatorConfig
 
 
 def test_config_version_when_a_nested_cost_changes_changes() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from prometheus.core.costs import CommissionSchedule, CostConfig, CostModel
 from prometheus.core.errors import ConfigError
-from prometheus.execution import CommissionSchedule, CostConfig, CostModel
 
 FIXED = CostModel(CostConfig(schedule=CommissionSchedule.FIXED))
 TIERED = CostModel(CostConfig(schedule=CommissionSchedule.TIERED))

@@ -1,7 +1,9 @@
 """The one trading-cost model: IBKR commissions, regulatory fees, half spread and square-root impact.
 
-The MarketSimulator charges these as realised costs; a portfolio optimiser can call :meth:`CostModel.expected_cost`
-for the same costs as an expectation. Every function is vectorised over orders (NumPy arrays).
+The MarketSimulator (execution) charges these as realised costs; the portfolio optimiser (engines) prices trades
+with the same parameters as an expectation (:meth:`CostModel.expected_cost`, and its convex form in
+``prometheus.engines.portfolio.optimiser``). It lives in ``core`` because both layers need it and engines may not
+import execution. Every function is vectorised over orders (NumPy arrays).
 """
 
 from __future__ import annotations
