@@ -65,7 +65,7 @@ def feature_frame(
     cfg: AssessmentConfig,
     upstream: Mapping[str, pl.DataFrame],
 ) -> pl.DataFrame:
-    """Feature rows (``date``, ``symbol``, then the features, Float64) of consecutive calendar ``sessions``."""
+    """Feature rows (``date``, ``symbol``, then the features, Float32) of consecutive calendar ``sessions``."""
     before = calendar.sessions_before(market, sessions[0], LOOKBACK_SESSIONS - 1)
     frame = point_in_time_alpha158(view, market, sessions, times, [*before, *sessions])
     if FeatureFamily.ALPHA158 not in cfg.families:
@@ -91,7 +91,9 @@ def feature_frame(
         sectors = _sectors(view, market, frame.select(_KEY), sessions, times)
         engine = engine_context(upstream, sectors).rename({"session": "date", "instrument": "symbol"})
         frame = frame.join(engine, on=_KEY, how="left")
-    return frame.sort(_KEY)
+    # Float32 halves the frame a long walk-forward keeps (1.4 GB for 500 names x 10 years in Float64); the booster
+    # bins features into at most max_bin values anyway.
+    return frame.with_columns(pl.col(c).cast(pl.Float32) for c in frame.columns if c not in _KEY).sort(_KEY)
 
 
 def _rank_per_session(frame: pl.DataFrame) -> pl.DataFrame:
