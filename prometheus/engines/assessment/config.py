@@ -38,8 +38,8 @@ class Normalisation(StrEnum):
 
     #: Cross-sectional percentile rank per session, centred on 0 (nulls stay null). The label is a cross-sectional
     #: rank, so only a name's place among its peers matters; raw levels drift with the regime (volatility,
-    #: volume) and let trees split on time instead of on the cross-section. Market-level features (the engine
-    #: family: one value per session) are left raw, as ranking would erase them.
+    #: volume) and let trees split on time instead of on the cross-section. Market-level features (regime,
+    #: market stability: one value per session) are left raw, as ranking would erase them.
     RANK = "rank"
     NONE = "none"
 
@@ -104,7 +104,7 @@ class AssessmentConfig(VersionedConfig):
         3.0,
         ge=0.0,
         description="Features whose mean daily rank IC over the training window has |t| below this are left out of "
-        "that model (0 keeps all); market-level features (the engine family) are always kept.",
+        "that model (0 keeps all); market-level features (regime, market stability) are always kept.",
     )
     embedding_dims: int = Field(16, ge=1, description="Leading (largest-variance) embedding columns used.")
     embedding_config: str = Field("", description="Encoder config_version of the embeddings ('' = the only one).")

@@ -52,8 +52,12 @@ _CONTEXT = {
 }
 
 _KEY = ["date", "symbol"]
-#: Features with one value per session (or per sector): never rank-normalised nor screened on cross-sectional IC.
-MARKET_LEVEL_FEATURES: frozenset[str] = frozenset(f.name for f in ENGINE_FEATURES)
+#: Features with one value per session (the regime and the market's stability): never rank-normalised (a rank would
+#: erase them) nor screened on cross-sectional IC (they have none; they act through interactions). The other engine
+#: features (sector stability, fragility of the name and its cluster) vary across names and are treated like any.
+MARKET_LEVEL_FEATURES: frozenset[str] = frozenset(
+    f.name for f in ENGINE_FEATURES if f.name.startswith("regime_") or f.name == "stability_market"
+)
 
 
 def feature_frame(
@@ -85,20 +89,20 @@ def feature_frame(
             profile_config_version=_only_version(view, market, Table.PROFILES, cfg.profile_config),
         )  # fmt: skip
         frame = frame.join(rows.select(*_KEY, *names), on=_KEY, how="left")
-    if cfg.normalisation is Normalisation.RANK:
-        frame = _rank_per_session(frame)
     if FeatureFamily.ENGINE in cfg.families:
         sectors = _sectors(view, market, frame.select(_KEY), sessions, times)
         engine = engine_context(upstream, sectors).rename({"session": "date", "instrument": "symbol"})
         frame = frame.join(engine, on=_KEY, how="left")
+    if cfg.normalisation is Normalisation.RANK:
+        frame = _rank_per_session(frame)
     # Float32 halves the frame a long walk-forward keeps (1.4 GB for 500 names x 10 years in Float64); the booster
     # bins features into at most max_bin values anyway.
     return frame.with_columns(pl.col(c).cast(pl.Float32) for c in frame.columns if c not in _KEY).sort(_KEY)
 
 
 def _rank_per_session(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every feature as its percentile rank among the session's names, in (-0.5, 0.5]; nulls stay null."""
-    names = [c for c in frame.columns if c not in _KEY]
+    """Every per-name feature as its percentile rank among the session's names, in (-0.5, 0.5]; nulls stay null."""
+    names = [c for c in frame.columns if c not in _KEY and c not in MARKET_LEVEL_FEATURES]
     return frame.with_columns(
         (pl.col(c).rank("average").over("date") / pl.col(c).count().over("date") - 0.5).alias(c) for c in names
     )
