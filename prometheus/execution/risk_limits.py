@@ -1,4 +1,5 @@
-"""Risk limits of the RiskGate and the kill switch, read from a YAML file (unknown keys are errors)."""
+"""Risk limits of the RiskGate, the kill switch and the portfolio optimiser, read from one YAML file (unknown keys
+are errors)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from prometheus.core.config import VersionedConfig
 from prometheus.core.errors import ConfigError
 from prometheus.core.settings import Settings
 from prometheus.core.types import Mode
+from prometheus.engines.portfolio.limits import PortfolioLimits
 from prometheus.execution.types import TradingState
 
 #: States a tripped drawdown or daily-loss limit may set: both stop new risk.
@@ -21,7 +23,9 @@ class RiskLimits(VersionedConfig):
 
     Requiring every key means a forgotten line cannot silently disable a check. Exposures and the position
     share are fractions of equity (1.0 = 100 %); notionals are in account currency. Load a file with
-    ``RiskLimits.from_yaml(path)``; ``config_version`` identifies the limits in force.
+    ``RiskLimits.from_yaml(path)``; ``config_version`` identifies the limits in force. The required ``portfolio``
+    section holds the optimiser's limits on target weights (:class:`PortfolioLimits`), so the limits the targets are
+    built under and the limits their orders are checked against live in one file with one version.
     """
 
     kind: ClassVar[str] = "risk_limits"
@@ -40,6 +44,7 @@ class RiskLimits(VersionedConfig):
     enforce_universe: bool = Field(..., description="Reject orders that grow a position outside the universe.")
     max_drawdown: float | None = Field(..., gt=0, lt=1, description="Equity below peak, fraction; trips.")
     max_daily_loss: float | None = Field(..., gt=0, lt=1, description="Loss since the session start; trips.")
+    portfolio: PortfolioLimits = Field(..., description="Limits of the portfolio optimiser's target weights.")
     breach_state: TradingState = Field(
         TradingState.HALTED, description="Kill-switch state set when a drawdown or daily-loss limit trips."
     )

@@ -23,7 +23,12 @@ LIB = ROOT / "prometheus"
 HOME = LIB / "core" / "config.py"
 
 #: A valid file for configs with required keys (the others load from an empty file).
-VALID: dict[str, Path] = {"RiskLimits": ROOT / "docs" / "risk_limits.example.yaml"}
+VALID: dict[str, Path] = {
+    "RiskLimits": ROOT / "docs" / "risk_limits.example.yaml",
+    "PortfolioLimits": ROOT / "docs" / "risk_limits.example.yaml",
+}
+#: Configs whose valid example is one top-level section of their VALID file (a config nested in another's file).
+SECTION: dict[str, str] = {"PortfolioLimits": "portfolio"}
 #: A value no config field accepts: scalars, enums, dates and tuples all refuse a mapping.
 BAD_VALUE = {"not": "a value"}
 #: Methods only VersionedConfig may define: the one loader and the one hash.
@@ -61,7 +66,11 @@ CONFIGS: list[type[VersionedConfig]] = [c for c in CANDIDATES if issubclass(c, V
 
 def _valid(cls: type[VersionedConfig]) -> dict[str, Any]:
     path = VALID.get(cls.__name__)
-    return {} if path is None else yaml.safe_load(path.read_text())
+    if path is None:
+        return {}
+    values = yaml.safe_load(path.read_text())
+    section = SECTION.get(cls.__name__)
+    return values if section is None else values[section]
 
 
 def _write(tmp_path: Path, values: dict[str, Any]) -> Path:
@@ -118,13 +127,17 @@ def test_config_versions_when_computed_in_another_process_are_equal() -> None:
     script = (
         "import importlib, json, sys, yaml\n"
         "out = {}\n"
-        "for module, name, path in json.loads(sys.argv[1]):\n"
+        "for module, name, path, section in json.loads(sys.argv[1]):\n"
         "    cls = getattr(importlib.import_module(module), name)\n"
         "    values = yaml.safe_load(open(path).read()) if path else {}\n"
+        "    values = values[section] if section else values\n"
         "    out[name] = cls.from_mapping(values).config_version\n"
         "print(json.dumps(out))\n"
     )
-    spec = [[c.__module__, c.__name__, str(VALID[c.__name__]) if c.__name__ in VALID else ""] for c in CONFIGS]
+    spec = [
+        [c.__module__, c.__name__, str(VALID[c.__name__]) if c.__name__ in VALID else "", SECTION.get(c.__name__, "")]
+        for c in CONFIGS
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     done = subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", script, json.dumps(spec)], cwd=ROOT, env=env, capture_output=True, text=True, check=True

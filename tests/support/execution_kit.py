@@ -58,6 +58,16 @@ def open_limits(**overrides: object) -> RiskLimits:
         "enforce_universe": False,
         "max_drawdown": None,
         "max_daily_loss": None,
+        "portfolio": {
+            "max_gross": None,
+            "max_net": None,
+            "min_net": None,
+            "max_weight": None,
+            "max_sector": None,
+            "beta_band": None,
+            "max_turnover": None,
+            "long_only": False,
+        },
     }
     values.update(overrides)
     return RiskLimits.model_validate(values)

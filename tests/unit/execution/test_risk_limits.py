@@ -116,7 +116,7 @@ def test_load_when_limit_is_infinite_or_nan_raises_naming_key(tmp_path: Path, ke
 def test_load_when_key_written_twice_raises_naming_key_and_lines(tmp_path: Path) -> None:
     path = tmp_path / "limits.yaml"
     path.write_text(EXAMPLE.read_text() + "max_drawdown: 0.9\n")
-    with pytest.raises(ConfigError, match="key 'max_drawdown' is written twice, on lines 13 and 16"):
+    with pytest.raises(ConfigError, match="key 'max_drawdown' is written twice, on lines 13 and 25"):
         RiskLimits.from_yaml(path)
 
 
@@ -137,3 +137,23 @@ def test_problems_when_several_limits_bad_lists_each(tmp_path: Path) -> None:
     problems = risk_limits_problems(load_settings({"PROMETHEUS_RISK_LIMITS_FILE": str(path)}))
 
     assert [p.setting for p in problems] == ["max_daily_loss", "breach_state"]
+
+
+def test_load_when_portfolio_section_has_unknown_key_raises_naming_its_dotted_path(tmp_path: Path) -> None:
+    path = tmp_path / "limits.yaml"
+    path.write_text(EXAMPLE.read_text().replace("  max_weight: 0.05", "  max_weigth: 0.05"))
+    problems = RiskLimits.yaml_problems(path)
+    assert [p.setting for p in problems] == ["portfolio.max_weight", "portfolio.max_weigth"]  # missing, unknown
+
+
+def test_load_when_portfolio_section_missing_raises_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "limits.yaml"
+    path.write_text(EXAMPLE.read_text().split("\nportfolio:")[0])
+    with pytest.raises(ConfigError, match="'portfolio': Field required"):
+        RiskLimits.from_yaml(path)
+
+
+def test_load_when_example_file_read_carries_the_optimisers_limits() -> None:
+    portfolio = RiskLimits.from_yaml(EXAMPLE).portfolio
+    assert portfolio.max_weight == 0.05
+    assert portfolio.max_weight <= RiskLimits.from_yaml(EXAMPLE).max_position_pct_equity  # the gate passes targets
