@@ -44,11 +44,11 @@ def _cell(value: object) -> str | int | float | bool | None:
     return str(value)
 
 
-def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    """A library check outcome as a Dagster asset check result."""
+def check_result(outcome: CheckOutcome, prefix: str = "") -> dg.AssetCheckResult:
+    """A library check outcome as a Dagster asset check result (``prefix`` names the table of an extra output)."""
     severity = dg.AssetCheckSeverity.WARN if outcome.severity is Severity.WARN else dg.AssetCheckSeverity.ERROR
     return dg.AssetCheckResult(
-        check_name=outcome.name.value,
+        check_name=f"{prefix}{outcome.name.value}",
         passed=outcome.passed,
         severity=severity,
         description=outcome.description,

@@ -11,8 +11,10 @@ from prometheus.engines.base import (
     Engine,
     EngineResult,
     EngineSpec,
+    OutputTable,
     RunContext,
     check_output,
+    extra_frames,
     history_sessions,
 )
 
@@ -22,7 +24,9 @@ __all__ = [
     "Engine",
     "EngineResult",
     "EngineSpec",
+    "OutputTable",
     "RunContext",
     "check_output",
+    "extra_frames",
     "history_sessions",
 ]

@@ -31,6 +31,37 @@ DECISION_COLUMNS: Mapping[str, pl.DataType] = MappingProxyType({c.name: c.dtype 
 
 
 @dataclass(frozen=True)
+class OutputTable:
+    """A further runtime table an engine writes beside its main output (e.g. risk reports beside target portfolios):
+    its columns after the identity columns, key and decision columns, declared once like the main table's."""
+
+    table: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    decision_columns: tuple[str, ...] = ()
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        """Identity columns, then the table's own."""
+        return (*IDENTITY_COLUMNS, *self.columns)
+
+    @property
+    def schema(self) -> Mapping[str, pl.DataType]:
+        """Column name to dtype."""
+        return MappingProxyType({c.name: c.dtype for c in self.all_columns})
+
+    @property
+    def row_key(self) -> tuple[str, ...]:
+        """Columns identifying a row."""
+        return ("market", "session", "experiment", "config_version", *self.key)
+
+    @property
+    def rules(self) -> FrameRules:
+        """What the output checks hold the frame to."""
+        return FrameRules(self.schema, self.row_key, "session", self.decision_columns)
+
+
+@dataclass(frozen=True)
 class EngineSpec:
     """What an engine reads and writes, declared once; the runner, the Dagster assets and the tests derive from it.
 
@@ -54,6 +85,8 @@ class EngineSpec:
         Columns that must never be NaN or null (what downstream engines act on).
     probabilities
         A list column of probabilities (each in [0, 1], summing to 1), if the engine has one.
+    extra_outputs
+        Further tables the engine writes in the same run (:attr:`EngineResult.extra`, by table name).
     """
 
     name: str
@@ -65,6 +98,7 @@ class EngineSpec:
     upstream: tuple[str, ...] = ()
     decision_columns: tuple[str, ...] = ()
     probabilities: str | None = None
+    extra_outputs: tuple[OutputTable, ...] = ()
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
@@ -148,12 +182,14 @@ def history_sessions(calendar: TradingCalendar, ctx: RunContext, lookback: int) 
 class EngineResult:
     """An engine's output: the frame (schema'd, starting with :data:`DECISION_COLUMNS`), decisions and notes.
 
-    ``notes`` carries degradation messages (e.g. a universe too small for a statistic), never silent gaps.
+    ``notes`` carries degradation messages (e.g. a universe too small for a statistic), never silent gaps;
+    ``extra`` the frames of the spec's :attr:`EngineSpec.extra_outputs`, by table name.
     """
 
     frame: pl.DataFrame
     decisions: tuple[Decision, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    extra: Mapping[str, pl.DataFrame] = field(default_factory=dict)
     artifacts: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -179,17 +215,34 @@ class Engine(Protocol[C]):
         ...
 
 
-def check_output(spec: EngineSpec, frame: pl.DataFrame) -> pl.DataFrame:
-    """Validate an engine's output frame against its declared schema; returns it in declared column order.
+def check_output(spec: EngineSpec | OutputTable, frame: pl.DataFrame) -> pl.DataFrame:
+    """Validate an output frame against its declared schema; returns it in declared column order.
 
     Raises
     ------
     DataError
         A declared column is missing or has another dtype.
     """
+    name_ = spec.name if isinstance(spec, EngineSpec) else spec.table
     for name, dtype in spec.schema.items():
         if name not in frame.columns:
-            raise DataError(f"{spec.name} output lacks column {name!r}", field=name)
+            raise DataError(f"{name_} output lacks column {name!r}", field=name)
         if frame.schema[name] != dtype:
-            raise DataError(f"{spec.name} output column {name!r} is {frame.schema[name]}, not {dtype}", field=name)
+            raise DataError(f"{name_} output column {name!r} is {frame.schema[name]}, not {dtype}", field=name)
     return frame.select(list(spec.schema))
+
+
+def extra_frames(spec: EngineSpec, result: EngineResult) -> dict[str, pl.DataFrame]:
+    """The extra output frames of ``result``, validated; a declared table without a frame is empty.
+
+    Raises
+    ------
+    DataError
+        A frame for a table the spec does not declare, or a frame that does not match its declaration.
+    """
+    declared = {t.table: t for t in spec.extra_outputs}
+    unknown = sorted(set(result.extra) - set(declared))
+    if unknown:
+        raise DataError(f"{spec.name} returned tables {unknown} it does not declare", field="extra")
+    return {name: check_output(t, result.extra.get(name, pl.DataFrame(schema=dict(t.schema))))
+            for name, t in declared.items()}  # fmt: skip

@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import polars as pl
@@ -25,7 +25,7 @@ from prometheus.data.freshness import stale_sessions
 from prometheus.data.known_at import decision_times
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
-from prometheus.engines.base import Engine, EngineResult, EngineSpec, RunContext, check_output
+from prometheus.engines.base import Engine, EngineResult, EngineSpec, RunContext, check_output, extra_frames
 from prometheus.runtime.decision_log import DecisionLog, DecisionRow
 
 #: Sessions read beyond an engine's lookback: readers such as the market series look a few calendar days further
@@ -40,6 +40,8 @@ class EngineOutput:
     engine: str
     config_version: str
     frame: pl.DataFrame
+    #: Frames of the spec's extra output tables, by table name.
+    extra: Mapping[str, pl.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -224,11 +226,12 @@ def run_engine(
         if reuse:
             reused = _reuse(engine, ctx, log)
             if reused is not None:
-                return EngineOutput(spec.name, version, reused), _summary(engine, ctx, len(reused), True, ())
+                frame, extra = reused
+                return EngineOutput(spec.name, version, frame, extra), _summary(engine, ctx, len(frame), True, ())
     if log is None:
         result = engine.run(view, ctx, {k: v.frame for k, v in ups.items()})
-        frame = check_output(spec, result.frame)
-        return EngineOutput(spec.name, version, frame), _summary(engine, ctx, len(frame), False, result.notes)
+        frame, extra = check_output(spec, result.frame), extra_frames(spec, result)
+        return EngineOutput(spec.name, version, frame, extra), _summary(engine, ctx, len(frame), False, result.notes)
     with log.run(
         run_key=f"{spec.name}|{ctx.market}|{ctx.experiment}|{uuid.uuid4().hex[:12]}",
         engine=spec.name,
@@ -239,13 +242,16 @@ def run_engine(
         sessions=ctx.sessions,
     ) as handle:
         result = engine.run(view, ctx, {k: v.frame for k, v in ups.items()})
-        frame = check_output(spec, result.frame)
-        handle.rows_written = _write(spec, ctx, log, frame, result)
-    return EngineOutput(spec.name, version, frame), _summary(engine, ctx, len(frame), False, result.notes)
+        frame, extra = check_output(spec, result.frame), extra_frames(spec, result)
+        handle.rows_written = _write(spec, ctx, log, frame, result, extra)
+    return EngineOutput(spec.name, version, frame, extra), _summary(engine, ctx, len(frame), False, result.notes)
 
 
-def _write(spec: EngineSpec, ctx: RunContext, log: DecisionLog, frame: pl.DataFrame, result: EngineResult) -> int:
+def _write(spec: EngineSpec, ctx: RunContext, log: DecisionLog, frame: pl.DataFrame, result: EngineResult,
+           extra: Mapping[str, pl.DataFrame]) -> int:  # fmt: skip
     rows = log.write_output(spec.output_table, frame)
+    for table, rows_of_table in extra.items():
+        log.write_output(table, rows_of_table)
     log.write_decisions(
         spec.name,
         market=str(ctx.market),
@@ -256,7 +262,9 @@ def _write(spec: EngineSpec, ctx: RunContext, log: DecisionLog, frame: pl.DataFr
     return rows
 
 
-def _reuse(engine: Engine[VersionedConfig], ctx: RunContext, log: DecisionLog) -> pl.DataFrame | None:
+def _reuse(
+    engine: Engine[VersionedConfig], ctx: RunContext, log: DecisionLog
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]] | None:
     spec = engine.spec
     existing = log.read_output(
         spec.output_table, spec.schema, market=str(ctx.market), config_version=ctx.config_version,
@@ -269,10 +277,17 @@ def _reuse(engine: Engine[VersionedConfig], ctx: RunContext, log: DecisionLog) -
     if set(rows["session"].to_list()) != set(ctx.sessions):
         return None
     frame = rows.with_columns(pl.lit(ctx.experiment).alias("experiment")).sort(["session", *spec.key])
+    extra = {}
+    for t in spec.extra_outputs:
+        found = log.read_output(t.table, t.schema, market=str(ctx.market), config_version=ctx.config_version,
+                                sessions=ctx.sessions, experiment=source)  # fmt: skip
+        extra[t.table] = found.with_columns(pl.lit(ctx.experiment).alias("experiment")).sort(["session", *t.key])
     if ctx.experiment != source:
         log.write_output(spec.output_table, frame)
+        for table, rows_of_table in extra.items():
+            log.write_output(table, rows_of_table)
         log.copy_decisions(spec.name, str(ctx.market), ctx.config_version, source, ctx.experiment, ctx.sessions)
-    return frame
+    return frame, extra
 
 
 def _summary(engine: Engine[VersionedConfig], ctx: RunContext, rows: int, reused: bool,

@@ -74,6 +74,9 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
     rules = spec.rules
     checks = [dg.AssetCheckSpec(name.value, asset=key, description=name.value.replace("_", " "))
               for name in check_names(rules)]  # fmt: skip
+    # An extra output table's checks are named after it: ``<table>__<check>``.
+    checks += [dg.AssetCheckSpec(f"{t.table}__{name.value}", asset=key, description=f"{t.table}: {name.value}")
+               for t in spec.extra_outputs for name in check_names(t.rules)]  # fmt: skip
 
     @dg.asset(
         key=key,
@@ -97,9 +100,10 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
     ) -> dg.MaterializeResult:
         sessions = sessions_in_window(market, context.partition_time_window)
         if not sessions:
-            empty = frame_checks(rules, pl.DataFrame(schema=dict(spec.schema)), [])
-            return dg.MaterializeResult(metadata={"sessions": 0, "dagster/row_count": 0},
-                                        check_results=[check_result(o) for o in empty])  # fmt: skip
+            empty = [check_result(o) for o in frame_checks(rules, pl.DataFrame(schema=dict(spec.schema)), [])]
+            empty += [check_result(o, prefix=f"{t.table}__") for t in spec.extra_outputs
+                      for o in frame_checks(t.rules, pl.DataFrame(schema=dict(t.schema)), [])]  # fmt: skip
+            return dg.MaterializeResult(metadata={"sessions": 0, "dagster/row_count": 0}, check_results=empty)
         cal, delay, log = calendar.calendar(), bar_delay(), decision_log(runtime)
         experiment = experiment_of(context, mode)
         engine = asset.build(cal, delay, historical)
@@ -115,7 +119,16 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
                 "last_session": table_preview(last.drop(["market", "experiment", "config_version"])),
                 "plot": png_markdown(asset.plot(out.frame, view, market), spec.name),
             },
-            check_results=[check_result(o) for o in frame_checks(rules, out.frame, sessions)],
+            check_results=[
+                *(check_result(o) for o in frame_checks(rules, out.frame, sessions)),
+                *(
+                    check_result(o, prefix=f"{t.table}__")
+                    for t in spec.extra_outputs
+                    for o in frame_checks(
+                        t.rules, out.extra.get(t.table, pl.DataFrame(schema=dict(t.schema))), sessions
+                    )
+                ),
+            ],  # fmt: skip
         )
 
     return engine_asset

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 
@@ -17,11 +18,11 @@ from prometheus.core.types import Market
 from prometheus.data.known_at import decision_times
 from prometheus.data.schema import Column
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
-from prometheus.engines import Decision, EngineResult, EngineSpec, RunContext
+from prometheus.engines import Decision, EngineResult, EngineSpec, OutputTable, RunContext
 from prometheus.engines.runner import EngineOutput, lineage_version, run_engine, upstream_outputs
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.decision_log import DecisionLog
-from prometheus.runtime.tables.engine import engine_decisions, engine_runs, stability_scores
+from prometheus.runtime.tables.engine import engine_decisions, engine_runs, risk_reports, stability_scores
 
 SESSIONS = tuple(get_calendar().sessions("US_EQ", "2024-03-04", "2024-03-08"))
 
@@ -206,3 +207,56 @@ def test_run_when_upstream_not_declared_is_a_data_error() -> None:
     up = {"stability": EngineOutput("stability", "v1", pl.DataFrame())}
     with pytest.raises(DataError, match="not declared"):
         run_engine(CountEngine(CountConfig()), _view(), _ctx(), up)
+
+
+class TwoTableEngine(CountEngine):
+    """Writes a risk report per session beside its scores (an extra output table)."""
+
+    spec: ClassVar[EngineSpec] = replace(
+        CountEngine.spec,
+        extra_outputs=(
+            OutputTable(
+                "risk_reports",
+                (
+                    Column("ex_ante_vol", pl.Float64(), "vol", nullable=True),
+                    Column("var_95", pl.Float64(), "VaR", nullable=True),
+                    Column("es_95", pl.Float64(), "ES", nullable=True),
+                    Column("report", pl.Struct({"n": pl.Int64()}), "details"),
+                ),
+            ),
+        ),
+    )
+
+    def __init__(self, config: CountConfig, extra_table: str = "risk_reports") -> None:
+        super().__init__(config)
+        self.extra_table = extra_table
+
+    def run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
+        base = super().run(view, ctx, upstream)
+        reports = base.frame.select(
+            "market", "session", "decision_time", "experiment", "config_version",
+            pl.col("score").alias("ex_ante_vol"), pl.col("score").alias("var_95"), (pl.col("score") + 1).alias("es_95"),
+            pl.col("components").alias("report"),
+        )  # fmt: skip
+        return EngineResult(base.frame, base.decisions, extra={self.extra_table: reports})
+
+
+def _upstream() -> dict[str, EngineOutput]:
+    return {"regime": EngineOutput("regime", "r1", pl.DataFrame())}
+
+
+def test_run_when_engine_has_an_extra_table_writes_and_reuses_both(log: DecisionLog) -> None:
+    out, _ = run_engine(TwoTableEngine(CountConfig()), _view(), _ctx(), _upstream(), log=log)
+    assert out.extra["risk_reports"].height == len(SESSIONS)
+    assert _count(log, risk_reports, experiment="exp-a") == len(SESSIONS)
+    again = TwoTableEngine(CountConfig())
+    reused, summary = run_engine(again, _view(), _ctx("exp-b"), _upstream(), log=log)
+    assert summary.reused
+    assert again.calls == 0
+    assert _count(log, risk_reports, experiment="exp-b") == len(SESSIONS)
+    assert reused.extra["risk_reports"]["experiment"].unique().to_list() == ["exp-b"]
+
+
+def test_run_when_an_extra_table_is_not_declared_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="does not declare"):
+        run_engine(TwoTableEngine(CountConfig(), extra_table="scenario_sets"), _view(), _ctx(), _upstream())
