@@ -1,0 +1,46 @@
+"""``<market>/scenario_sets`` (and ``scenario_results``): scenario sets and the target portfolio's stress P&L on
+rebalance sessions."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from prometheus.engines.scenarios import (
+    SCENARIOS_SPEC,
+    ScenarioConfig,
+    ScenariosEngine,
+    scenarios_plot_png,
+    worst_set_by_session,
+)
+from prometheus_assets.engines.kit import EngineAsset, build_engine_asset
+from prometheus_assets.partitions import MarketScope
+
+
+def scenarios_metadata(frame: pl.DataFrame, cfg: ScenarioConfig) -> Mapping[str, Any]:
+    """Sets generated, rebalance sessions, and the sessions whose worst-set ES breaches the stress loss limit."""
+    worst = worst_set_by_session(frame)
+    limit = cfg.stress_loss_limit
+    breaches = int((worst["es"] > limit).sum()) if limit is not None and worst.height else 0
+    return {
+        "sets_generated": frame.height,
+        "rebalance_sessions": frame["session"].n_unique() if frame.height else 0,
+        "breaches": breaches,
+        "max_worst_es": float(worst["es"].max()) if worst.height else 0.0,  # type: ignore[arg-type]
+    }
+
+
+def build_scenarios_assets(scope: MarketScope, config: ScenarioConfig | None = None) -> list[dg.AssetsDefinition]:
+    """The scenario sets (with their results) of ``scope.market``, partitioned by the scope's partitions."""
+    cfg = config or ScenarioConfig()
+    asset = EngineAsset(
+        spec=SCENARIOS_SPEC,
+        config=cfg,
+        build=lambda cal, delay, historical: ScenariosEngine(cfg, cal, delay),
+        plot=lambda frame, view, m: scenarios_plot_png(
+            frame, f"{m.value} scenarios: VaR / ES of the worst set", cfg.stress_loss_limit
+        ),
+        metadata=lambda frame, view, m, up: scenarios_metadata(frame, cfg),
+    )
+    return [build_engine_asset(scope, asset)]
