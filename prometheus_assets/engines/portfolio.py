@@ -1,0 +1,83 @@
+"""``<market>/target_portfolios`` (with ``risk_reports`` beside it): target weights and ex-ante risk per session.
+
+The engine walks ``warmup_sessions`` before the partition from cash (the kit's factory sees no decision log, so it
+cannot read the previous partition's last target), over the sessions whose upstream outputs are known: with the
+kit reading upstream for the partition's sessions only, a partition starts from cash and the turnover cap paces
+the build-up. A PAPER/LIVE daily run will hand the engine the broker's holdings as ``previous`` instead
+(issues 20/22).
+
+No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
+"""
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import dagster as dg
+import polars as pl
+
+from prometheus.data.timemachine import TimeMachine
+from prometheus.engines.base import EngineResult, EngineSpec, RunContext
+from prometheus.engines.portfolio.config import PortfolioConfig
+from prometheus.engines.portfolio.engine import PortfolioEngine
+from prometheus.engines.portfolio.plot import book_by_session, portfolio_plot_png
+from prometheus.engines.portfolio.schema import PORTFOLIO_SPEC
+from prometheus_assets.engines.kit import EngineAsset, build_engine_asset
+from prometheus_assets.partitions import MarketScope
+
+
+class _Recorded:
+    """The engine, keeping the decisions of its last run for the asset's metadata (status counts)."""
+
+    spec: ClassVar[EngineSpec] = PORTFOLIO_SPEC
+
+    def __init__(self, engine: PortfolioEngine, sink: dict[str, Any]) -> None:
+        self._engine, self._sink = engine, sink
+
+    @property
+    def config(self) -> PortfolioConfig:
+        return self._engine.config
+
+    @property
+    def lookback_sessions(self) -> int:
+        return self._engine.lookback_sessions
+
+    def run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
+        result = self._engine.run(view, ctx, upstream)
+        self._sink["decisions"] = result.decisions
+        return result
+
+
+def portfolio_metadata(frame: pl.DataFrame, decisions: tuple | None) -> dict[str, Any]:
+    """Optimiser statuses by count (fallbacks included), mean one-way turnover, mean gross and names."""
+    per = book_by_session(frame)
+    out: dict[str, Any] = {
+        "mean_turnover": float(per["turnover"].mean() or 0.0) if per.height > 1 else 0.0,
+        "mean_gross": float(per["gross"].mean() or 0.0) if per.height else 0.0,
+        "mean_names": float(per["names"].mean() or 0.0) if per.height else 0.0,
+    }
+    if decisions is None:
+        out["statuses"] = "reused (see engine_decisions)"
+    else:
+        statuses = [str(d.payload["status"]) for d in decisions]
+        out["statuses"] = dg.MetadataValue.json({s: statuses.count(s) for s in sorted(set(statuses))})
+        out["fallback_sessions"] = sum(d.payload.get("fallback") is not None for d in decisions)
+    return out
+
+
+def build_portfolio_assets(scope: MarketScope, config: PortfolioConfig | None = None) -> list[dg.AssetsDefinition]:
+    """The target portfolios and risk reports of ``scope.market``, partitioned by the scope's partitions."""
+    cfg = config or PortfolioConfig()
+    sink: dict[str, Any] = {}
+
+    def build(cal, delay, historical):  # noqa: ANN001, ANN202 - the kit's EngineFactory signature
+        sink.clear()  # a reused run leaves no decisions: say so rather than report the previous run's
+        return _Recorded(PortfolioEngine(cfg, cal, delay), sink)
+
+    asset = EngineAsset(
+        spec=PORTFOLIO_SPEC,
+        config=cfg,
+        build=build,
+        plot=lambda frame, view, m: portfolio_plot_png(frame, f"{m.value} portfolio: exposure and names"),
+        metadata=lambda frame, view, m, upstream: portfolio_metadata(frame, sink.get("decisions")),
+    )
+    return [build_engine_asset(scope, asset)]
