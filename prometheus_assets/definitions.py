@@ -22,7 +22,9 @@ from prometheus.encoders import DEMO_NUMERIC, NumericEncoderConfig
 from prometheus.engines.assessment import ASSESSMENT_SPEC
 from prometheus.engines.fragility import FRAGILITY_SPEC
 from prometheus.engines.pipeline import EngineChainConfig
+from prometheus.engines.portfolio import PORTFOLIO_SPEC
 from prometheus.engines.regime import REGIME_SPEC
+from prometheus.engines.scenarios import SCENARIOS_SPEC
 from prometheus.engines.stability import STABILITY_SPEC
 from prometheus.engines.universe import UNIVERSE_SPEC
 from prometheus_assets.calendar import build_trading_sessions_asset
@@ -30,7 +32,9 @@ from prometheus_assets.encoders import build_encoder_assets
 from prometheus_assets.engines.assessment import MODEL_ASSET as ASSESSMENT_MODEL
 from prometheus_assets.engines.assessment import build_assessment_assets
 from prometheus_assets.engines.fragility import build_fragility_assets
+from prometheus_assets.engines.portfolio import build_portfolio_assets
 from prometheus_assets.engines.regime import MODEL_ASSET, build_regime_assets
+from prometheus_assets.engines.scenarios import build_scenarios_assets
 from prometheus_assets.engines.stability import build_stability_assets
 from prometheus_assets.engines.universe import build_universe_assets
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
@@ -58,6 +62,7 @@ class Flow:
     ENGINES = "engines"
     ASSESSMENT_MODEL = "assessment_model"
     ASSESSMENT = "assessment"
+    PORTFOLIO = "portfolio"
 
 
 def job_name(market: Market, flow: str) -> str:
@@ -117,6 +122,10 @@ def _market_jobs(scope: MarketScope) -> list[dg.UnresolvedAssetJobDefinition]:
             dg.AssetSelection.assets(key(ASSESSMENT_SPEC.output_table)),
             "Score every listed name with the assessment model, with its checks",
         ),
+        Flow.PORTFOLIO: (
+            dg.AssetSelection.assets(key(PORTFOLIO_SPEC.output_table), key(SCENARIOS_SPEC.output_table)),
+            "Build the target portfolios with their risk reports, then the scenarios and stress losses",
+        ),
     }
     return [
         dg.define_asset_job(
@@ -154,6 +163,8 @@ def build_definitions(
         assets += build_fragility_assets(scope, chain.fragility)
         assets += build_assessment_assets(scope, chain.assessment)
         assets += build_universe_assets(scope, chain.universe)
+        assets += build_portfolio_assets(scope, chain.portfolio)
+        assets += build_scenarios_assets(scope, chain.scenarios)
         jobs += _market_jobs(scope)
         if market is Market.US_EQ:
             assets.append(build_reference_asset(bar_delay))

@@ -34,8 +34,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "run-engines": LazyCommand(
         "prometheus_cli.engines",
         "run_engines",
-        "Run the engines (Regime -> Stability -> Fragility -> Assessment -> Universe) as Dagster runs over the "
-        "partitions covering a session range, and print a summary.",
+        "Run the seven engines (Regime -> Stability -> Fragility -> Assessment -> Universe -> Portfolio -> Scenarios) "
+        "as Dagster runs over the partitions covering a session range, and print a summary.",
     ),
     "synth": LazyCommand(
         "prometheus_cli.synth",

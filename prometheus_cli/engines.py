@@ -15,8 +15,8 @@ from prometheus_cli import flows
 from prometheus_cli._common import date_option, run, settings
 
 HELP = (
-    "Run the engines (Regime -> Stability -> Fragility -> Assessment -> Universe) as Dagster runs over the "
-    "partitions covering a session range, and print a summary."
+    "Run the seven engines (Regime -> Stability -> Fragility -> Assessment -> Universe -> Portfolio -> Scenarios) "
+    "as Dagster runs over the partitions covering a session range, and print a summary."
 )
 
 
@@ -28,7 +28,8 @@ def run_engines(
     config: Path = typer.Option(
         None,
         "--config",
-        help="YAML file with optional sections regime:, stability:, fragility:, assessment:, universe:.",
+        help="YAML file with optional sections regime:, stability:, fragility:, assessment:, universe:, portfolio:, "
+        "scenarios:.",
     ),
 ) -> None:
     """Run the engines that exist, record configs, runs and decisions, and print one line per engine."""
@@ -66,4 +67,8 @@ def describe(engine: str, frame: pl.DataFrame) -> list[str]:
             f"{len(frame)} scores over {frame['session'].n_unique()} sessions by {frame['model_version'].n_unique()} "
             f"model(s); top of {last['session'][0]}: {', '.join(last['instrument'].head(5).to_list())}"
         ]
+    if engine == "portfolio" and "weight" in frame.columns:
+        last = frame.filter(pl.col("session") == frame["session"].max())
+        held = last.filter(pl.col("weight").abs() > 0)
+        return [f"last session {last['session'][0]}: {held.height} names, gross {held['weight'].abs().sum():.2f}"]
     return [f"{len(frame)} rows over {frame['session'].n_unique()} sessions"]

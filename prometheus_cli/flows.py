@@ -23,7 +23,7 @@ from prometheus.data.ingest import delivery_dates, publish_market, write_synthet
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
 from prometheus.engines.pipeline import ENGINE_SPECS, EngineChainConfig
-from prometheus.engines.runner import upstream_outputs
+from prometheus.engines.runner import upstream_history
 from prometheus.runtime.decision_log import DecisionLog
 from prometheus.runtime.store import RuntimeStore
 from prometheus_assets.definitions import REFERENCE_JOB, Flow, build_definitions, configured_markets, job_name
@@ -138,8 +138,8 @@ def run_engines(
     chain: EngineChainConfig,
     echo: Echo,
 ) -> tuple[list[date], list[EngineLine]]:
-    """The regime models of the periods covering ``[start, end]``, the engine chain over its partitions, then the
-    assessment models of those periods and the assessments.
+    """The regime models of the periods covering ``[start, end]``, the engine chain over its partitions, the
+    assessment models of those periods and the assessments, then the target portfolios and the scenarios.
 
     Returns the sessions decided (whole partitions) and one line per engine.
     """
@@ -155,15 +155,17 @@ def run_engines(
         raise DataError(f"no partition of {market.value} covers {start}..{end}", field="--start/--end")
     launcher.run(market, Flow.ASSESSMENT_MODEL, start, end, "run-engines", **tags)
     scored = launcher.run(market, Flow.ASSESSMENT, start, end, "run-engines", **tags)
-    reports = [r for r in (report, scored) if r is not None]
+    book = launcher.run(market, Flow.PORTFOLIO, start, end, "run-engines", **tags)
+    reports = [r for r in (report, scored, book) if r is not None]
     decided = _decided_sessions(launcher, market, start, end)
     log = DecisionLog(RuntimeStore(settings.effective_runtime_db_url))
     lines = []
     for name, spec in ENGINE_SPECS.items():
         key = f"{market.value.lower()}/{spec.output_table}"
         meta = next(r.metadata(key) for r in reports if key in r.materializations)
-        frame = upstream_outputs(log, [spec], market, experiment, decided)[name].frame if meta["dagster/row_count"] \
-            else pl.DataFrame(schema=dict(spec.schema))  # fmt: skip
+        # Gaps allowed: Scenarios decides its rebalance sessions only.
+        found = upstream_history(log, [spec], market, experiment, decided) if meta["dagster/row_count"] else {}
+        frame = found[name].frame if name in found else pl.DataFrame(schema=dict(spec.schema))
         notes = "" if meta["notes"] == NO_NOTES else str(meta["notes"])
         lines.append(EngineLine(name, str(meta["config_version"]), int(meta["dagster/row_count"]),
                                 bool(meta["reused"]), notes, frame))  # fmt: skip

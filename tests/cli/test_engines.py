@@ -9,7 +9,15 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from prometheus.runtime import RuntimeStore
-from prometheus.runtime.tables import assessments, engine_configs, engine_decisions, regime_states
+from prometheus.runtime.tables import (
+    assessments,
+    engine_configs,
+    engine_decisions,
+    regime_states,
+    risk_reports,
+    scenario_sets,
+    target_portfolios,
+)
 from prometheus_cli import app
 
 runner = CliRunner()
@@ -54,7 +62,12 @@ def test_run_engines_when_repeated_and_new_experiment_logs_once_and_reuses(data_
     assert "reused" in second
     assert _count(data_root, regime_states, experiment="b") == sessions
     assert _count(data_root, engine_decisions, engine="regime", experiment="b") == sessions
-    assert _count(data_root, engine_configs) == 5  # regime, stability, fragility, assessment, universe
+    assert _count(data_root, engine_configs) == 7  # the seven engines
+    # The target book and its risk report per session; scenarios on the rebalance sessions.
+    assert "portfolio" in first
+    assert _count(data_root, risk_reports, experiment="a") == sessions
+    assert _count(data_root, target_portfolios, experiment="a") > 0
+    assert _count(data_root, scenario_sets, experiment="a") > 0
     # Every name with a bar is scored each session, by the model of its month trained before it (the model asset).
     assert "assessment" in first
     assert _count(data_root, assessments, experiment="a") >= 63 * 15

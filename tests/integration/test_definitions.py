@@ -60,22 +60,29 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
                                                "signals", "stability_scores")]  # fmt: skip
     expected[f"{p}/assessment_model"] = (periods, p, assessment_inputs)
     expected[f"{p}/assessments"] = (monthly, p, sorted([*assessment_inputs, f"{p}/assessment_model"]))
+    book_inputs = [f"{p}/{t}" for t in ("assessments", "fragility_scores", "instruments", "prices_adjusted",
+                                         "regime_states", "stability_scores", "universe_members")]  # fmt: skip
+    expected[f"{p}/target_portfolios"] = (monthly, p, book_inputs)
+    expected[f"{p}/scenario_sets"] = (monthly, p, [f"{p}/instruments", f"{p}/prices_adjusted", f"{p}/regime_states",
+                                                   f"{p}/target_portfolios"])  # fmt: skip
     expected[f"{p}/encoder_model"] = (periods, p, [f"{p}/prices_adjusted"])
     expected[f"{p}/instrument_embeddings"] = (monthly, p, [f"{p}/encoder_model", f"{p}/prices_adjusted"])
     expected[f"{p}/news_embeddings"] = (monthly, p, [f"{p}/news"])
     expected[f"{p}/profiles"] = (monthly, p, [f"{p}/instrument_embeddings", f"{p}/prices_adjusted"])
     assert snapshot == expected
     flows = ("trading_sessions", "ingestion", "encoder_model", "encoders", "news", "regime_model", "engines",
-             "assessment_model", "assessment")  # fmt: skip
+             "assessment_model", "assessment", "portfolio")  # fmt: skip
     assert sorted(j.name for j in defs.jobs) == sorted([*(f"us_eq_{f}_job" for f in flows), "us_eq_reference_job"])
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     ingestion = {("prices_daily", "qc_quarantine"), ("prices_daily", "missing_sessions"),
                  ("prices_adjusted", "fit_for_engines")}  # fmt: skip
     output = {"schema", "one_row_set_per_session", "no_nan_in_decision_columns"}
     engines = {(t, c) for t in ("regime_states", "stability_scores", "fragility_scores", "assessments",
-                                "universe_members")
+                                "universe_members", "target_portfolios", "scenario_sets")
                for c in output}  # fmt: skip
     engines.add(("regime_states", "probabilities_valid"))
+    engines |= {("target_portfolios", f"risk_reports__{c}") for c in output}
+    engines |= {("scenario_sets", f"scenario_results__{c}") for c in output}
     encoders = {(t, c) for t in ("instrument_embeddings", "profiles") for c in output}
     encoders |= {(t, c) for t in ("encoder_model", "news_embeddings") for c in ("schema", "no_nan_in_decision_columns")}
     assert checks == {(f"{p}/{table}", name) for table, name in ingestion | engines | encoders}

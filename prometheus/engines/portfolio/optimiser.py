@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
-import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 from pydantic import Field, field_validator
@@ -42,8 +41,10 @@ from prometheus.engines.portfolio.limits import PortfolioLimits
 
 Status = Literal["optimal", "relaxed_turnover", "hrp", "inverse_vol", "equal_weight"]
 
-#: Solver statuses whose solution is used (Clarabel's "almost solved" is inaccurate but within tolerance).
-_SOLVED = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+#: Solver statuses whose solution is used (Clarabel's "almost solved" is inaccurate but within tolerance); the
+#: values of ``cvxpy.OPTIMAL`` and ``cvxpy.OPTIMAL_INACCURATE``, spelled out so that importing the optimiser does not
+#: import cvxpy (about 1 s): only a solve does.
+_SOLVED = ("optimal", "optimal_inaccurate")
 
 
 class RiskModelLike(Protocol):
@@ -428,6 +429,8 @@ def _solve(
     max_turnover: float | None,
 ) -> tuple[np.ndarray | None, str]:
     """Solve over the free names; (weights, detail) or (None, why it failed)."""
+    import cvxpy as cp
+
     idx = prep.free
     m = len(idx)
     alpha, w0 = prep.alpha[idx], prep.current[idx]

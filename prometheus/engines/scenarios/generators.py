@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from arch import arch_model
-from arch.bootstrap import StationaryBootstrap, optimal_block_length
 
 from prometheus.engines.scenarios.config import GarchDist, GarchFit, GarchSpec, ReplayWindow, ScenarioConfig
 from prometheus.engines.scenarios.config import ScenarioKind as Kind
@@ -119,6 +117,8 @@ class GarchFilter:
 
 def _arch_params(x: np.ndarray, spec: GarchSpec) -> dict[str, float]:
     """``arch`` GJR-GARCH(1,1) fit of one series: alpha, gamma, beta and nu (NaN when not Student-t)."""
+    from arch import arch_model  # arch costs ~2 s to import: only where a set is generated
+
     dist = "t" if spec.dist == GarchDist.STUDENT_T else "normal"
     model = arch_model(x * _PCT, mean="Constant", vol="GARCH", p=1, o=int(spec.asymmetric), q=1, dist=dist)
     with warnings.catch_warnings():
@@ -140,6 +140,7 @@ def fit_garch_filter(window: np.ndarray, spec: GarchSpec) -> GarchFilter:
     persistence ``alpha + gamma / 2 + beta`` capped at ``spec.max_persistence``: a shared-dynamics fit then still
     gives every name its own volatility level, and a near-integrated fit cannot make the variance explode.
     """
+
     x = np.asarray(window, dtype=np.float64)
     n = x.shape[1]
     if spec.fit == GarchFit.MARKET:
@@ -211,6 +212,8 @@ def automatic_block_length(market: np.ndarray) -> float:
     autocorrelation (their own estimate is ~1, an iid bootstrap), while their squares carry volatility
     clustering, which whole-row blocks should keep.
     """
+    from arch.bootstrap import optimal_block_length  # arch costs ~2 s to import: only where a set is generated
+
     m = np.asarray(market, dtype=np.float64)
     est = optimal_block_length(np.column_stack([m, (m - m.mean()) ** 2]))
     return float(max(1.0, np.nanmax(est["stationary"].to_numpy())))
@@ -224,6 +227,8 @@ def block_bootstrap(
     Each path is the first ``horizon`` indices of one bootstrap replicate: blocks of geometric length with mean
     ``cfg.block_length`` (automatic when None), starting anywhere, wrapping from the last row to the first.
     """
+    from arch.bootstrap import StationaryBootstrap  # arch costs ~2 s to import: only where a set is generated
+
     window = _window(returns, cfg, sectors)
     block = cfg.block_length if cfg.block_length is not None else automatic_block_length(window.mean(axis=1))
     boot = StationaryBootstrap(block, np.arange(len(window)), seed=rng)
