@@ -39,6 +39,7 @@ class OutputTable:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     decision_columns: tuple[str, ...] = ()
+    probabilities: str | None = None
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
@@ -58,7 +59,7 @@ class OutputTable:
     @property
     def rules(self) -> FrameRules:
         """What the output checks hold the frame to."""
-        return FrameRules(self.schema, self.row_key, "session", self.decision_columns)
+        return FrameRules(self.schema, self.row_key, "session", self.decision_columns, self.probabilities)
 
 
 @dataclass(frozen=True)
@@ -101,24 +102,29 @@ class EngineSpec:
     extra_outputs: tuple[OutputTable, ...] = ()
 
     @property
+    def main(self) -> OutputTable:
+        """The main output table, declared like the extra ones."""
+        return OutputTable(self.output_table, self.columns, self.key, self.decision_columns, self.probabilities)
+
+    @property
     def all_columns(self) -> tuple[Column, ...]:
         """Identity columns, then the engine's own."""
-        return (*IDENTITY_COLUMNS, *self.columns)
+        return self.main.all_columns
 
     @property
     def schema(self) -> Mapping[str, pl.DataType]:
         """Column name to dtype of the output frame."""
-        return MappingProxyType({c.name: c.dtype for c in self.all_columns})
+        return self.main.schema
 
     @property
     def row_key(self) -> tuple[str, ...]:
         """Columns identifying an output row."""
-        return ("market", "session", "experiment", "config_version", *self.key)
+        return self.main.row_key
 
     @property
     def rules(self) -> FrameRules:
         """What the output checks hold the output frame to."""
-        return FrameRules(self.schema, self.row_key, "session", self.decision_columns, self.probabilities)
+        return self.main.rules
 
 
 C = TypeVar("C", bound=VersionedConfig, covariant=True)
