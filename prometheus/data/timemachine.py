@@ -110,9 +110,7 @@ class TimeMachine:
             Unknown table or column, or a table the snapshot did not load.
         """
         schema = schema_of(table)
-        frame = self._raw(schema.table, market, start, end)
-        if symbols is not None and "symbol" in schema.names:
-            frame = frame.filter(pl.col("symbol").is_in(list(symbols)))
+        frame = self._raw(schema.table, market, start, end, symbols)
         if schema.point_in_time:
             frame = latest_known(frame, schema.key, self.as_of)
         return _select(frame, schema.table, columns)
@@ -141,13 +139,18 @@ class TimeMachine:
         schema = schema_of(table)
         if not schema.point_in_time:
             raise StoreError(f"{schema.table.value}: not a point-in-time table, it has no revisions")
-        frame = self._raw(schema.table, market, start, end)
-        if symbols is not None and "symbol" in schema.names:
-            frame = frame.filter(pl.col("symbol").is_in(list(symbols)))
+        frame = self._raw(schema.table, market, start, end, symbols)
         frame = frame.filter(pl.col("known_at") <= self.as_of).sort(list(schema.key))
         return _select(frame, schema.table, columns)
 
-    def _raw(self, table: Table, market: Market | str | None, start: date | None, end: date | None) -> pl.DataFrame:
+    def _raw(
+        self,
+        table: Table,
+        market: Market | str | None,
+        start: date | None,
+        end: date | None,
+        symbols: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
         schema = schema_of(table)
         if isinstance(self._source, HistoricalStore):
             dated = "date" in schema.names and schema.partitioning.value != "market"
@@ -163,6 +166,8 @@ class TimeMachine:
                 frame = frame.filter(pl.col("date") >= start)
             if end is not None:
                 frame = frame.filter(pl.col("date") <= end)
+        if symbols is not None and "symbol" in schema.names:
+            frame = frame.filter(pl.col("symbol").is_in(list(symbols)))
         return frame
 
 
