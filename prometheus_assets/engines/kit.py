@@ -10,7 +10,7 @@ No ``from __future__ import annotations`` here: Dagster inspects the context ann
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
@@ -24,6 +24,7 @@ from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import Engine, EngineSpec
 from prometheus.engines.pipeline import ENGINE_SPECS
 from prometheus.engines.runner import history_view, run_sessions, upstream_outputs
+from prometheus.runtime.decision_log import DecisionLog
 from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of, max_lag, run_metadata
 from prometheus_assets.ingestion import table_dep
 from prometheus_assets.metadata import check_result, column_schema, png_markdown, table_preview
@@ -40,7 +41,8 @@ class EngineAsset:
 
     ``plot`` turns the output frame, the run's view and the market into a PNG; ``metadata`` adds engine-specific
     figures from the output frame, the run's view, the market and the upstream frames; ``extra_deps`` names further
-    assets of the market the engine reads (e.g. its model asset).
+    assets of the market the engine reads (e.g. its model asset); ``prepare`` hands the engine its state from the
+    decision log before it runs.
     """
 
     spec: EngineSpec
@@ -50,6 +52,9 @@ class EngineAsset:
     metadata: Callable[[pl.DataFrame, TimeMachine, Market, Mapping[str, pl.DataFrame]], Mapping[str, Any]] = field(
         default=lambda frame, view, market, upstream: {}
     )
+    #: (engine, decision log, market, experiment, first session) -> the engine to run: for an engine whose state
+    #: carries over from its previous partition (the portfolio starts from the last target before the partition).
+    prepare: Callable[[Engine[VersionedConfig], DecisionLog, Market, str, date], Engine[VersionedConfig]] | None = None
     extra_deps: tuple[str, ...] = ()
 
 
@@ -107,6 +112,8 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
         cal, delay, log = calendar.calendar(), bar_delay(), decision_log(runtime)
         experiment = experiment_of(context, mode)
         engine = asset.build(cal, delay, historical)
+        if asset.prepare is not None:
+            engine = asset.prepare(engine, log, market, experiment, sessions[0])
         view = history_view(historical.store(), cal, market, sessions, [engine], delay)
         upstream = upstream_outputs(log, [ENGINE_SPECS[n] for n in spec.upstream], market, experiment, sessions)
         out, summary = run_sessions(engine, view, cal, market, sessions, experiment, bar_delay=delay,

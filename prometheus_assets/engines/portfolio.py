@@ -1,26 +1,30 @@
 """``<market>/target_portfolios`` (with ``risk_reports`` beside it): target weights and ex-ante risk per session.
 
-The engine walks ``warmup_sessions`` before the partition from cash (the kit's factory sees no decision log, so it
-cannot read the previous partition's last target), over the sessions whose upstream outputs are known: with the
-kit reading upstream for the partition's sessions only, a partition starts from cash and the turnover cap paces
-the build-up. A PAPER/LIVE daily run will hand the engine the broker's holdings as ``previous`` instead
-(issues 20/22).
+The portfolio depends on its own previous partition: before a run, the kit's ``prepare`` hook reads the experiment's
+target of the session before the partition from the decision log and hands it to the engine as ``previous``, so a
+backfill walks the book across partitions as one run would. The first partition (no target before it) starts from
+cash and the turnover cap paces the build-up. A PAPER/LIVE daily run will hand the engine the broker's holdings
+instead (issues 20/22).
 
 No ``from __future__ import annotations`` here: Dagster inspects the context annotation at definition time.
 """
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, ClassVar
 
 import dagster as dg
 import polars as pl
 
+from prometheus.calendar import TradingCalendar, get_calendar
+from prometheus.core.types import Market
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import EngineResult, EngineSpec, RunContext
 from prometheus.engines.portfolio.config import PortfolioConfig
 from prometheus.engines.portfolio.engine import PortfolioEngine
 from prometheus.engines.portfolio.plot import book_by_session, portfolio_plot_png
 from prometheus.engines.portfolio.schema import PORTFOLIO_SPEC
+from prometheus.runtime.decision_log import DecisionLog
 from prometheus_assets.engines.kit import EngineAsset, build_engine_asset
 from prometheus_assets.partitions import MarketScope
 
@@ -64,6 +68,21 @@ def portfolio_metadata(frame: pl.DataFrame, decisions: tuple | None) -> dict[str
     return out
 
 
+def previous_target(
+    log: DecisionLog, calendar: TradingCalendar, market: Market, experiment: str, first: date
+) -> pl.DataFrame | None:
+    """The experiment's target (``instrument``, ``weight``) of the session before ``first``; None when there is
+    none, or when several config versions decided it (a changed chain: start from cash rather than guess)."""
+    prior = calendar.sessions_before(market, first, 1)
+    if not prior:
+        return None
+    frame = log.read_output(PORTFOLIO_SPEC.output_table, PORTFOLIO_SPEC.schema, market=market.value,
+                            experiment=experiment, sessions=prior)  # fmt: skip
+    if frame.is_empty() or frame["config_version"].n_unique() != 1:
+        return None
+    return frame.select("instrument", "weight")
+
+
 def build_portfolio_assets(scope: MarketScope, config: PortfolioConfig | None = None) -> list[dg.AssetsDefinition]:
     """The target portfolios and risk reports of ``scope.market``, partitioned by the scope's partitions."""
     cfg = config or PortfolioConfig()
@@ -73,10 +92,18 @@ def build_portfolio_assets(scope: MarketScope, config: PortfolioConfig | None = 
         sink.clear()  # a reused run leaves no decisions: say so rather than report the previous run's
         return _Recorded(PortfolioEngine(cfg, cal, delay), sink)
 
+    def prepare(engine, log, market, experiment, first):  # noqa: ANN001, ANN202 - the kit's prepare signature
+        inner = engine._engine
+        previous = previous_target(log, inner.calendar or get_calendar(), market, experiment, first)
+        if previous is None:
+            return engine
+        return _Recorded(PortfolioEngine(cfg, inner.calendar, inner.bar_delay, previous=previous), sink)
+
     asset = EngineAsset(
         spec=PORTFOLIO_SPEC,
         config=cfg,
         build=build,
+        prepare=prepare,
         plot=lambda frame, view, m: portfolio_plot_png(frame, f"{m.value} portfolio: exposure and names"),
         metadata=lambda frame, view, m, upstream: portfolio_metadata(frame, sink.get("decisions")),
     )

@@ -3,17 +3,21 @@ tables, checks of target_portfolios and risk_reports), with its plot and metadat
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from prometheus.calendar import get_calendar
 from prometheus.core.types import Market, Mode
 from prometheus.engines.base import Decision
 from prometheus.engines.portfolio.plot import book_by_session, portfolio_plot_png
 from prometheus.engines.portfolio.schema import PORTFOLIO_SPEC
-from prometheus_assets.engines.portfolio import build_portfolio_assets, portfolio_metadata
+from prometheus.runtime import RuntimeStore
+from prometheus.runtime.decision_log import DecisionLog
+from prometheus_assets.engines.portfolio import build_portfolio_assets, portfolio_metadata, previous_target
 from prometheus_assets.partitions import MarketScope
 
 
@@ -52,3 +56,25 @@ def test_metadata_when_computed_counts_statuses_and_turnover() -> None:
     assert meta["mean_turnover"] == pytest.approx(0.3)
     assert portfolio_metadata(_frame(), None)["statuses"].startswith("reused")
     assert portfolio_plot_png(_frame(), "t").startswith(b"\x89PNG")
+
+
+def _target_rows(session: date, version: str, weights: dict[str, float]) -> pl.DataFrame:
+    rows = [{"market": "US_EQ", "session": session, "decision_time": datetime(2024, 3, 1, 21, 5, tzinfo=UTC),
+             "experiment": "e", "config_version": version, "instrument": k, "weight": v, "expected_return": 0.0,
+             "risk_contribution": 0.0} for k, v in weights.items()]  # fmt: skip
+    return pl.DataFrame(rows, schema=dict(PORTFOLIO_SPEC.schema))
+
+
+def test_previous_target_when_the_session_before_was_decided_is_the_starting_book(tmp_path: Path) -> None:
+    store = RuntimeStore(f"sqlite:///{tmp_path / 'runtime.sqlite'}")
+    store.upgrade()
+    log, cal = DecisionLog(store), get_calendar()
+    first = date(2024, 3, 4)  # a Monday: the session before is Friday 1 March
+    assert previous_target(log, cal, Market.US_EQ, "e", first) is None  # the first partition starts from cash
+    log.write_output("target_portfolios", _target_rows(date(2024, 3, 1), "v1", {"AAA": 0.4, "BBB": 0.0}))
+    book = previous_target(log, cal, Market.US_EQ, "e", first)
+    assert book is not None
+    assert dict(book.iter_rows()) == {"AAA": 0.4, "BBB": 0.0}
+    assert previous_target(log, cal, Market.US_EQ, "other", first) is None  # experiments never mix
+    log.write_output("target_portfolios", _target_rows(date(2024, 3, 1), "v2", {"AAA": 0.1}))
+    assert previous_target(log, cal, Market.US_EQ, "e", first) is None  # two chains decided it: no guess
