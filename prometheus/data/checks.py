@@ -27,6 +27,8 @@ class CheckName(StrEnum):
     SESSIONS = "one_row_set_per_session"
     DECISION_VALUES = "no_nan_in_decision_columns"
     PROBABILITIES = "probabilities_valid"
+    LIMITS = "limits_hold"  # an engine's own check: target weights within the portfolio limits
+    TAILS = "var_not_above_es"  # an engine's own check: every VaR at most its ES
 
 
 class Severity(StrEnum):

@@ -19,7 +19,7 @@ import polars as pl
 from prometheus.calendar import TradingCalendar
 from prometheus.core.config import VersionedConfig
 from prometheus.core.types import Market
-from prometheus.data.checks import check_names, frame_checks
+from prometheus.data.checks import CheckName, CheckOutcome, check_names, frame_checks
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import Engine, EngineSpec
 from prometheus.engines.pipeline import ENGINE_SPECS
@@ -55,6 +55,8 @@ class EngineAsset:
     #: (engine, decision log, market, experiment, first session) -> the engine to run: for an engine whose state
     #: carries over from its previous partition (the portfolio starts from the last target before the partition).
     prepare: Callable[[Engine[VersionedConfig], DecisionLog, Market, str, date], Engine[VersionedConfig]] | None = None
+    #: The engine's own checks: (name, outcome from the main frame and the extra frames).
+    checks: tuple[tuple[CheckName, Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], CheckOutcome]], ...] = ()
     extra_deps: tuple[str, ...] = ()
 
 
@@ -79,6 +81,8 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
     rules = spec.rules
     checks = [dg.AssetCheckSpec(name.value, asset=key, description=name.value.replace("_", " "))
               for name in check_names(rules)]  # fmt: skip
+    checks += [dg.AssetCheckSpec(name.value, asset=key, description=name.value.replace("_", " "))
+               for name, _ in asset.checks]  # fmt: skip
     # An extra output table's checks are named after it: ``<table>__<check>``.
     checks += [dg.AssetCheckSpec(f"{t.table}__{name.value}", asset=key, description=f"{t.table}: {name.value}")
                for t in spec.extra_outputs for name in check_names(t.rules)]  # fmt: skip
@@ -108,6 +112,8 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
             empty = [check_result(o) for o in frame_checks(rules, pl.DataFrame(schema=dict(spec.schema)), [])]
             empty += [check_result(o, prefix=f"{t.table}__") for t in spec.extra_outputs
                       for o in frame_checks(t.rules, pl.DataFrame(schema=dict(t.schema)), [])]  # fmt: skip
+            nothing = {t.table: pl.DataFrame(schema=dict(t.schema)) for t in spec.extra_outputs}
+            empty += [check_result(check(pl.DataFrame(schema=dict(spec.schema)), nothing)) for _, check in asset.checks]
             return dg.MaterializeResult(metadata={"sessions": 0, "dagster/row_count": 0}, check_results=empty)
         cal, delay, log = calendar.calendar(), bar_delay(), decision_log(runtime)
         experiment = experiment_of(context, mode)
@@ -128,6 +134,7 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
             },
             check_results=[
                 *(check_result(o) for o in frame_checks(rules, out.frame, sessions)),
+                *(check_result(check(out.frame, out.extra)) for _, check in asset.checks),
                 *(
                     check_result(o, prefix=f"{t.table}__")
                     for t in spec.extra_outputs

@@ -18,8 +18,10 @@ import polars as pl
 
 from prometheus.calendar import TradingCalendar, get_calendar
 from prometheus.core.types import Market
+from prometheus.data.checks import CheckName
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import EngineResult, EngineSpec, RunContext
+from prometheus.engines.portfolio.checks import limits_check
 from prometheus.engines.portfolio.config import PortfolioConfig
 from prometheus.engines.portfolio.engine import PortfolioEngine
 from prometheus.engines.portfolio.plot import book_by_session, portfolio_plot_png
@@ -104,6 +106,7 @@ def build_portfolio_assets(scope: MarketScope, config: PortfolioConfig | None = 
         config=cfg,
         build=build,
         prepare=prepare,
+        checks=((CheckName.LIMITS, lambda frame, extra: limits_check(frame, cfg.limits)),),
         plot=lambda frame, view, m: portfolio_plot_png(frame, f"{m.value} portfolio: exposure and names"),
         metadata=lambda frame, view, m, upstream: portfolio_metadata(frame, sink.get("decisions")),
     )

@@ -7,13 +7,16 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from prometheus.data.checks import CheckName
 from prometheus.engines.scenarios import (
+    SCENARIO_RESULTS,
     SCENARIOS_SPEC,
     ScenarioConfig,
     ScenariosEngine,
     scenarios_plot_png,
     worst_set_by_session,
 )
+from prometheus.engines.scenarios.checks import tails_check
 from prometheus_assets.engines.kit import EngineAsset, build_engine_asset
 from prometheus_assets.partitions import MarketScope
 
@@ -42,5 +45,6 @@ def build_scenarios_assets(scope: MarketScope, config: ScenarioConfig | None = N
             frame, f"{m.value} scenarios: VaR / ES of the worst set", cfg.stress_loss_limit
         ),
         metadata=lambda frame, view, m, up: scenarios_metadata(frame, cfg),
+        checks=((CheckName.TAILS, lambda frame, extra: tails_check(extra[SCENARIO_RESULTS.table])),),
     )
     return [build_engine_asset(scope, asset)]

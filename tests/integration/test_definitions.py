@@ -83,6 +83,7 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     engines.add(("regime_states", "probabilities_valid"))
     engines |= {("target_portfolios", f"risk_reports__{c}") for c in output}
     engines |= {("scenario_sets", f"scenario_results__{c}") for c in output}
+    engines |= {("target_portfolios", "limits_hold"), ("scenario_sets", "var_not_above_es")}  # their own checks
     encoders = {(t, c) for t in ("instrument_embeddings", "profiles") for c in output}
     encoders |= {(t, c) for t in ("encoder_model", "news_embeddings") for c in ("schema", "no_nan_in_decision_columns")}
     assert checks == {(f"{p}/{table}", name) for table, name in ingestion | engines | encoders}
