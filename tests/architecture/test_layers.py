@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"features"},
     {"engines"},
     {"execution"},
+    {"backtest"},
     {"reporting"},
     {"meta"},
 ]
