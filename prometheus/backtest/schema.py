@@ -17,7 +17,7 @@ BACKTEST_DAILY_SCHEMA: dict[str, tuple[pl.DataType, str]] = {
     "cash": (pl.Float64(), "cash after the session's fills, dividends and borrow fee"),
     "gross_exposure": (pl.Float64(), "sum |shares x close| / equity"),
     "net_exposure": (pl.Float64(), "sum shares x close / equity"),
-    "turnover": (pl.Float64(), "traded notional of the session / equity before it (one-way x 2)"),
+    "turnover": (pl.Float64(), "traded notional of the session (buys + sells) / equity before it"),
     "commission": (pl.Float64(), "commissions paid in the session"),
     "fees": (pl.Float64(), "regulatory, clearing and exchange fees of the session"),
     "spread": (pl.Float64(), "half-spread cost inside the session's fill prices"),

@@ -8,7 +8,7 @@ Sessions without working orders or actions are marked in one vectorised block.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -194,6 +194,11 @@ class BacktestBroker:
         """The next session to be processed (None once the panel is exhausted)."""
         return self.panel.sessions[self._next] if self._next < len(self.panel.sessions) else None
 
+    @property
+    def month_volume(self) -> tuple[tuple[int, int] | None, float]:
+        """(year, month) of the last fill session and the shares traded in that month (tiered commissions)."""
+        return self._month, self._month_volume
+
     def position_vector(self) -> np.ndarray:
         """Signed shares per panel instrument (a copy)."""
         return self.ledger.quantity.copy()
@@ -214,6 +219,50 @@ class BacktestBroker:
             stop = min([target + 1, *[a for a in self._actions if a > s]])
             self._mark_block(s, stop)
             self._next = stop
+
+    def resume(
+        self, cash: float, positions: Mapping[str, Position], after: date | None, month_volume: float = 0.0
+    ) -> None:
+        """Start a fresh broker from an account at the close of ``after`` (None: before the first session).
+
+        ``month_volume``: shares already traded in ``after``'s calendar month (tiered commissions count them).
+
+        Sessions up to ``after`` are not simulated: they only hold the prices the first decisions need (a backtest
+        window after the previous one). ``after``'s curve row is the account marked at its close, without costs.
+
+        Raises
+        ------
+        BrokerError
+            The broker has already processed sessions or taken orders.
+        DataError
+            A position names an instrument outside the panel.
+        """
+        if self._next or self._orders:
+            raise BrokerError("only a fresh broker can resume from an account state")
+        unknown = sorted(n for n in positions if n not in self._col)
+        if unknown:
+            raise DataError(f"positions in instruments outside the panel: {unknown[:5]}", field="positions")
+        led = self.ledger
+        led.cash = float(cash)
+        for name, pos in positions.items():
+            led.quantity[self._col[name]] = pos.quantity
+            led.cost_basis[self._col[name]] = pos.cost_basis
+        if after is None:
+            return
+        self._month, self._month_volume = (after.year, after.month), float(month_volume)
+        s = self._index(after)
+        marks = self._marks[s]
+        mv = float(marks @ led.quantity)
+        row = dict.fromkeys(_CURVE_FIELDS, 0.0) | {
+            "cash": led.cash,
+            "market_value": mv,
+            "gross_exposure": float(np.abs(marks) @ np.abs(led.quantity)),
+            "equity": led.cash + mv,
+            "unrealised_pnl": mv - float(led.cost_basis.sum()),
+        }
+        for k, name in enumerate(_CURVE_FIELDS):
+            self._curve[k, s] = row[name]
+        self._next = s + 1
 
     def run_to_end(self) -> None:
         """Process every remaining session."""
