@@ -8,7 +8,12 @@ from sklearn.covariance import ledoit_wolf
 from threadpoolctl import threadpool_limits
 
 from prometheus.core.errors import ConfigError, DataError
-from prometheus.engines.portfolio.risk_model import FactorRiskModel, RiskModelConfig, estimate_risk_model
+from prometheus.engines.portfolio.risk_model import (
+    FactorRiskModel,
+    RiskModelConfig,
+    estimate_risk_model,
+    volatility_regime_scale,
+)
 
 REGIMES = ("calm", "normal", "crisis")
 
@@ -99,6 +104,8 @@ def test_config_when_inconsistent_is_refused() -> None:
         RiskModelConfig.from_mapping({"method": "ewma", "half_life": None})
     with pytest.raises(ConfigError, match="bogus"):
         RiskModelConfig.from_mapping({"bogus": 1})
+    with pytest.raises(ConfigError, match="vra_half_life"):
+        RiskModelConfig.from_mapping({"vra_half_life": 0.0})
 
 
 def test_pca_when_data_come_from_a_known_factor_model_recovers_covariance_and_portfolio_vols() -> None:
@@ -226,6 +233,73 @@ def test_estimate_when_too_few_names_have_history_raises() -> None:
         estimate_risk_model(returns, symbols[:4], sectors[:4], RiskModelConfig())
 
 
+# --- Volatility regime adjustment ----------------------------------------------------------------------------------
+
+
+def _vra_by_hand(r: np.ndarray, half_life: float, vra_half_life: float, burn_in: int = 20) -> float:
+    """lambda^2 from its definition: each return over the EW variance of the rows strictly before it."""
+    t, n = r.shape
+    bias, age = [], []
+    for s in range(t):
+        z2 = []
+        for i in range(n):
+            past = np.flatnonzero(np.isfinite(r[:s, i]))
+            if np.isfinite(r[s, i]) and len(past) >= burn_in:
+                w = 0.5 ** ((s - 1 - past) / half_life)
+                z2.append(r[s, i] ** 2 / (w @ r[past, i] ** 2 / w.sum()))
+        if z2:
+            bias.append(np.mean(z2))
+            age.append(t - 1 - s)
+    w = 0.5 ** (np.array(age) / vra_half_life)
+    return float(w @ np.array(bias) / w.sum())
+
+
+def test_vra_when_computed_equals_its_definition_with_forecasts_made_before_each_return() -> None:
+    rng = np.random.default_rng(12)
+    r = rng.standard_normal((90, 12)) * 0.01
+    r[:40, 3] = np.nan  # listed late: no forecast before its 20th return
+    r[::9, 5] = np.nan
+    r[-1, 0] = 0.2  # a shock on the last row counts fully: its own forecast does not contain it
+    assert volatility_regime_scale(r, 30.0, 10.0) == pytest.approx(_vra_by_hand(r, 30.0, 10.0), rel=1e-12)
+    assert volatility_regime_scale(r[:15], 30.0, 10.0) == 1.0  # no name has 20 returns before a row
+
+
+def test_vra_when_vol_doubles_reacts_within_days_and_is_one_in_steady_state() -> None:
+    rng = np.random.default_rng(11)
+    r = rng.standard_normal((1100, 200)) * 0.01
+    r[300:] *= 2.0  # variance x 4 from row 300 on
+    scale = {t: volatility_regime_scale(r[t - 252 : t], 63.0, 42.0) for t in (299, 305, 310, 342, 1100)}
+    fast = volatility_regime_scale(r[300 - 252 : 305], 63.0, 5.0)
+    assert scale[299] == pytest.approx(1.0, abs=0.05)  # steady state
+    # EW weight of the 5 (10, 42) newest rows at half-life 42 is 8 % (15 %, 50 %): lambda^2 ~ 1 + 3 x that.
+    assert 1.15 < scale[305] < 1.35
+    assert 1.3 < scale[310] < 1.6
+    assert scale[342] > 1.6
+    assert fast > 2.0  # half-life 5: half way to the new level in 5 sessions
+    assert scale[1100] == pytest.approx(1.0, abs=0.05)  # the window has settled at the new level again
+    # In the model every variance is scaled by lambda^2: loadings by lambda, correlations and betas unchanged.
+    symbols, sectors = _names(200)
+    plain = estimate_risk_model(r[:310], symbols, sectors, RiskModelConfig(factors=5))
+    adjusted = estimate_risk_model(r[:310], symbols, sectors, RiskModelConfig(factors=5, vra_half_life=42.0))
+    np.testing.assert_allclose(adjusted.covariance(), scale[310] * plain.covariance(), rtol=1e-10)
+    np.testing.assert_allclose(adjusted.betas, plain.betas, rtol=1e-10)
+
+
+def test_vra_when_returns_after_the_estimate_are_poisoned_leaves_the_forecast_unchanged() -> None:
+    returns, _ = _factor_data(400, 50, seed=13)
+    symbols, sectors = _names(50)
+    cfg = RiskModelConfig(factors=5, vra_half_life=42.0)
+    t = 300
+    bad = returns.copy()
+    bad[t:] = -5.0 * bad[t:] + 0.03
+    clean = estimate_risk_model(returns[:t], symbols, sectors, cfg)
+    dirty = estimate_risk_model(bad[:t], symbols, sectors, cfg)
+    np.testing.assert_array_equal(clean.covariance(), dirty.covariance())
+    # The test can fail: one poisoned row inside the window moves the forecast.
+    leaky = estimate_risk_model(bad[: t + 1], symbols, sectors, cfg)
+    assert not np.allclose(leaky.covariance(), clean.covariance())
+
+
 # --- Known-covariance validation across regimes --------------------------------------------------------------------
 
 
@@ -308,35 +382,52 @@ def _ratio(z: np.ndarray) -> float:
     return float(np.sqrt(np.mean(z**2)))
 
 
-def test_regime_validation_when_the_default_walks_forward_meets_the_bar_except_just_after_a_crisis_starts() -> None:
+def test_regime_validation_when_walked_forward_meets_the_bar_in_calm_and_normal_but_lags_into_a_crisis() -> None:
     """METHODS bar: realised / predicted vol in [0.8, 1.25] per regime, with a known covariance per regime.
 
-    Figures (seed 23, 3000 forecast sessions: 1080 calm, 1693 normal, 227 crisis), realised / predicted for the
-    default EW-PCA (half-life 63): calm 0.88, normal 1.00, crisis 1.67; the true regime covariance itself gives
-    0.98 / 0.99 / 1.00, so the shortfall is the estimator's. The trailing window lags the switches: entering a
-    crisis (spells of ~40 sessions, 32 % market vol against 11-17 %) it under-predicts, and after one it
-    over-predicts the calm that follows. Crisis therefore fails the bar with this default and the test says so
-    (half-life 21: 0.94 / 1.01 / 1.47; equal weights: 0.84 / 1.01 / 1.87; other seeds: crisis 1.48-1.88). Once a
-    regime has lasted three half-lives (long blocks, next test) every regime is within it (1.01 / 1.01 / 1.00).
+    Seed 23, 3000 forecast sessions (1080 calm, 1693 normal, 227 crisis), realised / predicted (calm / normal /
+    crisis), re-estimated every 5 sessions:
+
+    - default EW-PCA (half-life 63): 0.88 / 1.00 / 1.67;
+    - with the volatility regime adjustment, ``vra_half_life`` 42 (Barra USE4S): 0.91 / 0.98 / 1.46;
+    - the true regime covariance itself: 0.98 / 0.99 / 1.00, so the shortfall is the estimators'.
+
+    Crisis fails the bar with both and the test says so. A point-in-time model cannot see a switch before it
+    happens: entering a crisis (spells of ~40 sessions, 32 % market vol against 11-17 %) it under-predicts, and
+    after one it over-predicts the calm that follows. The adjustment removes most of the lag once a spell is ten
+    sessions old (crisis sessions of age >= 10: 1.47 unadjusted, 1.22 adjusted, 1.09 at half-life 10) but not in
+    its first ten sessions (2.21 / 2.10 / 1.94). The half-life 42 is the literature's, not tuned; on the
+    development seed 101 (never a test seed) 42 gave 0.91 / 1.00 / 1.32 (unadjusted 0.87 / 1.03 / 1.44; half-life
+    21: 1.29, 10: 1.27 in crisis). The cross-sectional bias statistic averages names, whose crisis variance is
+    ~2.9 x normal, while the market-heavy portfolios' is ~5 x: it under-scales them (crisis, adjusted: equal
+    weight 1.62, long-short 1.11). Once a regime has lasted three half-lives (next test) every regime is within
+    the bar with or without it.
     """
-    cfg = RiskModelConfig()
     returns, regime, covs = _regime_market(23, 3252, blocks=False)
-    z, regimes, _ = _walk_forward(returns, regime, cfg)
-    ratios = {name: _ratio(z[regimes == g]) for g, name in enumerate(REGIMES)}
+    cfg, adjusted = RiskModelConfig(), RiskModelConfig(vra_half_life=42.0)
+    ratios, vra = {}, {}
+    for out, c in ((ratios, cfg), (vra, adjusted)):
+        z, regimes, _ = _walk_forward(returns, regime, c)
+        out.update({name: _ratio(z[regimes == g]) for g, name in enumerate(REGIMES)})
     port = _portfolios(60)
     oracle_sigma = np.sqrt(np.einsum("pi,sij,pj->sp", port, np.stack(covs)[regime[cfg.window :]], port))
     oracle = returns[cfg.window :] @ port.T / oracle_sigma
     oracle_ratios = {name: _ratio(oracle[regime[cfg.window :] == g]) for g, name in enumerate(REGIMES)}
-    print(f"\nrealised/predicted vol, EW-PCA: {ratios}; true covariance: {oracle_ratios}")
+    print(f"\nrealised/predicted vol, EW-PCA: {ratios}; with VRA: {vra}; true covariance: {oracle_ratios}")
     assert all(0.9 <= r <= 1.1 for r in oracle_ratios.values()), oracle_ratios
-    assert 0.8 <= ratios["calm"] <= 1.25
-    assert 0.8 <= ratios["normal"] <= 1.25
-    # Not met: the crisis is under-predicted because the trailing window lags the switch (figures above).
-    assert 1.25 < ratios["crisis"] < 2.0
+    for measured in (ratios, vra):
+        assert 0.8 <= measured["calm"] <= 1.25
+        assert 0.8 <= measured["normal"] <= 1.25
+        # Not met: the crisis is under-predicted because the trailing window lags the switch (figures above).
+        assert 1.25 < measured["crisis"] < 2.0
+    # The adjustment closes part of the gap, and does not cost calm.
+    assert vra["crisis"] < ratios["crisis"] - 0.1
+    assert vra["calm"] >= ratios["calm"]
 
 
-def test_regime_validation_when_each_regime_has_settled_is_within_the_bar() -> None:
-    cfg = RiskModelConfig()
+@pytest.mark.parametrize("vra_half_life", [None, 42.0], ids=["unadjusted", "vra"])
+def test_regime_validation_when_each_regime_has_settled_is_within_the_bar(vra_half_life: float | None) -> None:
+    cfg = RiskModelConfig(vra_half_life=vra_half_life)
     returns, regime, _ = _regime_market(5, 2500, blocks=True)  # blocks of 500 sessions
     z, regimes, age = _walk_forward(returns, regime, cfg)
     settled = age >= 3 * 63
