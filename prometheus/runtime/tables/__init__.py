@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus.runtime.tables.base import NAMING_CONVENTION, UTCDateTime, metadata
 from prometheus.runtime.tables.engine import (
     assessments,
+    backtest_daily,
     backtest_runs,
     decision_outcomes,
     engine_configs,
@@ -35,6 +36,7 @@ __all__ = [
     "UTCDateTime",
     "alerts",
     "assessments",
+    "backtest_daily",
     "backtest_runs",
     "cash",
     "decision_outcomes",

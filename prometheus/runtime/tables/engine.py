@@ -247,3 +247,37 @@ backtest_runs = sa.Table(
     enum_check("status", RunStatus),
     comment="Experiments: config versions + universe + date range, with summary metrics once finished.",
 )
+
+backtest_daily = sa.Table(
+    "backtest_daily",
+    metadata,
+    id_column(),
+    sa.Column("experiment", sa.String(EXPERIMENT_LEN), nullable=False),
+    sa.Column("market", sa.String(MARKET_LEN), nullable=False),
+    sa.Column("session", sa.Date(), nullable=False),
+    sa.Column("config_version", sa.String(CONFIG_VERSION_LEN), nullable=False),
+    sa.Column("known_at", UTCDateTime(), nullable=False),
+    *(
+        sa.Column(name, sa.Float(), nullable=True)
+        for name in (
+            "equity",
+            "cash",
+            "gross_exposure",
+            "net_exposure",
+            "turnover",
+            "commission",
+            "fees",
+            "spread",
+            "impact",
+            "borrow",
+            "dividends",
+            "daily_return",
+            "benchmark_return",
+            "baseline_return",
+        )
+    ),  # fmt: skip
+    sa.Column("regime_label", sa.String(KEY_LEN), nullable=True),
+    created_at_column(),
+    sa.UniqueConstraint("experiment", "market", "session", name="key"),
+    comment="Daily results of a backtest (columns: prometheus.backtest.schema); costs are the session's amounts.",
+)
