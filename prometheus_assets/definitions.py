@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from prometheus.backtest.config import BacktestConfig
 from prometheus.core.settings import Settings, load_settings
 from prometheus.core.types import Market
 from prometheus.data.ingest import default_vendor_dir
@@ -27,6 +28,7 @@ from prometheus.engines.regime import REGIME_SPEC
 from prometheus.engines.scenarios import SCENARIOS_SPEC
 from prometheus.engines.stability import STABILITY_SPEC
 from prometheus.engines.universe import UNIVERSE_SPEC
+from prometheus_assets.backtest import BACKTEST_ASSET, build_backtest_assets
 from prometheus_assets.calendar import build_trading_sessions_asset
 from prometheus_assets.encoders import build_encoder_assets
 from prometheus_assets.engines.assessment import MODEL_ASSET as ASSESSMENT_MODEL
@@ -63,6 +65,7 @@ class Flow:
     ASSESSMENT_MODEL = "assessment_model"
     ASSESSMENT = "assessment"
     PORTFOLIO = "portfolio"
+    BACKTEST = "backtest"
 
 
 def job_name(market: Market, flow: str) -> str:
@@ -126,6 +129,11 @@ def _market_jobs(scope: MarketScope) -> list[dg.UnresolvedAssetJobDefinition]:
             dg.AssetSelection.assets(key(PORTFOLIO_SPEC.output_table), key(SCENARIOS_SPEC.output_table)),
             "Build the target portfolios with their risk reports, then the scenarios and stress losses",
         ),
+        Flow.BACKTEST: (
+            dg.AssetSelection.assets(key(BACKTEST_ASSET)),
+            "Trade the target portfolios in the market simulator (planner, RiskGate, BacktestBroker) with the 1/N "
+            "baseline, and write the daily results",
+        ),
     }
     return [
         dg.define_asset_job(
@@ -143,11 +151,13 @@ def build_definitions(
     *,
     engines: EngineChainConfig | None = None,
     numeric: NumericEncoderConfig | None = None,
+    backtest: BacktestConfig | None = None,
 ) -> dg.Definitions:
     """Assets, checks, jobs and resources of one code location (one mode, the configured markets).
 
     ``engines`` configures the engine chain (default: each engine's defaults); ``numeric`` the numeric encoder
-    (default: the embedded default's yearly encoder, :data:`~prometheus.encoders.DEMO_NUMERIC`).
+    (default: the embedded default's yearly encoder, :data:`~prometheus.encoders.DEMO_NUMERIC`); ``backtest`` the
+    simulated execution (default: :class:`~prometheus.backtest.config.BacktestConfig`).
     """
     bar_delay = timedelta(seconds=settings.bar_delay_seconds)
     chain = engines or EngineChainConfig()
@@ -165,6 +175,7 @@ def build_definitions(
         assets += build_universe_assets(scope, chain.universe)
         assets += build_portfolio_assets(scope, chain.portfolio)
         assets += build_scenarios_assets(scope, chain.scenarios)
+        assets += build_backtest_assets(scope, backtest)
         jobs += _market_jobs(scope)
         if market is Market.US_EQ:
             assets.append(build_reference_asset(bar_delay))

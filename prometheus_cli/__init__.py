@@ -37,6 +37,13 @@ COMMANDS: dict[str, LazyCommand] = {
         "Run the seven engines (Regime -> Stability -> Fragility -> Assessment -> Universe -> Portfolio -> Scenarios) "
         "as Dagster runs over the partitions covering a session range, and print a summary.",
     ),
+    "backtest": LazyCommand(
+        "prometheus_cli.backtest",
+        "backtest",
+        "Backtest a market over a date range as an experiment: the seven engines, order planning, the RiskGate and "
+        "the market simulator as Dagster runs in the local instance, then a tear sheet (HTML) and the headline "
+        "metrics; --list shows recorded experiments, --compare A B writes a comparison report.",
+    ),
     "synth": LazyCommand(
         "prometheus_cli.synth",
         "app",

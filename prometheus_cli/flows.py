@@ -7,14 +7,25 @@ is a materialisation the UI shows. Work outside assets is limited to writing a d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from prometheus.backtest.config import BacktestConfig
+from prometheus.backtest.evaluation import assessment_ic
+from prometheus.backtest.experiment import (
+    ExperimentConfig,
+    experiment_record,
+    finish_experiment,
+    read_daily,
+    start_experiment,
+)
 from prometheus.calendar import get_calendar
 from prometheus.core.errors import ConfigError, DataError
 from prometheus.core.settings import Settings
@@ -24,7 +35,9 @@ from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
 from prometheus.engines.pipeline import ENGINE_SPECS, EngineChainConfig
 from prometheus.engines.runner import upstream_history
+from prometheus.reporting import METRIC_NAMES, MetricsReport, write_comparison, write_tear_sheet
 from prometheus.runtime.decision_log import DecisionLog
+from prometheus.runtime.enums import RunStatus
 from prometheus.runtime.store import RuntimeStore
 from prometheus_assets.definitions import REFERENCE_JOB, Flow, build_definitions, configured_markets, job_name
 from prometheus_assets.engines._common import NO_NOTES
@@ -46,13 +59,19 @@ class Launcher:
 
     @classmethod
     def for_market(
-        cls, settings: Settings, market: Market, echo: Echo, engines: EngineChainConfig | None = None
+        cls,
+        settings: Settings,
+        market: Market,
+        echo: Echo,
+        engines: EngineChainConfig | None = None,
+        backtest: BacktestConfig | None = None,
     ) -> Launcher:
         """A launcher whose code location includes ``market`` (added to the configured markets if need be)."""
         markets = configured_markets(settings).markets
         if market not in markets:
             settings = settings.model_copy(update={"markets": ",".join(m.value for m in (*markets, market))})
-        return cls(settings, build_definitions(settings, engines=engines), local_instance(settings), echo)
+        defs = build_definitions(settings, engines=engines, backtest=backtest)
+        return cls(settings, defs, local_instance(settings), echo)
 
     def run(self, market: Market, flow: str, start: date, end: date, command: str, **tags: str) -> RunReport | None:
         """Run ``flow`` of ``market`` over the partitions covering ``[start, end]`` (None when none does)."""
@@ -209,3 +228,117 @@ def demo_flows(
         first = date(months // 12, months % 12 + 1, 1)
         launcher.run(Market.US_EQ, Flow.NEWS, max(first, synthetic.start), synthetic.end, "demo")
     return launcher
+
+
+#: The jobs of a backtest, in order: models are trained per period before the daily assets that use them.
+BACKTEST_STAGES: tuple[str, ...] = (
+    Flow.REGIME_MODEL, Flow.ENGINES, Flow.ASSESSMENT_MODEL, Flow.ASSESSMENT, Flow.PORTFOLIO, Flow.BACKTEST,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BacktestOutcome:
+    """What ``prometheus backtest`` reports at the end."""
+
+    experiment: str
+    market: Market
+    sessions: list[date]
+    daily: pl.DataFrame
+    metrics: Mapping[str, float]
+    report: Path
+    seconds: float
+
+
+def report_path(settings: Settings, experiment: str, market: Market) -> Path:
+    """``<data root>/reports/<experiment>/<market>.html`` (the experiment name made file-safe)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in experiment)
+    return settings.data_path / "reports" / safe / f"{market.value.lower()}.html"
+
+
+def backtest(
+    settings: Settings,
+    market: Market,
+    start: date,
+    end: date,
+    experiment: str,
+    config: ExperimentConfig,
+    echo: Echo,
+    description: str = "",
+) -> BacktestOutcome:
+    """The whole chain over the partitions covering ``[start, end]`` as Dagster runs tagged with the experiment:
+    models, engines, assessment, portfolio and scenarios, then the simulated execution; then the tear sheet.
+
+    Raises
+    ------
+    ConfigError
+        The experiment exists with other configs.
+    RunFailed
+        A run failed (the experiment is recorded as FAILED).
+    """
+    t0 = time.perf_counter()
+    sessions = get_calendar().sessions(market, start, end)
+    if not sessions:
+        raise DataError(f"no sessions of {market.value} between {start} and {end}", field="--start/--end")
+    _check_history(settings, sessions[0], "the requested range")
+    runtime = RuntimeStore(settings.effective_runtime_db_url)
+    runtime.upgrade()
+    launcher = Launcher.for_market(settings, market, echo, engines=config.chain, backtest=config.backtest)
+    decided = _decided_sessions(launcher, market, start, end)
+    start_experiment(runtime, experiment, market, config, decided[0], decided[-1], description)
+    tags = {EXPERIMENT_TAG: experiment}
+    try:
+        for i, flow in enumerate(BACKTEST_STAGES):
+            elapsed = time.perf_counter() - t0
+            echo(f"stage {i + 1}/{len(BACKTEST_STAGES)} {flow}: {elapsed:.0f}s elapsed"
+                 + (f", about {elapsed / i * (len(BACKTEST_STAGES) - i):.0f}s to go" if i else ""))  # fmt: skip
+            launcher.run(market, flow, start, end, "backtest", **tags)
+    except Exception:
+        finish_experiment(runtime, experiment, RunStatus.FAILED)
+        raise
+    daily = read_daily(runtime, experiment, market, decided[0], decided[-1])
+    ic = assessment_ic(DecisionLog(runtime), HistoricalStore.from_settings(settings), get_calendar(), market,
+                       experiment, decided, config.assessment.horizon,
+                       timedelta(seconds=settings.bar_delay_seconds))  # fmt: skip
+    path = report_path(settings, experiment, market)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet = write_tear_sheet(daily, path, title=f"{experiment}: {market.value} {decided[0]}..{decided[-1]}", ic=ic,
+                             config_versions=config.versions())  # fmt: skip
+    metrics = headline(sheet.metrics)
+    finish_experiment(runtime, experiment, RunStatus.SUCCEEDED, metrics)
+    return BacktestOutcome(experiment, market, decided, daily, metrics, path, time.perf_counter() - t0)
+
+
+def headline(metrics: MetricsReport) -> dict[str, float]:
+    """Strategy, benchmark and 1/N headline figures as one flat mapping (``strategy.sharpe`` ...), finite only."""
+    out: dict[str, float] = {}
+    for row in metrics.headline.iter_rows(named=True):
+        for name in METRIC_NAMES:
+            value = row.get(name)
+            if isinstance(value, int | float) and math.isfinite(value):
+                out[f"{row['series']}.{name}"] = float(value)
+    return out
+
+
+def compare_experiments(settings: Settings, a: str, b: str, market: Market) -> Path:
+    """The comparison report of two recorded experiments on ``market``; returns its path.
+
+    Raises
+    ------
+    ConfigError
+        An experiment is not recorded, or has no results on ``market``.
+    """
+    runtime = RuntimeStore(settings.effective_runtime_db_url)
+    frames = []
+    for name in (a, b):
+        record = experiment_record(runtime, name)
+        if record is None:
+            raise ConfigError(f"no experiment {name!r} is recorded (prometheus backtest --list)", setting="--compare")
+        frame = read_daily(runtime, name, market, record.first_session, record.last_session)
+        if frame.is_empty():
+            raise ConfigError(f"experiment {name!r} has no results on {market.value}", setting="--compare")
+        frames.append(frame)
+    path = settings.data_path / "reports" / "compare" / f"{report_path(settings, a, market).parent.name}__" \
+        f"{report_path(settings, b, market).parent.name}_{market.value.lower()}.html"  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_comparison(frames[0], frames[1], path, names=(a, b))
+    return path

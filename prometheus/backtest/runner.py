@@ -254,7 +254,7 @@ def _run_account(
                 broker.submit_many(result.passed)
                 orders += result.passed
         broker.advance_to(day)
-        curve = broker.equity_curve().row(s, named=True)
+        curve = broker.curve_row(day)
         fills = broker.fills(fills_seen)
         fills_seen += len(fills)
         traded = sum(f.quantity * f.price for f in fills)

@@ -269,6 +269,13 @@ class BacktestBroker:
         if self._next < len(self.panel.sessions):
             self.advance_to(self.panel.sessions[-1])
 
+    def curve_row(self, session: date) -> dict[str, float]:
+        """The equity-curve figures of one processed session (:data:`EQUITY_CURVE_SCHEMA` without ``session``)."""
+        s = self._index(session)
+        if s >= self._next:
+            raise BrokerError(f"session {session} is not processed yet")
+        return {name: float(self._curve[k, s]) for k, name in enumerate(_CURVE_FIELDS)}
+
     def equity_curve(self) -> pl.DataFrame:
         """One row per processed session, columns :data:`EQUITY_CURVE_SCHEMA`."""
         n = self._next

@@ -28,6 +28,17 @@ from prometheus.runtime.tables.execution import cash, fills, order_events, order
 
 
 @dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """Positions and cash of an account at the close of ``session`` (``as_of``: when they were known)."""
+
+    session: date
+    positions: Mapping[str, Position]
+    cash: float
+    as_of: datetime
+    equity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutionContext:
     """Identity columns shared by the rows one process writes."""
 
@@ -116,23 +127,29 @@ class ExecutionStore:
         currency: str = "USD",
     ) -> None:
         """Snapshot positions and cash of ``session`` (replaces that session's snapshot)."""
-        pos_rows = [
-            self._ids(session) | {"instrument": p.instrument, "quantity": p.quantity, "cost_basis": p.cost_basis}
-            for p in held.values()
-        ]
-        for row in pos_rows:
-            row["as_of"] = as_of
-        cash_row = self._ids(session) | {"currency": currency, "balance": balance, "equity": equity, "as_of": as_of}
+        self.save_accounts([AccountSnapshot(session, held, balance, as_of, equity)], currency)
+
+    def save_accounts(self, snapshots: Sequence[AccountSnapshot], currency: str = "USD") -> None:
+        """Snapshots of several sessions in one transaction (each replaces its session's snapshot)."""
+        if not snapshots:
+            return
+        pos_rows, cash_rows = [], []
+        for snap in snapshots:
+            ids = self._ids(snap.session)
+            pos_rows += [ids | {"instrument": p.instrument, "quantity": p.quantity, "cost_basis": p.cost_basis,
+                                "as_of": snap.as_of} for p in snap.positions.values()]  # fmt: skip
+            cash_rows.append(ids | {"currency": currency, "balance": snap.cash, "equity": snap.equity,
+                                    "as_of": snap.as_of})  # fmt: skip
         with self.store.begin() as conn:
             conn.execute(
                 sa.delete(positions).where(
                     positions.c.experiment == self.ctx.experiment,
                     positions.c.market == self.ctx.market.value,
-                    positions.c.session == session,
+                    positions.c.session.in_([s.session for s in snapshots]),
                 )
             )
             self.store.upsert(positions, pos_rows, connection=conn)
-            self.store.upsert(cash, [cash_row], connection=conn)
+            self.store.upsert(cash, cash_rows, connection=conn)
 
     def record_rejections(self, records: Sequence[RejectionRecord]) -> None:
         """Append RiskGate rejections (the :class:`RejectionRecorder` protocol)."""

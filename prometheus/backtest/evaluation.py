@@ -1,0 +1,53 @@
+"""What a finished backtest is judged on besides its equity: the assessment's daily rank IC, point in time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import polars as pl
+
+from prometheus.calendar import TradingCalendar
+from prometheus.core.types import Market
+from prometheus.data.schema import Table
+from prometheus.data.store import HistoricalStore
+from prometheus.data.timemachine import HistorySnapshot, TimeMachine
+from prometheus.engines.assessment import ASSESSMENT_SPEC
+from prometheus.engines.assessment.labels import realised_outcomes
+from prometheus.engines.assessment.report import ic_report
+from prometheus.runtime.decision_log import DecisionLog
+
+#: Columns of :func:`assessment_ic`: the tear sheet's IC frame.
+IC_SCHEMA = {"session": pl.Date(), "ic": pl.Float64()}
+
+
+def assessment_ic(
+    log: DecisionLog,
+    historical: HistoricalStore,
+    calendar: TradingCalendar,
+    market: Market,
+    experiment: str,
+    sessions: Sequence[date],
+    horizon: int,
+    bar_delay: timedelta,
+) -> pl.DataFrame:
+    """Daily rank IC of the experiment's assessment scores against the realised ``horizon``-session forward
+    returns known at the decision time of the last session (the last H + 1 sessions have no outcome yet)."""
+    empty = pl.DataFrame(schema=IC_SCHEMA)
+    if not sessions:
+        return empty
+    scores = log.read_output(ASSESSMENT_SPEC.output_table, ASSESSMENT_SPEC.schema, market=market.value,
+                             experiment=experiment, sessions=sessions)  # fmt: skip
+    if scores.is_empty():
+        return empty
+    as_of = calendar.close_at(market, sessions[-1]) + bar_delay
+    snap = HistorySnapshot.load(historical, [Table.PRICES_ADJUSTED], known_until=as_of, market=market,
+                                start=sessions[0], end=sessions[-1])  # fmt: skip
+    outcomes = realised_outcomes(TimeMachine(snap, as_of), calendar, market, list(sessions), horizon)
+    report = ic_report(scores.select("session", "instrument", "score", "model_version"), outcomes, horizon=horizon)
+    return (
+        report.daily.group_by("session")
+        .agg(pl.col("rank_ic").mean().alias("ic"))
+        .sort("session")
+        .select(pl.col("session").cast(pl.Date), pl.col("ic").cast(pl.Float64))
+    )

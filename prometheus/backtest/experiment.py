@@ -1,0 +1,165 @@
+"""Experiments: the config of every engine and of the backtest, recorded in ``backtest_runs`` with dates and metrics.
+
+An experiment is a name for one set of config versions (the seven engines, planner, simulator, costs, risk limits)
+and a date range. Running an experiment again with the same configs is idempotent (its rows are replaced by equal
+ones); running it with other configs under the same name is refused, so results of different experiments never
+overwrite each other (pick a new name; engine outputs of unchanged engines are then reused, not recomputed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+import polars as pl
+import sqlalchemy as sa
+from pydantic import Field
+
+from prometheus.backtest.config import BacktestConfig
+from prometheus.backtest.schema import BACKTEST_DAILY_SCHEMA
+from prometheus.core.errors import ConfigError
+from prometheus.core.time import utc_now
+from prometheus.core.types import Market
+from prometheus.engines.pipeline import EngineChainConfig
+from prometheus.runtime.enums import RunStatus
+from prometheus.runtime.store import RuntimeStore
+from prometheus.runtime.tables import backtest_daily, backtest_runs
+
+
+class ExperimentConfig(EngineChainConfig):
+    """The engine chain's sections (regime:, stability:, ... scenarios:) plus ``backtest:``; each section left out
+    takes its defaults. One YAML file configures a whole experiment."""
+
+    kind: ClassVar[str] = "experiment"
+
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+
+    @property
+    def chain(self) -> EngineChainConfig:
+        """The engine sections alone."""
+        return EngineChainConfig(**{k: getattr(self, k) for k in EngineChainConfig.model_fields})
+
+    def versions(self) -> dict[str, str]:
+        """Config version of every engine and backtest component, by name (what ``backtest_runs`` records)."""
+        out = {name: getattr(self, name).config_version for name in EngineChainConfig.model_fields}
+        bt = self.backtest
+        out |= {"backtest": bt.config_version, "planner": bt.planner.config_version,
+                "simulator": bt.simulator.config_version, "risk_limits": bt.limits.config_version}  # fmt: skip
+        if bt.simulator.costs is not None:
+            out["costs"] = bt.simulator.costs.config_version
+        return out
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """One row of ``backtest_runs``."""
+
+    experiment: str
+    markets: tuple[str, ...]
+    config_versions: Mapping[str, str]
+    first_session: date
+    last_session: date
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None
+    metrics: Mapping[str, Any] | None
+    description: str = ""
+
+
+def start_experiment(
+    runtime: RuntimeStore,
+    experiment: str,
+    market: Market,
+    config: ExperimentConfig,
+    first: date,
+    last: date,
+    description: str = "",
+) -> ExperimentRecord:
+    """Record the experiment as RUNNING (or again, when its configs are the ones recorded).
+
+    Raises
+    ------
+    ConfigError
+        The name is recorded with other config versions: a changed config is a new experiment.
+    """
+    versions = config.versions()
+    known = experiment_record(runtime, experiment)
+    if known is not None and dict(known.config_versions) != versions:
+        changed = sorted(k for k in versions.keys() | known.config_versions.keys()
+                         if versions.get(k) != known.config_versions.get(k))  # fmt: skip
+        raise ConfigError(
+            f"experiment {experiment!r} was run with other configs ({', '.join(changed)} differ): results of "
+            "different experiments never overwrite each other, so give this one a new --experiment name",
+            setting="--experiment",
+        )
+    markets = tuple(sorted({*(known.markets if known else ()), market.value}))
+    if known is not None:
+        first, last = min(first, known.first_session), max(last, known.last_session)
+    row = {
+        "experiment": experiment, "description": description, "markets": list(markets), "config_versions": versions,
+        "universe": None, "first_session": first, "last_session": last, "status": RunStatus.RUNNING.value,
+        "started_at": utc_now(), "finished_at": None, "metrics": None,
+    }  # fmt: skip
+    runtime.upsert(backtest_runs, [row])
+    return _record(row)
+
+
+def finish_experiment(
+    runtime: RuntimeStore, experiment: str, status: RunStatus, metrics: Mapping[str, Any] | None = None
+) -> None:
+    """Mark the experiment finished with ``status`` and its headline ``metrics``."""
+    with runtime.begin() as conn:
+        conn.execute(
+            sa.update(backtest_runs)
+            .where(backtest_runs.c.experiment == experiment)
+            .values(status=status.value, finished_at=utc_now(), metrics=dict(metrics) if metrics else None)
+        )
+
+
+def experiment_record(runtime: RuntimeStore, experiment: str) -> ExperimentRecord | None:
+    """The recorded experiment, or None."""
+    with runtime.read() as conn:
+        row = conn.execute(sa.select(backtest_runs).where(backtest_runs.c.experiment == experiment)).mappings().first()
+    return _record(dict(row)) if row is not None else None
+
+
+def list_experiments(runtime: RuntimeStore) -> list[ExperimentRecord]:
+    """Every recorded experiment, the most recent first."""
+    with runtime.read() as conn:
+        rows = conn.execute(sa.select(backtest_runs).order_by(backtest_runs.c.started_at.desc())).mappings().all()
+    return [_record(dict(r)) for r in rows]
+
+
+def read_daily(runtime: RuntimeStore, experiment: str, market: Market, first: date, last: date) -> pl.DataFrame:
+    """``backtest_daily`` rows of the experiment between ``first`` and ``last`` (columns of the schema)."""
+    cols = list(BACKTEST_DAILY_SCHEMA)
+    q = (
+        sa.select(*(backtest_daily.c[c] for c in cols))
+        .where(
+            backtest_daily.c.experiment == experiment,
+            backtest_daily.c.market == market.value,
+            backtest_daily.c.session >= first,
+            backtest_daily.c.session <= last,
+        )  # fmt: skip
+        .order_by(backtest_daily.c.session)
+    )
+    with runtime.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+    return pl.DataFrame(rows, schema={k: v[0] for k, v in BACKTEST_DAILY_SCHEMA.items()}, orient="row")
+
+
+def _record(row: Mapping[str, Any]) -> ExperimentRecord:
+    return ExperimentRecord(
+        experiment=row["experiment"],
+        markets=tuple(row["markets"]),
+        config_versions=dict(row["config_versions"]),
+        first_session=row["first_session"],
+        last_session=row["last_session"],
+        status=RunStatus(row["status"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        metrics=row["metrics"],
+        description=row.get("description") or "",
+    )
