@@ -23,7 +23,7 @@ from prometheus.data.checks import CheckName, CheckOutcome, check_names, frame_c
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import Engine, EngineSpec
 from prometheus.engines.pipeline import ENGINE_SPECS
-from prometheus.engines.runner import history_view, run_sessions, upstream_outputs
+from prometheus.engines.runner import history_view, run_sessions, upstream_history, upstream_outputs
 from prometheus.runtime.decision_log import DecisionLog
 from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of, max_lag, run_metadata
 from prometheus_assets.ingestion import table_dep
@@ -58,6 +58,9 @@ class EngineAsset:
     #: The engine's own checks: (name, outcome from the main frame and the extra frames).
     checks: tuple[tuple[CheckName, Callable[[pl.DataFrame, Mapping[str, pl.DataFrame]], CheckOutcome]], ...] = ()
     extra_deps: tuple[str, ...] = ()
+    #: Upstream engines also read over the engine's lookback before the partition (gaps allowed, one version), so
+    #: each session sees their history known at its decision time, not only the partition's sessions.
+    upstream_history: tuple[str, ...] = ()
 
 
 def engine_asset_key(market: Market, spec: EngineSpec) -> dg.AssetKey:
@@ -122,6 +125,10 @@ def build_engine_asset(scope: MarketScope, asset: EngineAsset) -> dg.AssetsDefin
             engine = asset.prepare(engine, log, market, experiment, sessions[0])
         view = history_view(historical.store(), cal, market, sessions, [engine], delay)
         upstream = upstream_outputs(log, [ENGINE_SPECS[n] for n in spec.upstream], market, experiment, sessions)
+        if asset.upstream_history:
+            back = cal.sessions_before(market, sessions[0], engine.lookback_sessions)
+            upstream |= upstream_history(log, [ENGINE_SPECS[n] for n in asset.upstream_history], market, experiment,
+                                         [*back, *sessions])  # fmt: skip
         out, summary = run_sessions(engine, view, cal, market, sessions, experiment, bar_delay=delay,
                                     upstream=upstream, log=log, mode=mode, max_lag_sessions=max_lag())  # fmt: skip
         last = out.frame.filter(pl.col("session") == out.frame["session"].max()) if out.frame.height else out.frame

@@ -2,6 +2,7 @@
 rebalance sessions."""
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -12,6 +13,7 @@ from prometheus.engines.scenarios import (
     SCENARIO_RESULTS,
     SCENARIOS_SPEC,
     ScenarioConfig,
+    ScenarioPathStore,
     ScenariosEngine,
     scenarios_plot_png,
     worst_set_by_session,
@@ -40,11 +42,15 @@ def build_scenarios_assets(scope: MarketScope, config: ScenarioConfig | None = N
     asset = EngineAsset(
         spec=SCENARIOS_SPEC,
         config=cfg,
-        build=lambda cal, delay, historical: ScenariosEngine(cfg, cal, delay),
+        build=lambda cal, delay, historical: ScenariosEngine(
+            cfg, cal, delay, paths=ScenarioPathStore(Path(historical.data_root) / "lake")
+        ),
         plot=lambda frame, view, m: scenarios_plot_png(
             frame, f"{m.value} scenarios: VaR / ES of the worst set", cfg.stress_loss_limit
         ),
         metadata=lambda frame, view, m, up: scenarios_metadata(frame, cfg),
         checks=((CheckName.TAILS, lambda frame, extra: tails_check(extra[SCENARIO_RESULTS.table])),),
+        # The regime bootstrap draws from the labels of the whole history window, not only the partition's.
+        upstream_history=("regime",),
     )
     return [build_engine_asset(scope, asset)]

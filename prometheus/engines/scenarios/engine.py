@@ -7,6 +7,11 @@ VaR and ES at the configured levels, worst loss and mean per set. The stress rul
 the largest ES at the highest VaR level; when that ES exceeds ``stress_loss_limit`` the decision records the factor
 ``limit / ES`` (< 1) that brings it within the limit (P&L is linear in the weights). The engine only records the
 factor; the order planner applies it to the target weights.
+
+Regime labels: the upstream regime frame may (and in production does) reach back over the whole history window
+before the run, so each session conditions on every label known at its decision time. With a ``paths`` sink
+(:class:`~prometheus.engines.scenarios.lake.ScenarioPathStore`) each set's paths go to the lake and
+``scenario_sets.lake_path`` records where; without one ``lake_path`` stays null.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from prometheus.engines.scenarios.generators import (
     scenario_rng,
     shocks,
 )
+from prometheus.engines.scenarios.lake import PathKey, PathSink, path_frame
 from prometheus.engines.scenarios.risk import portfolio_pnl, stress_scale, var_es
 from prometheus.engines.scenarios.schema import SCENARIO_RESULTS, SCENARIOS_SPEC
 
@@ -57,12 +63,15 @@ class ScenariosEngine:
     spec: ClassVar[EngineSpec] = SCENARIOS_SPEC
 
     def __init__(
-        self, config: ScenarioConfig, calendar: TradingCalendar | None = None, bar_delay: timedelta | None = None
-    ) -> None:
+        self, config: ScenarioConfig, calendar: TradingCalendar | None = None, bar_delay: timedelta | None = None,
+        paths: PathSink | None = None,
+    ) -> None:  # fmt: skip
         self._config = config
         self.calendar = calendar
         # Kept for the asset factory's uniform signature; decision times come from the run context.
         self.bar_delay = bar_delay
+        #: Where each set's paths are stored (None: not stored, lake_path null).
+        self.paths = paths
 
     @property
     def config(self) -> ScenarioConfig:
@@ -131,6 +140,7 @@ class ScenariosEngine:
         for s in sets:
             market = portfolio_pnl(s.paths, equal)
             tail: dict[float, Any] = {}
+            pnl = None
             if weights is not None:
                 pnl = portfolio_pnl(s.paths, weights)
                 tail = var_es(pnl, cfg.var_levels)
@@ -147,8 +157,12 @@ class ScenariosEngine:
                 "portfolio_var": tail[top].var if tail else None, "portfolio_es": tail[top].es if tail else None,
                 "var_level": top, "parameters": _parameters(s.metadata),
             }  # fmt: skip
+            lake_path = None
+            if self.paths is not None:
+                key = PathKey(str(ctx.market), ctx.config_version, window.session, s.name)
+                lake_path = self.paths.write(key, path_frame(s.paths, equal, weights, pnl=pnl, market_pnl=market))
             row = {"scenario_set": s.name, "method": str(s.kind), "n_scenarios": s.n_paths,
-                   "horizon_sessions": s.horizon, "definition": definition, "lake_path": None}  # fmt: skip
+                   "horizon_sessions": s.horizon, "definition": definition, "lake_path": lake_path}  # fmt: skip
             set_rows.append(ident | row)
         return set_rows, result_rows, self._decision(window, per_set, held, current, notes), notes
 

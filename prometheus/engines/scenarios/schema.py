@@ -57,7 +57,7 @@ SCENARIOS_SPEC = EngineSpec(
         Column("horizon_sessions", pl.Int64(), "sessions per path"),
         Column("definition", DEFINITION, "seed, history, summary statistics, portfolio tail, generator parameters"),
         Column(
-            "lake_path", pl.String(), "where the paths are stored (null: paths are not persisted yet)", nullable=True
+            "lake_path", pl.String(), "paths file relative to the lake root (null: not stored)", nullable=True
         ),  # fmt: skip
     ),
     inputs=(Table.INSTRUMENTS, Table.PRICES_ADJUSTED),

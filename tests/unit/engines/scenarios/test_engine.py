@@ -1,5 +1,6 @@
 """Scenarios engine on the synthetic market: rebalance sessions, determinism, VaR <= ES, the stress rule, future
-poisoning, and its declaration against the runtime tables."""
+poisoning, the regime labels' history before the run, the paths stored in the lake, and its declaration against the
+runtime tables."""
 
 from __future__ import annotations
 
@@ -17,7 +18,16 @@ from prometheus.data.schema import Table
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines import RunContext, check_output
 from prometheus.engines.base import EngineResult, extra_frames
-from prometheus.engines.scenarios import EPOCH, SCENARIO_RESULTS, SCENARIOS_SPEC, ScenarioConfig, ScenariosEngine
+from prometheus.engines.scenarios import (
+    EPOCH,
+    SCENARIO_RESULTS,
+    SCENARIOS_SPEC,
+    PathKey,
+    ScenarioConfig,
+    ScenarioPathStore,
+    ScenariosEngine,
+)
+from prometheus.engines.scenarios.risk import var_es
 from prometheus.runtime import RuntimeStore, unique_key
 from prometheus.runtime.decision_log import DecisionLog
 from prometheus.runtime.frames import sql_type_matches
@@ -208,3 +218,54 @@ def test_outputs_when_written_and_read_back_are_identical(market, runtime_db_url
         log.write_output(table, frame)
         back = log.read_output(table, spec.schema, market="US_EQ", config_version="v")
         assert_frame_equal(back.sort(list(spec.row_key)), frame.sort(list(spec.row_key)))
+
+
+# --- regime labels' history and the paths in the lake ---------------------------------------------------------
+
+
+def test_run_when_regime_frame_reaches_back_conditions_on_the_history_before_the_run(market) -> None:
+    h, regimes, portfolio = market
+    sessions = list(h.market.sessions)
+    engine = ScenariosEngine(SMALL)
+    (d,) = engine.rebalance_sessions(Market.US_EQ, sessions[300:305])
+    ctx = h.context([d])
+    labels = regimes.with_columns(pl.when(pl.col("session") == d).then(pl.lit("calm")).otherwise("label")
+                                  .alias("label"))  # fmt: skip
+    own = _run(engine, h, ctx, {"regime": labels.filter(pl.col("session") == d), "portfolio": portfolio})
+    full = _run(engine, h, ctx, {"regime": labels, "portfolio": portfolio})
+    window = labels.filter(pl.col("session") <= d).tail(SMALL.history_sessions)
+    assert (window["label"] == "crisis").any()  # seed 21: a crisis around sessions 160-225
+    # A frame of the run's own sessions only: no crisis row to draw from, the stressed set is skipped.
+    assert "regime_stressed" not in own.frame["scenario_set"].to_list()
+    stressed = full.frame.filter(pl.col("scenario_set") == "regime_stressed")
+    assert stressed.height == 1
+    assert '"label": "crisis"' in stressed["definition"].struct.field("parameters").item()
+
+
+def test_run_when_given_a_path_store_records_lake_paths_whose_files_match_var_and_es(market, tmp_path) -> None:
+    h, regimes, portfolio = market
+    sessions = list(h.market.sessions)
+    ctx = h.context(sessions[700:706])
+    store = ScenarioPathStore(tmp_path / "lake")
+    out = _run(ScenariosEngine(SMALL, paths=store), h, ctx, {"regime": regimes, "portfolio": portfolio})
+    plain = _run(ScenariosEngine(SMALL), h, ctx, {"regime": regimes, "portfolio": portfolio})
+    assert plain.frame["lake_path"].null_count() == plain.frame.height
+    # Storing the paths changes nothing else.
+    assert_frame_equal(out.frame.drop("lake_path"), plain.frame.drop("lake_path"))
+    assert_frame_equal(out.extra["scenario_results"], plain.extra["scenario_results"])
+    results = out.extra["scenario_results"]
+    assert out.frame.height > 0
+    for row in out.frame.iter_rows(named=True):
+        key = PathKey("US_EQ", ctx.config_version, row["session"], row["scenario_set"])
+        assert row["lake_path"] == key.relative()
+        frame = store.read(row["lake_path"])
+        assert frame.height == row["n_scenarios"] * row["horizon_sessions"]
+        pnl = frame.filter(pl.col("step") == row["horizon_sessions"])["portfolio_pnl"].to_numpy()
+        tail = var_es(pnl, SMALL.var_levels)
+        assert tail[0.99].var == row["definition"]["portfolio_var"]
+        assert tail[0.99].es == row["definition"]["portfolio_es"]
+        mine = results.filter((pl.col("session") == row["session"]) & (pl.col("scenario_set") == row["scenario_set"]))
+        for level, v in tail.items():
+            assert mine.filter(pl.col("scenario") == f"var_{level * 100:g}")["pnl"].item() == -v.var
+            assert mine.filter(pl.col("scenario") == f"es_{level * 100:g}")["pnl"].item() == -v.es
+            assert mine.filter(pl.col("scenario") == "worst")["pnl"].item() == pnl.min()
