@@ -65,6 +65,9 @@ def backtest(
         out = flows.backtest(s, m, to_date(start), to_date(end), experiment, cfg, typer.echo, description)
         typer.echo(f"{out.experiment}: {m.value} {out.sessions[0]}..{out.sessions[-1]} ({len(out.sessions)} sessions) "
                    f"in {out.seconds:.0f}s")  # fmt: skip
+        reused = [name for name, r in out.reused.items() if r]
+        computed = [name for name, r in out.reused.items() if not r]
+        typer.echo(f"  engines reused: {', '.join(reused) or 'none'}; computed: {', '.join(computed) or 'none'}")
         typer.echo(f"  {'':<16}{'strategy':>12}{'benchmark':>12}{'1/N':>12}")
         for key, label in HEADLINE:
             cells = [out.metrics.get(f"{series}.{key}") for series in ("strategy", "benchmark", "baseline")]

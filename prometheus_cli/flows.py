@@ -42,7 +42,15 @@ from prometheus.runtime.store import RuntimeStore
 from prometheus_assets.definitions import REFERENCE_JOB, Flow, build_definitions, configured_markets, job_name
 from prometheus_assets.engines._common import NO_NOTES
 from prometheus_assets.ingestion import REPORT_METADATA
-from prometheus_assets.launch import COMMAND_TAG, MARKET_TAG, RunReport, local_instance, partition_range, run_job
+from prometheus_assets.launch import (
+    COMMAND_TAG,
+    MARKET_TAG,
+    RunReport,
+    local_instance,
+    partition_range,
+    record_backfill,
+    run_job,
+)
 from prometheus_assets.partitions import EXPERIMENT_TAG
 
 Echo = Callable[[str], None]
@@ -247,6 +255,8 @@ class BacktestOutcome:
     metrics: Mapping[str, float]
     report: Path
     seconds: float
+    #: engine name -> True when its outputs were reused from an earlier run with the same config versions
+    reused: Mapping[str, bool]
 
 
 def report_path(settings: Settings, experiment: str, market: Market) -> Path:
@@ -286,12 +296,19 @@ def backtest(
     decided = _decided_sessions(launcher, market, start, end)
     start_experiment(runtime, experiment, market, config, decided[0], decided[-1], description)
     tags = {EXPERIMENT_TAG: experiment}
+    reports: list[RunReport] = []
+    # The six runs are recorded as one backfill of the instance, tagged with the experiment (docs/backtest.md).
+    backfill_tags = {COMMAND_TAG: "backtest", MARKET_TAG: market.value, **tags}
     try:
-        for i, flow in enumerate(BACKTEST_STAGES):
-            elapsed = time.perf_counter() - t0
-            echo(f"stage {i + 1}/{len(BACKTEST_STAGES)} {flow}: {elapsed:.0f}s elapsed"
-                 + (f", about {elapsed / i * (len(BACKTEST_STAGES) - i):.0f}s to go" if i else ""))  # fmt: skip
-            launcher.run(market, flow, start, end, "backtest", **tags)
+        with record_backfill(launcher.instance, launcher.defs, tags=backfill_tags, title=f"backtest {experiment}",
+                             description=f"{market.value} {start}..{end}") as linked:  # fmt: skip
+            for i, flow in enumerate(BACKTEST_STAGES):
+                elapsed = time.perf_counter() - t0
+                echo(f"stage {i + 1}/{len(BACKTEST_STAGES)} {flow}: {elapsed:.0f}s elapsed"
+                     + (f", about {elapsed / i * (len(BACKTEST_STAGES) - i):.0f}s to go" if i else ""))  # fmt: skip
+                report = launcher.run(market, flow, start, end, "backtest", **tags, **linked)
+                if report is not None:
+                    reports.append(report)
     except Exception:
         finish_experiment(runtime, experiment, RunStatus.FAILED)
         raise
@@ -305,7 +322,13 @@ def backtest(
                              config_versions=config.versions())  # fmt: skip
     metrics = headline(sheet.metrics)
     finish_experiment(runtime, experiment, RunStatus.SUCCEEDED, metrics)
-    return BacktestOutcome(experiment, market, decided, daily, metrics, path, time.perf_counter() - t0)
+    reused = {}
+    for name, spec in ENGINE_SPECS.items():
+        key = f"{market.value.lower()}/{spec.output_table}"
+        found = [r.metadata(key) for r in reports if key in r.materializations]
+        if found:
+            reused[name] = bool(found[-1].get("reused", False))
+    return BacktestOutcome(experiment, market, decided, daily, metrics, path, time.perf_counter() - t0, reused)
 
 
 def headline(metrics: MetricsReport) -> dict[str, float]:

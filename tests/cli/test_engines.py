@@ -24,13 +24,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("engines")
-    result = runner.invoke(
-        app, ["ingest", "synthetic", "--names", "20", "--years", "5"], env={"PROMETHEUS_DATA_ROOT": str(root)}
-    )
-    assert result.exit_code == 0, result.output
-    return root
+def data_root(cli_market_root: Path) -> Path:
+    """The shared 20 x 5 market (tests.support.markets.cli_market_root)."""
+    return cli_market_root
 
 
 def _count(root: Path, table: sa.Table, **where: str) -> int:
@@ -62,7 +58,9 @@ def test_run_engines_when_repeated_and_new_experiment_logs_once_and_reuses(data_
     assert "reused" in second
     assert _count(data_root, regime_states, experiment="b") == sessions
     assert _count(data_root, engine_decisions, engine="regime", experiment="b") == sessions
-    assert _count(data_root, engine_configs) == 7  # the seven engines
+    store = RuntimeStore(f"sqlite:///{data_root / 'runtime.sqlite'}")
+    with store.read() as conn:  # the seven engines (the shared root may hold other experiments' configs too)
+        assert conn.execute(sa.select(sa.func.count(sa.distinct(engine_configs.c.engine)))).scalar_one() == 7
     # The target book and its risk report per session; scenarios on the rebalance sessions.
     assert "portfolio" in first
     assert _count(data_root, risk_reports, experiment="a") == sessions

@@ -6,6 +6,7 @@ Registered for every test by the root conftest; the builders live in :mod:`tests
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,19 @@ def fragility_markets(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int
 def fragility_history(fragility_markets: Callable[[int], History]) -> History:
     """Seed 7, 200 names x 5 years (the generator plants min(40, eligible / 4) crowded names)."""
     return fragility_markets(7)
+
+
+@pytest.fixture(scope="session")
+def cli_market_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root with the synthetic market of 20 names x 5 years (2014-2018) ingested through the CLI, shared by
+    the run-engines and backtest tests (experiments keep their rows apart; engine outputs are reused across them)."""
+    from typer.testing import CliRunner
+
+    from prometheus_cli import app
+
+    root = tmp_path_factory.mktemp("cli_market")
+    result = CliRunner().invoke(
+        app, ["ingest", "synthetic", "--names", "20", "--years", "5"], env={"PROMETHEUS_DATA_ROOT": str(root)}
+    )
+    assert result.exit_code == 0, result.output
+    return root

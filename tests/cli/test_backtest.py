@@ -1,0 +1,149 @@
+"""``prometheus backtest`` end to end on a small market through Dagster: results, reconciliation, logging,
+determinism, experiments that never overwrite each other, reuse of unchanged engines, --list and --compare."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from prometheus.data.schema import Table
+from prometheus.data.store import HistoricalStore
+from prometheus.runtime import RuntimeStore
+from prometheus.runtime.tables import backtest_daily, backtest_runs, engine_decisions, fills, orders
+from prometheus_cli import app
+
+runner = CliRunner()
+RANGE = ["--start", "2018-10-01", "--end", "2018-12-31"]
+SESSIONS = 63  # Q4 2018 sessions of XNYS
+
+
+def _invoke(root: Path, *args: str) -> str:
+    result = runner.invoke(app, ["backtest", *args], env={"PROMETHEUS_DATA_ROOT": str(root)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _frame(root: Path, table: sa.Table, experiment: str) -> pl.DataFrame:
+    store = RuntimeStore(f"sqlite:///{root / 'runtime.sqlite'}")
+    with store.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa.select(table).where(table.c.experiment == experiment))]
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+@pytest.fixture(scope="module")
+def first_run(cli_market_root: Path) -> tuple[Path, str, float]:
+    t0 = time.perf_counter()
+    out = _invoke(cli_market_root, *RANGE, "--experiment", "bt")
+    return cli_market_root, out, time.perf_counter() - t0
+
+
+def test_backtest_when_run_prints_progress_metrics_and_writes_the_report(first_run) -> None:
+    root, out, _ = first_run
+    assert "stage 6/6 backtest" in out
+    assert "Sharpe" in out
+    assert "1/N" in out
+    report = root / "reports" / "bt" / "us_eq.html"
+    assert f"report: {report}" in out
+    html = report.read_text()
+    assert "data:image/png;base64" in html
+    daily = _frame(root, backtest_daily, "bt").sort("session")
+    assert daily.height == SESSIONS
+    assert daily["equity"].is_finite().all()
+    assert daily["baseline_return"].is_not_null().all()
+    run = _frame(root, backtest_runs, "bt").row(0, named=True)
+    assert run["status"] == "SUCCEEDED"
+    assert {"regime", "portfolio", "backtest", "planner", "simulator", "costs", "risk_limits"} <= set(
+        run["config_versions"]
+    )
+    assert "strategy.sharpe" in run["metrics"]
+
+
+def test_equity_when_reconciled_from_fills_prices_and_actions_matches_every_session(first_run) -> None:
+    root, _, _ = first_run
+    daily = _frame(root, backtest_daily, "bt").sort("session")
+    done = _frame(root, fills, "bt")
+    assert done.height > 0
+    lake = HistoricalStore(root / "lake")
+    closes = lake.read(Table.PRICES_DAILY, market="US_EQ").select("date", "symbol", "close")
+    close = {(d, s): c for d, s, c in closes.iter_rows()}
+    actions = lake.read(Table.CORPORATE_ACTIONS, market="US_EQ")
+    shares: dict[str, float] = {}
+    cash = 1_000_000.0
+    last: dict[str, float] = {}
+    for row in daily.iter_rows(named=True):
+        day = row["session"]
+        for sym, kind, value in actions.filter(pl.col("date") == day).select("symbol", "action", "value").iter_rows():
+            if kind == "split" and sym in shares:
+                shares[sym] *= value
+            elif kind == "dividend":
+                cash += shares.get(sym, 0.0) * value
+        for f in done.filter(pl.col("session") == day).iter_rows(named=True):
+            sign = 1.0 if f["side"] == "BUY" else -1.0
+            shares[f["instrument"]] = shares.get(f["instrument"], 0.0) + sign * f["quantity"]
+            cash -= sign * f["quantity"] * f["price"] + f["commission"] + f["fees"]
+        for sym in shares:
+            last[sym] = close.get((day, sym), last.get(sym, 0.0))
+        value = sum(q * last[s] for s, q in shares.items())
+        assert row["cash"] == pytest.approx(cash, rel=1e-9, abs=1e-6), day
+        assert row["equity"] == pytest.approx(cash + value, rel=1e-9), day
+
+
+def test_decisions_and_fills_when_logged_cover_every_session_and_every_order(first_run) -> None:
+    root, _, _ = first_run
+    decisions = _frame(root, engine_decisions, "bt")
+    per_engine = decisions.group_by("engine").agg(pl.col("session").n_unique())
+    counts = dict(per_engine.iter_rows())
+    for engine in ("regime", "stability", "fragility", "assessment", "universe", "portfolio"):
+        assert counts[engine] == SESSIONS, engine
+    assert 0 < counts["scenarios"] < SESSIONS  # rebalance sessions only
+    sent = _frame(root, orders, "bt")
+    done = _frame(root, fills, "bt")
+    filled = done.group_by("order_ref").agg(pl.col("quantity").sum())
+    joined = sent.join(filled, on="order_ref", how="left").fill_null(0.0)
+    assert (joined["filled_quantity"] - joined["quantity_right"]).abs().max() < 1e-9
+    assert set(done["order_ref"]) <= set(sent["order_ref"])
+
+
+def test_rerun_when_same_experiment_is_idempotent_and_bit_for_bit_equal(first_run) -> None:
+    root, _, _ = first_run
+    before = _stable(_frame(root, backtest_daily, "bt").sort("session"))
+    fills_before = _stable(_frame(root, fills, "bt").sort("order_ref", "seq"))
+    _invoke(root, *RANGE, "--experiment", "bt")
+    assert _stable(_frame(root, backtest_daily, "bt").sort("session")).equals(before)
+    assert _stable(_frame(root, fills, "bt").sort("order_ref", "seq")).equals(fills_before)
+
+
+def _stable(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame without the columns a rewrite changes by design (row ids, write times)."""
+    return frame.drop([c for c in ("id", "created_at") if c in frame.columns])
+
+
+def test_portfolio_change_when_run_as_a_new_experiment_reuses_upstream_and_keeps_the_first(first_run, tmp_path) -> None:
+    root, _, first_seconds = first_run
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("portfolio:\n  rebalance_every: 10\n")
+    refused = runner.invoke(app, ["backtest", *RANGE, "--experiment", "bt", "--config", str(cfg)],
+                            env={"PROMETHEUS_DATA_ROOT": str(root)})  # fmt: skip
+    assert refused.exit_code != 0
+    assert "new --experiment name" in refused.output
+    t0 = time.perf_counter()
+    out = _invoke(root, *RANGE, "--experiment", "bt-slow", "--config", str(cfg))
+    seconds = time.perf_counter() - t0
+    print(f"\nfirst experiment {first_seconds:.0f}s, portfolio-only change {seconds:.0f}s")
+    assert "engines reused: regime, stability, fragility, assessment, universe; computed: portfolio, scenarios" in out
+    a = _frame(root, backtest_daily, "bt").sort("session")
+    b = _frame(root, backtest_daily, "bt-slow").sort("session")
+    assert a.height == b.height == SESSIONS
+    assert not a["equity"].equals(b["equity"])  # its own results, the first experiment's rows untouched
+    listed = _invoke(root, "--list")
+    assert "bt," in listed
+    assert "bt-slow," in listed
+    compared = _invoke(root, "--compare", "bt", "bt-slow")
+    path = Path(compared.strip().split("comparison report: ")[-1])
+    assert path.exists()
+    assert "bt-slow" in path.read_text()
