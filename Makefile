@@ -15,8 +15,9 @@ $(VENV): pyproject.toml
 demo: $(VENV)
 	$(BIN)/prometheus demo
 
+# Two workers (pytest-xdist), one test file per worker at a time, so module fixtures are built once.
 test: $(VENV)
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 ui: $(VENV)
 	$(BIN)/prometheus ui

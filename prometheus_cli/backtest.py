@@ -63,20 +63,26 @@ def backtest(
             raise ConfigError(f"a backtest needs {', '.join(missing)}", setting=missing[0])
         cfg = ExperimentConfig.from_yaml(config) if config else ExperimentConfig()
         out = flows.backtest(s, m, to_date(start), to_date(end), experiment, cfg, typer.echo, description)
-        typer.echo(f"{out.experiment}: {m.value} {out.sessions[0]}..{out.sessions[-1]} ({len(out.sessions)} sessions) "
-                   f"in {out.seconds:.0f}s")  # fmt: skip
-        reused = [name for name, r in out.reused.items() if r]
-        computed = [name for name, r in out.reused.items() if not r]
-        typer.echo(f"  engines reused: {', '.join(reused) or 'none'}; computed: {', '.join(computed) or 'none'}")
-        typer.echo(f"  {'':<16}{'strategy':>12}{'benchmark':>12}{'1/N':>12}")
-        for key, label in HEADLINE:
-            cells = [out.metrics.get(f"{series}.{key}") for series in ("strategy", "benchmark", "baseline")]
-            if all(c is None for c in cells):
-                continue
-            typer.echo(f"  {label:<16}" + "".join(f"{c:>12.3f}" if c is not None else f"{'-':>12}" for c in cells))
-        typer.echo(f"report: {out.report}")
+        print_outcome(out)
 
     run(go)
+
+
+def print_outcome(out: flows.BacktestOutcome) -> None:
+    """The end of a backtest: range and time, reused engines, the headline metrics beside the benchmark and 1/N,
+    and the report's path."""
+    typer.echo(f"{out.experiment}: {out.market.value} {out.sessions[0]}..{out.sessions[-1]} ({len(out.sessions)} "
+               f"sessions) in {out.seconds:.0f}s")  # fmt: skip
+    reused = [name for name, r in out.reused.items() if r]
+    computed = [name for name, r in out.reused.items() if not r]
+    typer.echo(f"  engines reused: {', '.join(reused) or 'none'}; computed: {', '.join(computed) or 'none'}")
+    typer.echo(f"  {'':<16}{'strategy':>12}{'benchmark':>12}{'1/N':>12}")
+    for key, label in HEADLINE:
+        cells = [out.metrics.get(f"{series}.{key}") for series in ("strategy", "benchmark", "baseline")]
+        if all(c is None for c in cells):
+            continue
+        typer.echo(f"  {label:<16}" + "".join(f"{c:>12.3f}" if c is not None else f"{'-':>12}" for c in cells))
+    typer.echo(f"report: {out.report}")
 
 
 def _list(s) -> None:  # noqa: ANN001 - Settings

@@ -6,20 +6,25 @@ from datetime import timedelta
 
 import typer
 
+from prometheus.backtest.experiment import demo_experiment
 from prometheus.calendar import TradingCalendar
+from prometheus.core.errors import ConfigError
 from prometheus.core.time import utc_now
+from prometheus.core.types import Market
 from prometheus.data.synthetic import SyntheticConfig
 from prometheus.runtime.store import RuntimeStore
 from prometheus_assets.definitions import configured_markets
 from prometheus_cli import flows
 from prometheus_cli._common import run, settings
+from prometheus_cli.backtest import print_outcome
 
 HELP = (
     "Run the embedded default end to end as Dagster runs in the local instance (DAGSTER_HOME, by default "
     "<data root>/dagster_home): create the data root, upgrade the runtime store, write the trading sessions, "
     "ingest the default synthetic market and the reference data, train the encoders and write embeddings and "
-    "profiles, embed the last months of news, and show each market's state. Afterwards `make ui` shows every "
-    "asset the demo built."
+    "profiles, embed the last months of news, then backtest the seven engines through the market simulator as the "
+    "experiment 'demo' (from two years after the market's start), write the tear sheet and print the headline "
+    "metrics and its path. Afterwards `make ui` shows every asset the demo built."
 )
 
 
@@ -30,6 +35,10 @@ def demo(
     news_months: int = typer.Option(
         12, "--news-months", min=0, help="Months of headlines embedded by the news encoder (the last ones)."
     ),
+    warmup_years: int = typer.Option(
+        2, "--warmup-years", min=1, help="Years of history before the backtest starts (the models' training data)."
+    ),
+    experiment: str = typer.Option("demo", "--experiment", help="Experiment name of the demo's backtest."),
 ) -> None:
     """Run the demo on the embedded default data root."""
     s = settings()
@@ -45,6 +54,14 @@ def demo(
         )
         markets = configured_markets(s).markets
         launcher = flows.demo_flows(s, synthetic, typer.echo, markets, news_months)
+        first = synthetic.start.replace(year=synthetic.start.year + warmup_years)
+        if first > synthetic.end:
+            raise ConfigError(f"--warmup-years {warmup_years} leaves no session to backtest", setting="--warmup-years")
+        typer.echo(f"backtest {experiment!r}: {first}..{synthetic.end} (demo defaults: quarterly assessment refits, "
+                   "weekly rebalancing, scenarios on rebalance sessions)")  # fmt: skip
+        out = flows.backtest(s, Market.US_EQ, first, synthetic.end, experiment, demo_experiment(), typer.echo,
+                             "make demo: the embedded default end to end")  # fmt: skip
+        print_outcome(out)
         typer.echo(f"Dagster instance: {launcher.instance.root_directory} (make ui shows these runs)")
         cal = TradingCalendar(timedelta(minutes=s.pre_open_minutes), timedelta(minutes=s.post_close_minutes))
         now = utc_now()

@@ -290,6 +290,8 @@ def backtest(
     if not sessions:
         raise DataError(f"no sessions of {market.value} between {start} and {end}", field="--start/--end")
     _check_history(settings, sessions[0], "the requested range")
+    # Partitions are whole months: a range ending on a holiday (2017-01-01) must not pull in the month after it.
+    start, end = sessions[0], sessions[-1]
     runtime = RuntimeStore(settings.effective_runtime_db_url)
     runtime.upgrade()
     launcher = Launcher.for_market(settings, market, echo, engines=config.chain, backtest=config.backtest)

@@ -163,3 +163,14 @@ def _record(row: Mapping[str, Any]) -> ExperimentRecord:
         metrics=row["metrics"],
         description=row.get("description") or "",
     )
+
+
+def demo_experiment() -> ExperimentConfig:
+    """The embedded default's experiment (``make demo``): the engines' defaults except where the demo trades detail
+    for time on 2 cores: assessment models refitted quarterly (not monthly), the portfolio rebalanced weekly (every
+    5 sessions, scenarios on the same sessions), 250 scenario paths per set (not 1,000)."""
+    return ExperimentConfig.from_mapping(
+        {"assessment": {"refit_months": 3}, "portfolio": {"rebalance_every": 5},
+         "scenarios": {"every_sessions": 5, "paths": 250}},
+        source="demo defaults",
+    )  # fmt: skip
