@@ -76,6 +76,9 @@ class WindowInputs:
     session_ts: Mapping[date, datetime]
     decision_times: Mapping[date, datetime]
     benchmark: Mapping[date, float] | None = None
+    #: session -> the Scenarios engine's stress scale (< 1 when the worst stress loss breaches its limit): the
+    #: target of that session is scaled down by it before planning.
+    stress_scale: Mapping[date, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,7 +116,9 @@ def run_window(
         raise DataError("a backtest window needs at least one session", field="sessions")
     panel, warm = _panel(inputs, config.adv_window, strategy, baseline)
     actions = _actions(inputs.actions, panel)
-    strat = _run_account(experiment, config, inputs, panel, warm, actions, strategy, _strategy_targets(inputs))
+    targets, notes = _strategy_targets(inputs)
+    strat = _run_account(experiment, config, inputs, panel, warm, actions, strategy, targets)
+    strat.notes[:0] = notes
     base = None
     if config.baseline:
         start = baseline or AccountState.initial(config.initial_capital)
@@ -131,13 +136,18 @@ def run_window(
 
 
 # --------------------------------------------------------------------------------------------------- targets
-def _strategy_targets(inputs: WindowInputs) -> dict[date, dict[str, float]]:
-    """Target weights of each rebalance session (a name held before and absent from the target goes to 0)."""
+def _strategy_targets(inputs: WindowInputs) -> tuple[dict[date, dict[str, float]], list[str]]:
+    """Target weights of each rebalance session (a name held before and absent from the target goes to 0), scaled
+    down where the Scenarios engine's stress limit says so; and a note per scaled session."""
     out: dict[date, dict[str, float]] = {}
+    notes: list[str] = []
     frame = inputs.targets.filter(pl.col("session").is_in(list(inputs.rebalances)))
     for (day,), part in frame.group_by(["session"], maintain_order=True):
-        out[day] = dict(zip(part["instrument"].to_list(), part["weight"].to_list(), strict=True))
-    return out
+        scale = inputs.stress_scale.get(day, 1.0)
+        if scale < 1.0:
+            notes.append(f"{day}: target scaled by {scale:.3f} (stress loss over the scenarios' limit)")
+        out[day] = {n: w * min(scale, 1.0) for n, w in zip(part["instrument"], part["weight"], strict=True)}
+    return out, notes
 
 
 def _baseline_targets(inputs: WindowInputs) -> dict[date, dict[str, float]]:

@@ -30,13 +30,14 @@ from prometheus.engines.portfolio import PORTFOLIO_SPEC
 from prometheus.engines.portfolio.schema import RISK_REPORTS
 from prometheus.engines.regime import REGIME_SPEC
 from prometheus.engines.runner import lineage_version
+from prometheus.engines.scenarios import SCENARIOS_SPEC
 from prometheus.engines.universe import UNIVERSE_SPEC
 from prometheus.execution.state_machine import Order
 from prometheus.execution.store import AccountSnapshot, ExecutionContext, ExecutionStore
 from prometheus.execution.types import Fill, Position
 from prometheus.runtime.decision_log import DecisionLog
 from prometheus.runtime.store import RuntimeStore
-from prometheus.runtime.tables import backtest_daily, cash, fills, positions, risk_rejections
+from prometheus.runtime.tables import backtest_daily, cash, engine_decisions, fills, positions, risk_rejections
 
 #: Statuses of a risk report that are not a rebalance decision (the book is held).
 HOLD_STATUS = "hold"
@@ -110,6 +111,7 @@ def backtest_window(
                                                                                 inclusive=True)}  # fmt: skip
     decision = {d: t + bar_delay for d, t in close.items()}
     view = _view(historical, market, sessions, decision[sessions[-1]], config.adv_window)
+    stress = stress_scales(runtime, market, experiment, decided)
     first_bar = min(close)
     inputs = WindowInputs(
         sessions=sessions,
@@ -141,6 +143,7 @@ def backtest_window(
         regimes=dict(regimes.select("session", "label").iter_rows()),
         session_ts=close,
         decision_times=decision,
+        stress_scale=stress,
     )
     strategy = load_state(runtime, market, experiment, prior, config)
     baseline = load_state(runtime, market, experiment + BASELINE_SUFFIX, prior, config) if config.baseline else None
@@ -176,6 +179,21 @@ def reconciliation_error(run: AccountRun, bars: pl.DataFrame) -> float:
         value = sum(p.quantity * last.get(n, 0.0) for n, p in held.items())
         worst = max(worst, abs(equity - balance - value) / abs(equity) if equity else float("inf"))
     return worst
+
+
+def stress_scales(
+    runtime: RuntimeStore, market: Market, experiment: str, sessions: Sequence[date]
+) -> dict[date, float]:
+    """Session -> the Scenarios engine's stress scale, where its decision set one (a stress limit is configured)."""
+    q = sa.select(engine_decisions.c.session, engine_decisions.c.payload).where(
+        engine_decisions.c.engine == SCENARIOS_SPEC.name,
+        engine_decisions.c.market == market.value,
+        engine_decisions.c.experiment == experiment,
+        engine_decisions.c.session.in_(list(sessions)),
+    )
+    with runtime.read() as conn:
+        rows = conn.execute(q).all()
+    return {d: float(p["scale"]) for d, p in rows if isinstance(p, dict) and p.get("scale") is not None}
 
 
 def _view(

@@ -163,3 +163,16 @@ def test_config_when_remainders_would_carry_over_is_refused() -> None:
     with pytest.raises(ConfigError, match="remainder"):
         BacktestConfig.from_mapping({"simulator": {"remainder": "CARRY_OVER"}}, source="bt.yaml")
     assert SimulatorConfig(remainder=RemainderPolicy.CANCEL)
+
+
+def test_stress_scale_when_below_one_scales_that_rebalance_down_and_says_so() -> None:
+    rebalance = sorted(REBALANCES)[1]
+    plain = _inputs(DAYS[21:40])
+    stressed = WindowInputs(**{**plain.__dict__, "stress_scale": {rebalance: 0.5}})
+    base = run_window("exp", "US_EQ", CONFIG, plain, AccountState.initial(1e6), None)
+    cut = run_window("exp", "US_EQ", CONFIG, stressed, AccountState.initial(1e6), None)
+    after = DAYS[DAYS.index(rebalance) + 1]
+    gross = {r["session"]: r["gross_exposure"] for r in cut.daily.iter_rows(named=True)}
+    gross_base = {r["session"]: r["gross_exposure"] for r in base.daily.iter_rows(named=True)}
+    assert gross[after] == pytest.approx(gross_base[after] / 2, rel=0.05)
+    assert any("scaled by 0.500" in n for n in cut.strategy.notes)
