@@ -4,6 +4,9 @@ The CLI's producing commands (ingest, run-engines, demo) call :func:`run_job`: t
 the in-process executor, a ranged partition run under the single-run backfill policy) and its events land in the
 instance under ``DAGSTER_HOME`` (by default ``<data root>/dagster_home``, created on first use with a
 ``dagster.yaml``). Progress lines come from the run's own events, read back from the instance while it runs.
+
+A command that runs several jobs as one piece of work (``prometheus backtest``) wraps them in
+:func:`record_backfill`, so the instance also holds one asset backfill whose runs are those runs.
 """
 
 from __future__ import annotations
@@ -11,13 +14,20 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+from dagster._core.definitions.events import AssetKeyPartitionKey
+from dagster._core.execution.asset_backfill import AssetBackfillData
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.storage.tags import BACKFILL_ID_TAG
+from dagster._core.utils import make_new_backfill_id
 
 from prometheus.core.errors import PrometheusError
 from prometheus.core.settings import Settings
@@ -160,6 +170,95 @@ def run_job(
     return report
 
 
+@contextmanager
+def record_backfill(
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    *,
+    tags: Mapping[str, str],
+    title: str | None = None,
+    description: str | None = None,
+) -> Iterator[dict[str, str]]:
+    """Record the runs launched inside the block as one asset backfill of the instance (the UI's backfills page).
+
+    Yields the run tags that link a run to the backfill (``dagster/backfill``); pass them to every
+    :func:`run_job` of the block. On leaving the block the backfill is added to the instance, already finished:
+    its target is the assets and partitions those runs covered (each run's job and partition range), its
+    materialised partitions are those the runs' events report, its status is ``COMPLETED_SUCCESS``,
+    ``COMPLETED_FAILED`` (the block raised) or ``CANCELED`` (interrupted), and it carries ``tags``.
+
+    It is added only when the work is over because the backfill daemon executes every backfill it finds
+    ``REQUESTED``: a backfill recorded in a terminal status is shown, never run again. While the block runs, its
+    runs are in the instance under the backfill's id (the runs page with "show runs within backfills").
+    """
+    backfill_id = make_new_backfill_id()
+    started = time.time()
+    status = BulkActionStatus.CANCELED
+    try:
+        yield {BACKFILL_ID_TAG: backfill_id}
+        status = BulkActionStatus.COMPLETED_SUCCESS
+    except Exception:
+        status = BulkActionStatus.COMPLETED_FAILED
+        raise
+    finally:
+        backfill = _finished_backfill(instance, defs, backfill_id, started, status, tags, title, description)
+        if backfill is not None:
+            instance.add_backfill(backfill)
+
+
+def _finished_backfill(
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    backfill_id: str,
+    started: float,
+    status: BulkActionStatus,
+    tags: Mapping[str, str],
+    title: str | None,
+    description: str | None,
+) -> PartitionBackfill | None:
+    """The backfill of the runs tagged with ``backfill_id`` (None when there is none)."""
+    graph = defs.resolve_asset_graph()
+    target: set[AssetKeyPartitionKey] = set()
+    done: set[AssetKeyPartitionKey] = set()
+    for run in instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_ID_TAG: backfill_id})):
+        start = run.tags.get("dagster/asset_partition_range_start")
+        end = run.tags.get("dagster/asset_partition_range_end")
+        for key in defs.resolve_job_def(run.job_name).asset_layer.selected_asset_keys:
+            pdef = graph.get(key).partitions_def
+            if pdef is None:
+                target.add(AssetKeyPartitionKey(key))
+            elif start is not None and end is not None:
+                keys = pdef.get_partition_keys_in_range(dg.PartitionKeyRange(start, end))
+                target.update(AssetKeyPartitionKey(key, k) for k in keys)
+        for record in _all_records(instance, run.run_id, dg.DagsterEventType.ASSET_MATERIALIZATION):
+            m = record.event_log_entry.dagster_event.event_specific_data.materialization
+            done.add(AssetKeyPartitionKey(m.asset_key, m.partition))
+    if not target:
+        return None
+    target_subset = AssetGraphSubset.from_asset_partition_set(target, graph)
+    done_subset = AssetGraphSubset.from_asset_partition_set(done & target, graph)
+    data = AssetBackfillData.from_asset_graph_subset(target_subset, instance, started)._replace(
+        requested_runs_for_target_roots=True,
+        requested_subset=target_subset,
+        materialized_subset=done_subset,
+        failed_and_downstream_subset=target_subset - done_subset
+        if status is BulkActionStatus.COMPLETED_FAILED
+        else AssetGraphSubset.create_empty_subset(),
+    )
+    return PartitionBackfill(
+        backfill_id=backfill_id,
+        status=status,
+        from_failure=False,
+        tags=dict(tags),
+        backfill_timestamp=started,
+        asset_selection=sorted(target_subset.asset_keys),
+        title=title,
+        description=description,
+        asset_backfill_data=data,
+        backfill_end_timestamp=time.time(),
+    )
+
+
 def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(a)
     for k, v in b.items():
@@ -234,10 +333,12 @@ def _report(instance: dg.DagsterInstance, run_id: str, job: str, seconds: float)
     return RunReport(run_id, job, seconds, mats, checks)
 
 
-def _all_records(instance: dg.DagsterInstance, run_id: str) -> Sequence[Any]:
+def _all_records(
+    instance: dg.DagsterInstance, run_id: str, of_type: dg.DagsterEventType | None = None
+) -> Sequence[Any]:
     out, cursor = [], None
     while True:
-        page = instance.get_records_for_run(run_id, cursor=cursor, limit=1000)
+        page = instance.get_records_for_run(run_id, cursor=cursor, of_type=of_type, limit=1000)
         out.extend(page.records)
         cursor = page.cursor
         if not page.has_more:
