@@ -17,9 +17,10 @@ from prometheus.data.schema import Table
 from prometheus.engines.portfolio import PORTFOLIO_SPEC
 from prometheus.engines.regime import REGIME_SPEC
 from prometheus.engines.universe import UNIVERSE_SPEC
+from prometheus.reporting import compute_metrics, equity_png, markdown_summary
 from prometheus_assets.engines._common import NO_NOTES, bar_delay, experiment_of
 from prometheus_assets.ingestion import table_dep
-from prometheus_assets.metadata import table_preview
+from prometheus_assets.metadata import png_markdown, table_preview
 from prometheus_assets.partitions import MarketScope, sessions_in_window
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
 
@@ -100,6 +101,9 @@ def build_backtest_assets(scope: MarketScope, config: BacktestConfig | None = No
                 "rejections": report.rejections,
                 "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in report.notes) or NO_NOTES),
                 "last_session": table_preview(daily.tail(1).drop("experiment", "market")),
+                # The run's window (the whole range in a ranged backfill run): headline table and equity plot.
+                "tear_sheet": dg.MetadataValue.md(markdown_summary(compute_metrics(daily))),
+                "equity_plot": png_markdown(equity_png(daily), "equity vs benchmark and 1/N"),
             },
             check_results=[
                 dg.AssetCheckResult(
