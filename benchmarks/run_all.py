@@ -6,6 +6,10 @@ Each script prints its figures and writes JSON under ``$PROMETHEUS_DATA_ROOT/ben
 A script named in :data:`ARGS` runs with those options instead: ``bench_assessment``'s full walk-forward (500 x 10
 years, quarterly and monthly retraining: over a hundred LightGBM fits) takes many minutes on two cores, so here it
 covers the first 4 refit periods of each and reports the full run as extrapolated figures.
+
+Every ``*.py`` here runs, so new scripts need no registration. ``bench_backtest`` runs the whole ``prometheus demo``
+chain (500 x 10 years: data, encoders, the six backtest jobs and a portfolio-only re-run) and alone takes tens of
+minutes on two cores.
 """
 
 from __future__ import annotations
