@@ -84,7 +84,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_") and k != "DAGSTER_HOME"}
     env["PROMETHEUS_DATA_ROOT"] = str(folder / "data")
     prometheus = str(Path(sys.executable).with_name("prometheus"))
-    args = [prometheus, "demo", "--names", "30", "--years", "3", "--news-months", "1"]
+    args = [prometheus, "demo", "--names", "30", "--years", "3", "--news-months", "2"]
     result = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
     return Demo(folder, env, result.stdout)
@@ -142,7 +142,7 @@ def test_ui_after_demo_shows_every_partition_built_with_checks_and_screenshots(d
     try:
         nodes = {"/".join(n["assetKey"]["path"]): n for n in wait_for_assets(port, COUNTS_QUERY, proc, log)}
         built = {"prices_adjusted": DEMO_MONTHS, "trading_sessions": DEMO_MONTHS, "profiles": DEMO_MONTHS,
-                 "instrument_embeddings": DEMO_MONTHS, "encoder_model": 4, "news_embeddings": 1,
+                 "instrument_embeddings": DEMO_MONTHS, "encoder_model": 4, "news_embeddings": 2,
                  "backtest_daily": 12}  # fmt: skip
         for asset, partitions in built.items():
             stats = nodes[f"us_eq/{asset}"]["partitionStats"]
