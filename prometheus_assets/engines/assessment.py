@@ -33,7 +33,7 @@ from prometheus.engines.runner import history_view, lineage_version, upstream_hi
 from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of
 from prometheus_assets.engines.kit import EngineAsset, build_engine_asset, engine_deps
 from prometheus_assets.metadata import png_markdown, table_preview
-from prometheus_assets.partitions import MarketScope
+from prometheus_assets.partitions import MarketScope, sessions_in_window
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource, RuntimeStoreResource
 
 MODEL_ASSET = "assessment_model"
@@ -83,9 +83,17 @@ def build_assessment_assets(scope: MarketScope, config: AssessmentConfig | None 
         spans = [engine.training_sessions(market, p) for p in periods]
         first = min(s[0] for s in spans if s)
         sessions = cal.sessions(market, first, cal.sessions_before(market, periods[-1][0], 1)[-1])
-        upstream = upstream_history(decision_log(runtime), [ENGINE_SPECS[n] for n in ASSESSMENT_SPEC.upstream],
-                                    market, experiment_of(context, scope.mode), sessions)  # fmt: skip
-        version = lineage_version(cfg, {k: v.config_version for k, v in upstream.items()})
+        log, experiment, specs = decision_log(runtime), experiment_of(context, scope.mode), \
+            [ENGINE_SPECS[n] for n in ASSESSMENT_SPEC.upstream]  # fmt: skip
+        upstream = upstream_history(log, specs, market, experiment, sessions)
+        # The version is the one the assessments asset will look the models up by: that of the upstream outputs of
+        # the sessions served. The first period of an experiment has none in its training window (they start with
+        # the range), so the served sessions name the versions; they are not training data.
+        served = upstream_history(log, specs, market, experiment, sessions_in_window(market, window))
+        versions = {k: v.config_version for k, v in served.items()} | {
+            k: v.config_version for k, v in upstream.items()
+        }  # fmt: skip
+        version = lineage_version(cfg, versions)
         view = history_view(store, cal, market, sessions, [engine], delay)
         fitted = engine.fit_periods(view, market, periods, {k: v.frame for k, v in upstream.items()})
         for model in fitted:

@@ -147,3 +147,11 @@ def test_portfolio_change_when_run_as_a_new_experiment_reuses_upstream_and_keeps
     path = Path(compared.strip().split("comparison report: ")[-1])
     assert path.exists()
     assert "bt-slow" in path.read_text()
+
+
+def test_single_month_when_backtested_as_a_new_experiment_finds_its_assessment_model(cli_market_root: Path) -> None:
+    """The first refit period of an experiment has no engine outputs in its training window: its model must be
+    saved under the version the assessments look it up by (that of the sessions it serves)."""
+    out = _invoke(cli_market_root, "--start", "2017-03-01", "--end", "2017-03-31", "--experiment", "one-month")
+    assert "report:" in out
+    assert _frame(cli_market_root, backtest_daily, "one-month").height == 23  # March 2017 sessions of XNYS
