@@ -10,6 +10,7 @@ as idempotent upserts keyed by the experiment, so running a window again replace
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -276,7 +277,8 @@ def _save_account(
 ) -> None:
     """Orders (decided at the close before their session), fills, rejections and per-session snapshots."""
     store = ExecutionStore(runtime, ExecutionContext(market, experiment, version))
-    before = {d: max(k for k in decision if k < d) for d in sessions}
+    known = sorted(decision)
+    before = {d: known[bisect_left(known, d) - 1] for d in sessions}  # the session before each one
     by_session: dict[date, list[Order]] = {}
     for order in run.orders:
         by_session.setdefault(order.session, []).append(order)
