@@ -5,8 +5,6 @@ gives the same results bit for bit."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,7 +24,14 @@ from prometheus.engines.universe import UNIVERSE_SPEC
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables import backtest_daily
 from prometheus_cli import app
-from tests.support.dagster_ui import free_port, launch_asset_backfill, stop, wait_for_assets, wait_for_backfill
+from tests.support.dagster_ui import (
+    free_port,
+    launch_asset_backfill,
+    start_dagster_dev,
+    stop,
+    wait_for_assets,
+    wait_for_backfill,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS_QUERY = "{ assetNodes { assetKey { path } } }"
@@ -78,16 +83,7 @@ def test_backtest_when_run_by_cli_and_by_ui_backfill_records_backfills_with_equa
     ui_env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
     ui_env |= {"DAGSTER_HOME": str(root / "dagster_home"), "PROMETHEUS_DATA_ROOT": str(root)}
     log = tmp_path / "dagster.log"
-    dagster = str(Path(sys.executable).with_name("dagster"))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT,
-            env=ui_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start_dagster_dev(ROOT, port, ui_env, log)
     try:
         wait_for_assets(port, ASSETS_QUERY, proc, log)
         # The UI reads the CLI's backfill as it is: finished, with the experiment tag and the six runs.

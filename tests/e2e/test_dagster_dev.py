@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,7 @@ from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 from prometheus.core.types import Market, Mode
 from prometheus.data.store import HistoricalStore
 from prometheus_assets.partitions import partitions_for
-from tests.support.dagster_ui import free_port, stop, wait_for_assets
+from tests.support.dagster_ui import free_port, start_dagster_dev, stop, wait_for_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS_QUERY = """
@@ -29,16 +27,7 @@ def test_dagster_dev_when_started_serves_graph_and_runs_materialisation(tmp_path
     env |= {"DAGSTER_HOME": str(tmp_path / "dagster_home"), "PROMETHEUS_DATA_ROOT": str(tmp_path / "data")}
     (tmp_path / "dagster_home").mkdir()
     log = tmp_path / "dagster.log"
-    dagster = str(Path(sys.executable).with_name("dagster"))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start_dagster_dev(ROOT, port, env, log)
     try:
         nodes = wait_for_assets(port, ASSETS_QUERY, proc, log)
         by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +18,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_dagster_dev(root: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``dagster dev -w workspace.yaml`` from the repository ``root`` on 127.0.0.1:``port`` in its own process
+    group (stop it with :func:`stop`), output to ``log``."""
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
 
 
 def graphql(port: int, query: str) -> dict:
