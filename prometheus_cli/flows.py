@@ -311,17 +311,17 @@ def backtest(
                 report = launcher.run(market, flow, start, end, "backtest", **tags, **linked)
                 if report is not None:
                     reports.append(report)
-    except Exception:
+        daily = read_daily(runtime, experiment, market, decided[0], decided[-1])
+        ic = assessment_ic(DecisionLog(runtime), HistoricalStore.from_settings(settings), get_calendar(), market,
+                           experiment, decided, config.assessment.horizon,
+                           timedelta(seconds=settings.bar_delay_seconds))  # fmt: skip
+        path = report_path(settings, experiment, market)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sheet = write_tear_sheet(daily, path, title=f"{experiment}: {market.value} {decided[0]}..{decided[-1]}",
+                                 ic=ic, config_versions=config.versions())  # fmt: skip
+    except BaseException:  # a failed run, a failed report or an interrupt: the experiment did not finish
         finish_experiment(runtime, experiment, RunStatus.FAILED)
         raise
-    daily = read_daily(runtime, experiment, market, decided[0], decided[-1])
-    ic = assessment_ic(DecisionLog(runtime), HistoricalStore.from_settings(settings), get_calendar(), market,
-                       experiment, decided, config.assessment.horizon,
-                       timedelta(seconds=settings.bar_delay_seconds))  # fmt: skip
-    path = report_path(settings, experiment, market)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet = write_tear_sheet(daily, path, title=f"{experiment}: {market.value} {decided[0]}..{decided[-1]}", ic=ic,
-                             config_versions=config.versions())  # fmt: skip
     metrics = headline(sheet.metrics)
     finish_experiment(runtime, experiment, RunStatus.SUCCEEDED, metrics)
     reused = {}
