@@ -39,6 +39,8 @@ MARKET_TAG = "prometheus/market"
 QUIET_RUN_CONFIG: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 #: How often the event log is read for progress.
 POLL_SECONDS = 0.5
+#: A status line (running step, steps and partitions done, time to go) after this long without another line.
+HEARTBEAT_SECONDS = 30.0
 
 DAGSTER_YAML = """\
 # The local Dagster instance of this data root, written by prometheus on first use. With no `storage` block,
@@ -154,12 +156,19 @@ def run_job(
     worker = threading.Thread(target=execute, name=f"dagster-{job}", daemon=True)
     worker.start()
     cursor: str | None = None
-    progress = _Progress()
+    progress = _Progress(
+        steps=len(job_def.nodes_in_topological_order),
+        partitions=_partition_count(job_def, partitions),
+        expected=_expected_step_seconds(instance, job_def, partitions),
+    )
     while True:
         alive = worker.is_alive()
         cursor = _echo_events(instance, run_id, cursor, t0, progress, echo)
         if not alive:
             break
+        if time.perf_counter() - progress.last_line >= HEARTBEAT_SECONDS:
+            progress.last_line = time.perf_counter()
+            echo(f"  [{time.perf_counter() - t0:7.1f}s] {progress.status(time.perf_counter())}")
         worker.join(POLL_SECONDS)
     if "error" in outcome:
         raise RunFailed(f"{job}: {type(outcome['error']).__name__}: {outcome['error']}") from outcome["error"]
@@ -266,24 +275,65 @@ def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _partition_count(job_def: dg.JobDefinition, partitions: tuple[str, str] | None) -> int:
+    """Partitions of the range a run covers (0 for an unpartitioned run)."""
+    pdef = job_def.partitions_def
+    if partitions is None or pdef is None:
+        return 0
+    return len(pdef.get_partition_keys_in_range(dg.PartitionKeyRange(*partitions)))
+
+
+def _expected_step_seconds(
+    instance: dg.DagsterInstance, job_def: dg.JobDefinition, partitions: tuple[str, str] | None
+) -> dict[str, float]:
+    """Expected seconds per step from the last successful run of the same job in the instance, scaled by the
+    number of partitions (a step's time grows with the sessions it walks); empty when there is none."""
+    previous = instance.get_runs(filters=dg.RunsFilter(job_name=job_def.name, statuses=[dg.DagsterRunStatus.SUCCESS]),
+                                 limit=1)  # fmt: skip
+    if not previous:
+        return {}
+    run = previous[0]
+    before = run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")
+    now, then = _partition_count(job_def, partitions), 0
+    if before[0] is not None and before[1] is not None:
+        then = _partition_count(job_def, (before[0], before[1]))
+    scale = now / then if now and then else 1.0
+    return {s.step_key: scale * (s.end_time - s.start_time) for s in instance.get_run_step_stats(run.run_id)
+            if s.start_time is not None and s.end_time is not None}  # fmt: skip
+
+
 @dataclass
 class _Progress:
-    """Materialisations seen per asset since the last step ended: a ranged run writes one per partition."""
+    """What a run has done so far, from its events: steps finished, partitions materialised, the running step.
 
-    partitions: dict[str, int] = field(default_factory=dict)
+    ``expected`` holds each step's expected seconds (from the job's last successful run), which gives the time
+    to go; without it the estimate is the mean time of the finished steps times the steps left.
+    """
+
+    steps: int = 0
+    partitions: int = 0
+    expected: Mapping[str, float] = field(default_factory=dict)
+    last_line: float = field(default_factory=time.perf_counter)
+    running: dict[str, float] = field(default_factory=dict)  # step -> start (perf_counter)
+    finished: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    materialised: int = 0  # (asset, partition) pairs over the run
+    step_partitions: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
 
     def line(self, entry: Any) -> list[str]:
+        """Lines to print for one event (none for most)."""
         event = entry.dagster_event
         if event is None:
             return []
         kind, step = event.event_type, event.step_key or ""
         if kind == dg.DagsterEventType.STEP_START:
-            return [f"{step} started"]
+            self.running[step] = time.perf_counter()
+            return [f"{step} started (step {len(self.finished) + 1}/{self.steps})"]
         if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             m = event.event_specific_data.materialization
             key = m.asset_key.to_user_string()
-            self.partitions[key] = self.partitions.get(key, 0) + 1
+            self.step_partitions[key] = self.step_partitions.get(key, 0) + 1
+            self.materialised += 1
             rows = m.metadata.get("dagster/row_count")
             self.rows[key] = int(rows.value) if rows is not None else 0  # the run's count, on every partition
             return []
@@ -292,11 +342,41 @@ class _Progress:
             verdict = "passed" if e.passed else f"FAILED ({e.severity.value.lower()})"
             return [f"check {e.asset_key.to_user_string()} {e.check_name}: {verdict}"]
         if kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-            done = [f"materialised {k}: {n} partition(s), {self.rows[k]} rows" for k, n in self.partitions.items()]
-            self.partitions.clear()
+            started = self.running.pop(step, None)
+            self.finished[step] = time.perf_counter() - started if started is not None else 0.0
+            of = f"/{self.partitions}" if self.partitions else ""
+            done = [f"materialised {k}: {n}{of} partition(s), {self.rows[k]} rows"
+                    for k, n in self.step_partitions.items()]  # fmt: skip
+            self.step_partitions.clear()
             self.rows.clear()
-            return [*done, f"{step} {'done' if kind == dg.DagsterEventType.STEP_SUCCESS else 'FAILED'}"]
+            verdict = "done" if kind == dg.DagsterEventType.STEP_SUCCESS else "FAILED"
+            return [*done, f"{step} {verdict} in {self.finished[step]:.1f}s ({len(self.finished)}/{self.steps} steps)"]
         return []
+
+    def remaining(self, now: float) -> float | None:
+        """Seconds to go by the estimate (None when there is nothing to base one on)."""
+        left = max(self.steps - len(self.finished) - len(self.running), 0)
+        if self.expected:
+            typical = sum(self.expected.values()) / len(self.expected)
+            pending = [k for k in self.expected if k not in self.finished and k not in self.running]
+            running = sum(max(self.expected.get(k, typical) - (now - t), 0.0) for k, t in self.running.items())
+            unknown = max(left - len(pending), 0) * typical
+            return running + sum(self.expected[k] for k in pending) + unknown
+        if not self.finished:
+            return None
+        mean = sum(self.finished.values()) / len(self.finished)
+        return left * mean + sum(max(mean - (now - t), 0.0) for t in self.running.values())
+
+    def status(self, now: float) -> str:
+        """One status line: the running step and for how long, steps and partitions done, time to go."""
+        running = ", ".join(f"{k} running for {now - t:.0f}s" for k, t in self.running.items()) or "between steps"
+        parts = [running, f"steps {len(self.finished)}/{self.steps} done"]
+        if self.partitions:
+            total = self.partitions * self.steps
+            parts.append(f"partitions {self.materialised}/{total} materialised")
+        left = self.remaining(now)
+        parts.append(f"about {left:.0f}s to go" if left is not None else "time to go unknown yet")
+        return "; ".join(parts)
 
 
 def _echo_events(
@@ -311,6 +391,7 @@ def _echo_events(
         page = instance.get_records_for_run(run_id, cursor=cursor, limit=500)
         for record in page.records:
             for line in progress.line(record.event_log_entry):
+                progress.last_line = time.perf_counter()
                 echo(f"  [{time.perf_counter() - t0:7.1f}s] {line}")
         cursor = page.cursor if page.records else cursor
         if not page.has_more:
