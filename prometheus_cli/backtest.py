@@ -76,6 +76,8 @@ def print_outcome(out: flows.BacktestOutcome) -> None:
     reused = [name for name, r in out.reused.items() if r]
     computed = [name for name, r in out.reused.items() if not r]
     typer.echo(f"  engines reused: {', '.join(reused) or 'none'}; computed: {', '.join(computed) or 'none'}")
+    if out.models_reused:
+        typer.echo("  models reused: " + ", ".join(f"{name} {k}/{n}" for name, (k, n) in out.models_reused.items()))
     typer.echo(f"  {'':<16}{'strategy':>12}{'benchmark':>12}{'1/N':>12}")
     for key, label in HEADLINE:
         cells = [out.metrics.get(f"{series}.{key}") for series in ("strategy", "benchmark", "baseline")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -257,6 +257,8 @@ class BacktestOutcome:
     seconds: float
     #: engine name -> True when its outputs were reused from an earlier run with the same config versions
     reused: Mapping[str, bool]
+    #: model asset name -> (models kept from an earlier fit on the same data, models of the range)
+    models_reused: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def report_path(settings: Settings, experiment: str, market: Market) -> Path:
@@ -330,7 +332,14 @@ def backtest(
         found = [r.metadata(key) for r in reports if key in r.materializations]
         if found:
             reused[name] = bool(found[-1].get("reused", False))
-    return BacktestOutcome(experiment, market, decided, daily, metrics, path, time.perf_counter() - t0, reused)
+    models: dict[str, tuple[int, int]] = {}
+    for name in ("regime_model", "assessment_model"):
+        key = f"{market.value.lower()}/{name}"
+        found = [r.metadata(key) for r in reports if key in r.materializations]
+        if found:
+            models[name] = (int(found[-1].get("reused", 0)), int(found[-1].get("models", 0)))
+    return BacktestOutcome(experiment, market, decided, daily, metrics, path, time.perf_counter() - t0, reused,
+                           models)  # fmt: skip
 
 
 def headline(metrics: MetricsReport) -> dict[str, float]:

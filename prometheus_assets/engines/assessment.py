@@ -24,9 +24,11 @@ from prometheus.engines.assessment import (
     assessment_plot_png,
     ic_report,
     load_models,
+    model_path,
     realised_outcomes,
     save_model,
 )
+from prometheus.engines.model_reuse import invalidate, reusable, write_fingerprint
 from prometheus.engines.periods import periods_starting_in
 from prometheus.engines.pipeline import ENGINE_SPECS
 from prometheus.engines.runner import history_view, lineage_version, upstream_history
@@ -79,7 +81,7 @@ def build_assessment_assets(scope: MarketScope, config: AssessmentConfig | None 
         cal, delay, store = calendar.calendar(), bar_delay(), historical.store()
         window = context.partition_time_window
         periods = periods_starting_in(window.start.date(), (window.end - timedelta(days=1)).date(), cfg.refit_months)
-        engine = AssessmentEngine(cfg, cal, delay)
+        engine, root = AssessmentEngine(cfg, cal, delay), _models_root(historical)
         spans = [engine.training_sessions(market, p) for p in periods]
         first = min(s[0] for s in spans if s)
         sessions = cal.sessions(market, first, cal.sessions_before(market, periods[-1][0], 1)[-1])
@@ -94,11 +96,25 @@ def build_assessment_assets(scope: MarketScope, config: AssessmentConfig | None 
             k: v.config_version for k, v in upstream.items()
         }  # fmt: skip
         version = lineage_version(cfg, versions)
-        view = history_view(store, cal, market, sessions, [engine], delay)
-        fitted = engine.fit_periods(view, market, periods, {k: v.frame for k, v in upstream.items()})
-        for model in fitted:
-            save_model(model, _models_root(historical), version)
-        return dg.MaterializeResult(metadata=_model_metadata(fitted, version, upstream))
+        # Models of this lineage version fitted on the same lake files are kept (prometheus.engines.model_reuse):
+        # the upstream outputs are part of the version, the lake's inputs part of the fingerprint.
+        saved = load_models(root, market, version)
+        prints = {p: store.fingerprint(ASSESSMENT_SPEC.inputs, until=p[0]) for p in periods}
+        paths = {p: model_path(root, market, version, p) for p in periods}
+        todo = [p for p in periods if not (p in saved and reusable(paths[p], prints[p]))]
+        fresh = {}
+        if todo:
+            for p in todo:
+                invalidate(paths[p])
+            view = history_view(store, cal, market, sessions, [engine], delay)
+            for model in engine.fit_periods(view, market, todo, {k: v.frame for k, v in upstream.items()}):
+                period = (model.period_start, model.period_end)
+                write_fingerprint(save_model(model, root, version), prints[period])
+                fresh[period] = model
+        fitted = [fresh[p] if p in fresh else saved[p] for p in periods if p in fresh or p in saved]
+        return dg.MaterializeResult(
+            metadata=_model_metadata(fitted, version, upstream) | {"reused": len(periods) - len(todo)}
+        )
 
     return [assessment_model, build_engine_asset(scope, scores)]
 

@@ -13,6 +13,7 @@ import polars as pl
 from prometheus.core.types import Market
 from prometheus.data.market_series import market_series
 from prometheus.data.timemachine import TimeMachine
+from prometheus.engines.model_reuse import invalidate, reusable, write_fingerprint
 from prometheus.engines.periods import periods_starting_in
 from prometheus.engines.regime import (
     REGIME_SPEC,
@@ -22,6 +23,7 @@ from prometheus.engines.regime import (
     load_models,
     save_model,
 )
+from prometheus.engines.regime.models import model_path
 from prometheus.engines.runner import history_view
 from prometheus_assets.engines._common import bar_delay
 from prometheus_assets.engines.kit import EngineAsset, build_engine_asset, engine_deps
@@ -66,13 +68,22 @@ def build_regime_assets(scope: MarketScope, config: RegimeConfig | None = None) 
     def regime_model(
         context: dg.AssetExecutionContext, historical: HistoricalStoreResource, calendar: CalendarResource
     ) -> dg.MaterializeResult:
-        cal, delay, store = calendar.calendar(), bar_delay(), historical.store()
-        fitted = []
+        cal, delay, store, root = calendar.calendar(), bar_delay(), historical.store(), _models_root(historical)
+        fitted, reused, saved = [], 0, load_models(root, market, cfg)
         for period in _periods(context.partition_time_window, cfg):
+            # A model fitted on the same data (same config, same lake files up to the period) is kept: a second
+            # experiment that changes only the portfolio does not refit it (prometheus.engines.model_reuse).
+            path = model_path(root, market, cfg.config_version, period)
+            fingerprint = store.fingerprint(REGIME_SPEC.inputs, until=period[0])
+            if period in saved and reusable(path, fingerprint):
+                fitted.append(saved[period])
+                reused += 1
+                continue
+            invalidate(path)
             engine = RegimeEngine(cfg, cal, delay)
             view = history_view(store, cal, market, cal.sessions_before(market, period[0], 1), [engine], delay)
             model = engine.fit_period(view, market, period)
-            save_model(model, _models_root(historical), market)
+            write_fingerprint(save_model(model, root, market), fingerprint)
             fitted.append(model)
         models = pl.DataFrame(
             {"period_start": [m.period_start for m in fitted], "jump_penalty": [m.jump_penalty for m in fitted],
@@ -80,7 +91,12 @@ def build_regime_assets(scope: MarketScope, config: RegimeConfig | None = None) 
             schema={"period_start": pl.Date(), "jump_penalty": pl.Float64(), "state_vol": pl.String()},
         )  # fmt: skip
         return dg.MaterializeResult(
-            metadata={"models": len(fitted), "config_version": cfg.config_version, "fitted": table_preview(models)}
+            metadata={
+                "models": len(fitted),
+                "reused": reused,
+                "config_version": cfg.config_version,
+                "fitted": table_preview(models),
+            }  # fmt: skip
         )
 
     return [regime_model, build_engine_asset(scope, states)]

@@ -136,6 +136,13 @@ def test_portfolio_change_when_run_as_a_new_experiment_reuses_upstream_and_keeps
     seconds = time.perf_counter() - t0
     print(f"\nfirst experiment {first_seconds:.0f}s, portfolio-only change {seconds:.0f}s")
     assert "engines reused: regime, stability, fragility, assessment, universe; computed: portfolio, scenarios" in out
+    # The models were fitted on the same data with the same configs: kept, not refitted.
+    line = next(x for x in out.splitlines() if "models reused:" in x)
+    counts = dict(part.strip().split(" ") for part in line.split("models reused:")[1].split(","))
+    assert set(counts) == {"regime_model", "assessment_model"}
+    for name, ratio in counts.items():
+        kept, total = ratio.split("/")
+        assert kept == total != "0", f"{name}: {ratio}"
     a = _frame(root, backtest_daily, "bt").sort("session")
     b = _frame(root, backtest_daily, "bt-slow").sort("session")
     assert a.height == b.height == SESSIONS

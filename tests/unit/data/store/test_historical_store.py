@@ -414,3 +414,19 @@ def test_latest_view_when_revisions_arrive_in_any_order_matches_time_machine(sto
     got = store.query("SELECT * FROM prices_daily_latest ORDER BY date", as_of=as_of)
 
     assert_frame_equal(got, TimeMachine(store, as_of).table("prices_daily"))
+
+
+def test_fingerprint_when_a_partition_up_to_the_year_changes_changes_and_later_years_do_not(store, prices) -> None:
+    """Models are reused on an equal fingerprint: it must move with every file they could have read, and only
+    with those (a write to a later year leaves the models of earlier periods valid)."""
+    store.write_frame("prices_daily", pl.concat([prices(start=date(2023, 12, 27), days=3), prices(seed=1)]))
+    first = store.fingerprint(["prices_daily"], until=date(2023, 12, 31))
+    assert store.fingerprint(["prices_daily", Table.PRICES_DAILY], until=date(2023, 6, 1)) == first
+    assert len(first) == 64
+    store.write_frame("prices_daily", prices(seed=9))  # only the 2024 partition is rewritten
+    assert store.fingerprint(["prices_daily"], until=date(2023, 12, 31)) == first
+    with_2024 = store.fingerprint(["prices_daily"], until=date(2024, 1, 1))
+    assert with_2024 != first
+    store.write_frame("prices_daily", prices(start=date(2023, 12, 27), days=3, seed=5))
+    assert store.fingerprint(["prices_daily"], until=date(2023, 12, 31)) != first
+    assert store.fingerprint(["instruments"], until=date(2023, 12, 31)) != first  # nothing written there
