@@ -6,9 +6,10 @@ folder, its own Dagster instance and SQLite runtime store), through the function
 1. **data**: the runtime store upgraded, then :func:`prometheus_cli.flows.demo_flows` (the synthetic delivery
    written and ingested, trading sessions, reference series, numeric encoder per period, embeddings and profiles,
    news embeddings of the last ``--news-months`` months);
-2. **backtest** ``bench`` with :func:`~prometheus.backtest.experiment.demo_experiment` from ``--warmup-years`` after
-   the market's start to its end (what ``prometheus demo`` runs): :func:`prometheus_cli.flows.backtest`, i.e. the
-   jobs regime_model, engines, assessment_model, assessment, portfolio and backtest, then the tear sheet;
+2. **backtest** ``bench`` with :func:`~prometheus.backtest.experiment.demo_experiment` over the market's last
+   ``--backtest-years`` (at least ``--warmup-years`` after its start; what ``prometheus demo`` runs):
+   :func:`prometheus_cli.flows.backtest`, i.e. the jobs regime_model, engines, assessment_model, assessment,
+   portfolio and backtest, then the tear sheet;
 3. **portfolio-only re-run** ``bench-rebalance10``: the same configs but ``portfolio: {rebalance_every: 10}``, a new
    experiment over the same range, which must reuse the upstream engines' outputs.
 
@@ -25,7 +26,8 @@ Writes JSON (``--out``, default ``$PROMETHEUS_DATA_ROOT/benchmarks/backtest.json
 not the temporary one). ``--quick`` is a smoke run (30 names x 3 years, 1 month of news). The temporary data root
 is removed at the end unless ``--keep`` (or ``--root DIR``, a new folder that is kept).
 
-Usage: python benchmarks/bench_backtest.py [--names 500] [--years 10] [--warmup-years 2] [--news-months 12]
+Usage: python benchmarks/bench_backtest.py [--names 500] [--years 10] [--backtest-years 3] [--warmup-years 2]
+       [--news-months 12]
        [--quick] [--no-rerun] [--root DIR | --keep] [--verbose] [--out FILE]
 """
 
@@ -166,7 +168,7 @@ def run(args: argparse.Namespace, root: Path, result: dict[str, Any]) -> None:
     os.environ["PROMETHEUS_DATA_ROOT"] = str(root)
     os.environ.pop("DAGSTER_HOME", None)  # the instance of the fresh data root
 
-    from prometheus.backtest.experiment import ExperimentConfig, demo_experiment
+    from prometheus.backtest.experiment import ExperimentConfig, demo_experiment, demo_period
     from prometheus.core.settings import load_settings
     from prometheus.core.types import Market
     from prometheus.data.synthetic import SyntheticConfig
@@ -181,7 +183,7 @@ def run(args: argparse.Namespace, root: Path, result: dict[str, Any]) -> None:
     settings = load_settings()
     synthetic = SyntheticConfig.from_mapping({"n_names": args.names, "years": args.years, "seed": args.seed},
                                              source="bench_backtest")  # fmt: skip
-    first = synthetic.start.replace(year=synthetic.start.year + args.warmup_years)
+    first, _ = demo_period(synthetic.start, synthetic.end, args.backtest_years, args.warmup_years)
     result["market"] = {"start": str(synthetic.start), "end": str(synthetic.end), "backtest_first": str(first)}
     say(f"data root {root}; market {args.names} names x {args.years} years {synthetic.start}..{synthetic.end}; "
         f"backtest from {first}")  # fmt: skip
@@ -245,7 +247,9 @@ def main() -> None:
     parser.add_argument("--names", type=int, default=500)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--warmup-years", type=int, default=2, help="years before the backtest starts (as the demo)")
+    parser.add_argument("--backtest-years", type=int, default=3, help="years backtested, the last ones (as the demo)")
+    parser.add_argument("--warmup-years", type=int, default=2,
+                        help="least history before the backtest starts (as the demo)")  # fmt: skip
     parser.add_argument("--news-months", type=int, default=12)
     parser.add_argument("--quick", action="store_true", help="smoke run: 30 names x 3 years, 1 month of news")
     parser.add_argument("--no-rerun", action="store_true", help="skip the portfolio-only re-run")
@@ -259,6 +263,7 @@ def main() -> None:
     out = args.out or Path(os.environ.get("PROMETHEUS_DATA_ROOT", "data")) / "benchmarks" / "backtest.json"
     result: dict[str, Any] = {"benchmark": "backtest", "cpu_count": os.cpu_count(), "quick": args.quick,
                               "names": args.names, "years": args.years, "warmup_years": args.warmup_years,
+                              "backtest_years": args.backtest_years,
                               "news_months": args.news_months, "load_average_start": os.getloadavg()}  # fmt: skip
     if args.root is not None:
         if args.root.exists() and any(args.root.iterdir()):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import typer
 
-from prometheus.backtest.experiment import demo_experiment
+from prometheus.backtest.experiment import DEMO_BACKTEST_YEARS, DEMO_MIN_WARMUP_YEARS, demo_experiment, demo_period
 from prometheus.calendar import TradingCalendar
 from prometheus.core.errors import ConfigError
 from prometheus.core.time import utc_now
@@ -23,8 +23,8 @@ HELP = (
     "<data root>/dagster_home): create the data root, upgrade the runtime store, write the trading sessions, "
     "ingest the default synthetic market and the reference data, train the encoders and write embeddings and "
     "profiles, embed the last months of news, then backtest the seven engines through the market simulator as the "
-    "experiment 'demo' (from two years after the market's start), write the tear sheet and print the headline "
-    "metrics and its path. Afterwards `make ui` shows every asset the demo built."
+    "experiment 'demo' (the market's last three years, at least two years after its start), write the tear "
+    "sheet and print the headline metrics and its path. Afterwards `make ui` shows every asset the demo built."
 )
 
 
@@ -35,8 +35,15 @@ def demo(
     news_months: int = typer.Option(
         12, "--news-months", min=0, help="Months of headlines embedded by the news encoder (the last ones)."
     ),
+    backtest_years: int = typer.Option(
+        DEMO_BACKTEST_YEARS, "--backtest-years", min=1, help="Years backtested: the market's last ones."
+    ),
     warmup_years: int = typer.Option(
-        2, "--warmup-years", min=1, help="Years of history before the backtest starts (the models' training data)."
+        DEMO_MIN_WARMUP_YEARS,
+        "--warmup-years",
+        min=1,
+        help="Least history before the backtest starts (the models' training data); shortens the backtest of a "
+        "short market.",
     ),
     experiment: str = typer.Option("demo", "--experiment", help="Experiment name of the demo's backtest."),
 ) -> None:
@@ -54,12 +61,14 @@ def demo(
         )
         markets = configured_markets(s).markets
         launcher = flows.demo_flows(s, synthetic, typer.echo, markets, news_months)
-        first = synthetic.start.replace(year=synthetic.start.year + warmup_years)
-        if first > synthetic.end:
-            raise ConfigError(f"--warmup-years {warmup_years} leaves no session to backtest", setting="--warmup-years")
-        typer.echo(f"backtest {experiment!r}: {first}..{synthetic.end} (demo defaults: quarterly assessment refits, "
+        try:
+            first, last = demo_period(synthetic.start, synthetic.end, backtest_years, warmup_years)
+        except ConfigError as exc:
+            raise ConfigError(f"--warmup-years {warmup_years} leaves no session to backtest",
+                              setting="--warmup-years") from exc  # fmt: skip
+        typer.echo(f"backtest {experiment!r}: {first}..{last} (demo defaults: quarterly assessment refits, "
                    "weekly rebalancing, scenarios on rebalance sessions)")  # fmt: skip
-        out = flows.backtest(s, Market.US_EQ, first, synthetic.end, experiment, demo_experiment(), typer.echo,
+        out = flows.backtest(s, Market.US_EQ, first, last, experiment, demo_experiment(), typer.echo,
                              "make demo: the embedded default end to end")  # fmt: skip
         print_outcome(out)
         typer.echo(f"Dagster instance: {launcher.instance.root_directory} (make ui shows these runs)")

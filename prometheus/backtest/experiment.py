@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import polars as pl
@@ -163,6 +163,36 @@ def _record(row: Mapping[str, Any]) -> ExperimentRecord:
         metrics=row["metrics"],
         description=row.get("description") or "",
     )
+
+
+#: Years the demo backtests (the last ones of the market) and the least history it leaves before them.
+DEMO_BACKTEST_YEARS = 3
+DEMO_MIN_WARMUP_YEARS = 2
+
+
+def demo_period(
+    start: date, end: date, backtest_years: int = DEMO_BACKTEST_YEARS, min_warmup_years: int = DEMO_MIN_WARMUP_YEARS
+) -> tuple[date, date]:
+    """The demo's backtest range of a market spanning ``[start, end]``: its last ``backtest_years`` years, but
+    never less than ``min_warmup_years`` after its start (the regime model needs 400 sessions of training data).
+
+    The last years rather than everything after the warm-up: the engines with the longest lookbacks (Stability's
+    composite is normalised over three years) are then fully warmed up, and the run fits the demo's time.
+    """
+    if backtest_years < 1 or min_warmup_years < 1:
+        raise ConfigError("the demo needs at least one year of backtest and one of warm-up", setting="backtest_years")
+    first = max(_shift_years(start, min_warmup_years), _shift_years(end, -backtest_years) + timedelta(days=1))
+    if first > end:
+        raise ConfigError(f"{min_warmup_years} year(s) of warm-up leave no session of {start}..{end} to backtest",
+                          setting="warmup_years")  # fmt: skip
+    return first, end
+
+
+def _shift_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def demo_experiment() -> ExperimentConfig:
