@@ -67,12 +67,17 @@ def cumulative_pnl(paths: np.ndarray, weights: np.ndarray) -> np.ndarray:
     The same arithmetic as :func:`prometheus.engines.scenarios.risk.portfolio_pnl` at every step (each name
     compounds, the weights sum the moves); the last column is its horizon P&L.
     """
+    return _growth(paths, len(weights)) @ np.asarray(weights, dtype=np.float64)
+
+
+def _growth(paths: np.ndarray, names: int) -> np.ndarray:
+    """(paths, horizon, names) cumulative growth ``prod(1 + r) - 1`` of each name through each step."""
     p = np.asarray(paths, dtype=np.float64)
-    if p.ndim != 3 or p.shape[2] != len(weights):
-        raise ValueError(f"paths {p.shape} do not match {len(weights)} weights")
+    if p.ndim != 3 or p.shape[2] != names:
+        raise ValueError(f"paths {p.shape} do not match {names} weights")
     growth = np.cumprod(1.0 + p, axis=1)
     growth -= 1.0
-    return growth @ np.asarray(weights, dtype=np.float64)
+    return growth
 
 
 def path_frame(
@@ -85,11 +90,12 @@ def path_frame(
     so the file reproduces the recorded VaR and ES exactly rather than to rounding.
     """
     n, horizon = int(paths.shape[0]), int(paths.shape[1])
-    market = cumulative_pnl(paths, market_weights)
+    growth = _growth(paths, len(market_weights))  # once for both series: the cumulative product dominates
+    market = growth @ np.asarray(market_weights, dtype=np.float64)
     if market_pnl is not None:
         market[:, -1] = market_pnl
     if weights is not None:
-        portfolio = cumulative_pnl(paths, weights)
+        portfolio = growth @ np.asarray(weights, dtype=np.float64)
         if pnl is not None:
             portfolio[:, -1] = pnl
         port = pl.Series("portfolio_pnl", portfolio.ravel(), dtype=pl.Float64)
