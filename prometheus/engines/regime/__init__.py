@@ -1,7 +1,8 @@
 """Regime engine: walk-forward statistical jump model (HMM baseline) on the market series."""
 
+from prometheus.data.market_series import SeriesReader
 from prometheus.engines.regime.config import RegimeConfig, RegimeLabel, RegimeMethod, labels_for
-from prometheus.engines.regime.engine import RegimeEngine, SeriesReader
+from prometheus.engines.regime.engine import RegimeEngine, ReturnsReader
 from prometheus.engines.regime.features import (
     FeatureScaler,
     cross_section_features,
@@ -26,6 +27,7 @@ __all__ = [
     "RegimeLabel",
     "RegimeMethod",
     "RegimeModel",
+    "ReturnsReader",
     "SeriesReader",
     "crisis_plot_png",
     "cross_section_features",

@@ -1,10 +1,11 @@
 """The Regime engine: per session, the market's regime from a walk-forward jump model (or the HMM baseline).
 
-Point in time: the market return of each session is read through the view at that session's own decision time
-(:func:`prometheus.data.market_series.market_series`), i.e. features use each return as first known. A feature row
-therefore depends only on data known when its session was decided, late rows and revisions known afterwards
-never reach it (the optional cross-section is read the same way, per session, by the point-in-time panel), and
-a label at t uses rows up to t only (online filters), with models known before their period.
+Point in time: the market return of each session is its value as known at that session's own decision time
+(:func:`prometheus.data.market_series.market_returns_known`: one read of the run's view, each row resolved at its
+session's decision time, the same bits as a read through ``view.at`` that time), i.e. features use each return as
+first known. A feature row therefore depends only on data known when its session was decided, late rows and
+revisions known afterwards never reach it (the optional cross-section is read the same way, per session, by the
+point-in-time panel), and a label at t uses rows up to t only (online filters), with models known before their period.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import numpy as np
 import polars as pl
 
 from prometheus.calendar import TradingCalendar
-from prometheus.core.errors import ConfigError, DataError
+from prometheus.core.errors import ConfigError
 from prometheus.core.types import Market
 from prometheus.data.known_at import decision_times
-from prometheus.data.market_series import market_series
+from prometheus.data.market_series import market_returns_known
 from prometheus.data.panel import PointInTimePanel
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import Decision, EngineResult, EngineSpec, RunContext
@@ -30,8 +31,9 @@ from prometheus.engines.regime.model import RegimeModel
 from prometheus.engines.regime.schema import REGIME_SPEC
 from prometheus.engines.regime.walk import History, label_online, period_of, train_model
 
-#: (view, market, start, end) -> frame with ``date`` and ``market_return`` (the market series contract).
-SeriesReader = Callable[[TimeMachine, Market, date, date], pl.DataFrame]
+#: (view, market, sessions, decision times) -> each session's market return as known at its decision time (NaN
+#: where none is known); :func:`market_returns_known` is the contract.
+ReturnsReader = Callable[[TimeMachine, Market, Sequence[date], Sequence[datetime]], np.ndarray]
 
 #: Most sessions a market holds in one calendar month: bounds how far back a run's refit period starts.
 _MAX_SESSIONS_PER_MONTH = 23
@@ -50,8 +52,8 @@ class RegimeEngine:
         Delay after the close at which a session's bar (and decision) is known.
     models
         Fitted models by refit period (e.g. loaded from the model asset); models fitted during a run are added.
-    series
-        Reader of the market series; :func:`market_series` unless a test substitutes one.
+    returns
+        Reader of the market returns; :func:`market_returns_known` unless a test substitutes one.
     """
 
     spec: ClassVar[EngineSpec] = REGIME_SPEC
@@ -62,13 +64,13 @@ class RegimeEngine:
         calendar: TradingCalendar,
         bar_delay: timedelta,
         models: MutableMapping[tuple[date, date], RegimeModel] | None = None,
-        series: SeriesReader = market_series,
+        returns: ReturnsReader = market_returns_known,
     ) -> None:
         self._config = config
         self.calendar = calendar
         self.bar_delay = bar_delay
         self.models = models if models is not None else {}
-        self.series = series
+        self.returns = returns
 
     @property
     def config(self) -> RegimeConfig:
@@ -89,7 +91,7 @@ class RegimeEngine:
     def history(
         self, view: TimeMachine, market: Market, sessions: Sequence[date], times: Sequence[datetime]
     ) -> History:
-        """Per-session returns (each read at its own decision time) and feature rows up to the last session.
+        """Per-session returns (each as known at its own decision time) and feature rows up to the last session.
 
         ``sessions`` / ``times`` are the run's; the history before them (the lookback from the start of the
         first session's refit period) gets decision times from the calendar.
@@ -100,7 +102,7 @@ class RegimeEngine:
         earlier = [*before, *(d for d in self.calendar.sessions(market, period_start, sessions[0]) if d < sessions[0])]
         all_sessions = [*earlier, *sessions]
         all_times = [*decision_times(self.calendar, market, earlier, self.bar_delay), *times]
-        returns = np.array([self._return_at(view, market, d, t) for d, t in zip(all_sessions, all_times, strict=True)])
+        returns = self.returns(view, market, all_sessions, all_times)
         daily = self._cross_section(view, market, all_sessions, all_times) if cfg.cross_section else None
         return History(all_sessions, regime_features(returns, daily, cfg), returns, all_times)
 
@@ -115,17 +117,6 @@ class RegimeEngine:
         panel = PointInTimePanel(view, market, sessions, times, sessions, window=1)
         rows = [daily_cross_section(w.returns, self._config.min_cross_section_names)[-1] for w in panel]
         return np.array(rows).reshape(len(sessions), 3)
-
-    def _return_at(self, view: TimeMachine, market: Market, session: date, at: datetime) -> float:
-        try:
-            frame = self.series(view.at(at), market, session, session)
-        except DataError:
-            # Nothing known for this session (before the series starts): a gap, which the feature and
-            # training-length rules turn into "no model yet" rather than a computation on a short window.
-            return float("nan")
-        row = frame.filter(pl.col("date") == session)
-        value = row["market_return"][0] if row.height else None
-        return float(value) if value is not None else float("nan")
 
     def fit_period(self, view: TimeMachine, market: Market, period: tuple[date, date]) -> RegimeModel:
         """Fit (or return the cached) model of one refit period from the history known before it."""

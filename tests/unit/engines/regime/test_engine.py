@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from prometheus.calendar import get_calendar
 from prometheus.core.types import Market
 from prometheus.data.ingest.api import ingest_synthetic
 from prometheus.data.known_at import decision_times
-from prometheus.data.market_series import market_series
+from prometheus.data.market_series import market_returns_known, market_returns_per_session, market_series
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
@@ -107,7 +108,19 @@ def test_run_when_inputs_after_d_poisoned_outputs_to_d_unchanged_and_leaky_varia
     assert clean.filter(upto).equals(dirty.filter(upto))  # every column, bit for bit
     assert not clean.filter(~upto).equals(dirty.filter(~upto))  # the poison does reach later sessions
 
-    # The test can fail: an engine whose reader ignores the per-session view (reads the last view) leaks.
-    final = TimeMachine(poisoned, poisoned.known_until)
-    leaky = RegimeEngine(cfg, CAL, DELAY, series=lambda view, m, s, e: market_series(final, m, s, e))
-    assert not clean.filter(upto).equals(_run(poisoned, leaky, cfg).filter(upto))
+    # The test can fail: an engine whose reader resolves every session at the run's last view, not at the
+    # session's own decision time, leaks (the batched reader and the per-session one alike).
+    def hindsight(view: TimeMachine, m: Market, days: Sequence[date], times: Sequence[datetime]) -> np.ndarray:
+        return market_returns_known(view, m, days, [view.as_of] * len(days))
+
+    def hindsight_per_session(
+        view: TimeMachine, m: Market, days: Sequence[date], times: Sequence[datetime]
+    ) -> np.ndarray:
+        return market_returns_per_session(
+            view, m, days, times, series=lambda v, mk, s, e: market_series(view, mk, s, e)
+        )
+
+    for leaky in (hindsight, hindsight_per_session):
+        assert not clean.filter(upto).equals(
+            _run(poisoned, RegimeEngine(cfg, CAL, DELAY, returns=leaky), cfg).filter(upto)
+        )
