@@ -20,7 +20,7 @@ input of the encoders and profiles.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
@@ -117,17 +117,56 @@ class PointInTimePanel:
         self.own_reads = 0
 
     def __iter__(self) -> Iterator[PanelWindow]:
+        if not self._sessions:
+            return
+        # One read of every revision known to the view over the whole run, resolved in numpy per block and per
+        # late session: rescanning the snapshot per block and a filter and join per session dominated long runs.
+        first = self._days[self._first_row(self._sessions[0])].item()
+        revisions = self._view.revisions(
+            Table.PRICES_ADJUSTED, market=self._market, start=first, end=self._sessions[-1], columns=_PRICE_COLUMNS
+        )
+        refs = self._view.revisions(Table.INSTRUMENTS, market=self._market, columns=["date", "symbol", "known_at"])
+        source = None if _ties(refs) else _Revisions.of(revisions, self._days)
         for b0 in range(0, len(self._sessions), self._block):
-            yield from self._block_windows(b0, min(b0 + self._block, len(self._sessions)) - 1)
+            b1 = min(b0 + self._block, len(self._sessions)) - 1
+            if source is None:
+                yield from self._read_windows(b0, b1)
+            else:
+                yield from self._dense_windows(b0, b1, source)
 
     def _first_row(self, day: date) -> int:
-        return max(0, int(np.searchsorted(self._days, np.datetime64(day, "D"))) - self._window + 1)
+        return max(0, self._row(day) - self._window + 1)
+
+    def _row(self, day: date) -> int:
+        return int(np.searchsorted(self._days, np.datetime64(day, "D")))
 
     def _read(self, view: TimeMachine, first: date, last: date) -> tuple[pl.DataFrame, pl.DataFrame]:
         prices = view.table(Table.PRICES_ADJUSTED, market=self._market, start=first, end=last, columns=_PRICE_COLUMNS)
         return prices, view.table(Table.INSTRUMENTS, market=self._market)
 
-    def _block_windows(self, b0: int, b1: int) -> Iterator[PanelWindow]:
+    def _dense_windows(self, b0: int, b1: int, source: _Revisions) -> Iterator[PanelWindow]:
+        base, last = self._first_row(self._sessions[b0]), self._row(self._sessions[b1])
+        view = self._view.at(self._times[b1])
+        block = source.resolve(base, last, view.as_of)
+        instruments = view.table(Table.INSTRUMENTS, market=self._market)
+        names = _ListedNames(instruments, lambda: source.priced(base, last, view.as_of))
+        for i in range(b0, b1 + 1):
+            day, t = self._sessions[i], self._times[i]
+            row, first = self._row(day), self._first_row(day)
+            dates = self._days[first : row + 1]
+            # Only reference rows in effect by ``day`` decide who is listed on it (see _ListedNames).
+            late_refs = not instruments.filter((pl.col("date") <= day) & (pl.col("known_at") > t)).is_empty()
+            if not late_refs and not block.late(row - base, t):
+                yield block.window(day, t, dates, first - base, names.on(day))
+                continue
+            # A late row or revision in the block: this session's window as read at its own decision time.
+            self.own_reads += 1
+            refs = self._view.at(t).table(Table.INSTRUMENTS, market=self._market) if late_refs else instruments
+            own = _ListedNames(refs, lambda: source.priced(first, row, t))  # noqa: B023 - called right away
+            yield source.resolve(first, row, t).window(day, t, dates, 0, own.on(day))
+
+    def _read_windows(self, b0: int, b1: int) -> Iterator[PanelWindow]:
+        """Windows from TimeMachine reads (a bar dated off the calendar, or two revisions known at one instant)."""
         start = self._days[self._first_row(self._sessions[b0])].item()
         prices, instruments = self._read(self._view.at(self._times[b1]), start, self._sessions[b1])
         for i in range(b0, b1 + 1):
@@ -166,6 +205,148 @@ def _priced_names(prices: pl.DataFrame) -> pl.DataFrame:
     return prices.select(
         pl.col("symbol").unique().sort(), pl.lit("").alias("sector"), pl.lit(None, dtype=pl.Date()).alias("delisted")
     )
+
+
+def _ties(frame: pl.DataFrame) -> bool:
+    """Whether two revisions of one fact were known at the same instant."""
+    return bool(frame.select(pl.struct("date", "symbol", "known_at").is_duplicated().any()).item())
+
+
+@dataclass(frozen=True)
+class _Revisions:
+    """Every revision of the run's price rows known to the view, as arrays sorted by (date, symbol, known_at).
+
+    ``row`` indexes the calendar sessions, ``col`` the run's sorted symbols; the values are those a window holds
+    (``total_return``, ``close x volume`` and ``close``, NaN where null).
+    """
+
+    symbols: np.ndarray
+    columns: Mapping[str, int]
+    row: np.ndarray
+    col: np.ndarray
+    known: np.ndarray  # known_at in the physical units of ``known_dtype``
+    known_dtype: pl.DataType
+    values: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, days: np.ndarray) -> _Revisions | None:
+        """None when the rows cannot be placed by index alone: a bar dated off the calendar, or two revisions of
+        one bar known at the same instant (which one a view serves is then the TimeMachine's tie-break, and so
+        which reads were made; the same holds for reference rows, checked by the caller)."""
+        if _ties(frame):
+            return None
+        dates = frame["date"].to_numpy().astype("datetime64[D]")
+        row = np.searchsorted(days, dates)
+        if np.any(row >= len(days)) or np.any(days[np.minimum(row, len(days) - 1)] != dates):
+            return None
+        symbols = frame["symbol"].unique().sort()
+        col = frame["symbol"].cast(pl.Enum(symbols)).to_physical().to_numpy().astype(np.int64)
+        values = (
+            frame["total_return"].fill_null(np.nan).to_numpy(),
+            (frame["close"] * frame["volume"]).fill_null(np.nan).to_numpy(),
+            frame["close"].fill_null(np.nan).to_numpy(),
+        )
+        known = frame["known_at"].to_physical().to_numpy()
+        names = symbols.to_numpy().astype(str)
+        columns = {s: k for k, s in enumerate(names.tolist())}
+        return cls(names, columns, row, col, known, frame.schema["known_at"], values)
+
+    def _instant(self, t: datetime) -> int:
+        return int(pl.Series([t]).cast(self.known_dtype).to_physical().item())
+
+    def _latest(self, first: int, last: int, as_of: datetime) -> np.ndarray:
+        """Indices of the latest revision known at ``as_of`` of each bar dated in calendar rows first..last."""
+        lo, hi = np.searchsorted(self.row, [first, last + 1])
+        idx = lo + np.flatnonzero(self.known[lo:hi] <= self._instant(as_of))
+        if not idx.size:
+            return idx
+        # Revisions of a bar are adjacent and ordered by known_at: keep the last of each run of one bar.
+        row, col = self.row[idx], self.col[idx]
+        keep = np.ones(idx.size, dtype=bool)
+        keep[:-1] = (row[1:] != row[:-1]) | (col[1:] != col[:-1])
+        return idx[keep]
+
+    def resolve(self, first: int, last: int, as_of: datetime) -> _Dense:
+        """Calendar rows first..last as read at ``as_of``, one column per symbol of the run."""
+        idx = self._latest(first, last, as_of)
+        shape = (last - first + 1, len(self.symbols))
+        r, c = self.row[idx] - first, self.col[idx]
+        arrays = []
+        for v in self.values:
+            a = np.full(shape, np.nan)
+            a[r, c] = v[idx]
+            arrays.append(a)
+        until = np.full(shape[0], np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(until, r, self.known[idx])
+        return _Dense(self, arrays[0], arrays[1], arrays[2], np.maximum.accumulate(until))
+
+    def priced(self, first: int, last: int, as_of: datetime) -> pl.DataFrame:
+        """:func:`_priced_names` of the rows dated in calendar rows first..last known at ``as_of``."""
+        present = np.zeros(len(self.symbols), dtype=bool)
+        present[self.col[self._latest(first, last, as_of)]] = True
+        return pl.DataFrame(
+            {"symbol": self.symbols[present].tolist(), "sector": [""] * int(present.sum())},
+            schema={"symbol": pl.String(), "sector": pl.String()},
+        ).with_columns(pl.lit(None, dtype=pl.Date()).alias("delisted"))
+
+
+@dataclass(frozen=True)
+class _Dense:
+    """Calendar rows read at one instant as (rows, symbols) arrays; a session's window is a slice of them."""
+
+    source: _Revisions
+    returns: np.ndarray
+    dollar_volume: np.ndarray
+    close: np.ndarray
+    #: Per row, the latest known_at of the bars dated at or before it (physical units).
+    known_until: np.ndarray
+
+    def late(self, row: int, t: datetime) -> bool:
+        """Whether a bar dated at or before row ``row`` became known after ``t``."""
+        return bool(self.known_until[row] > self.source._instant(t))
+
+    def window(self, day: date, t: datetime, dates: np.ndarray, first: int, names: pl.DataFrame) -> PanelWindow:
+        """The window of ``day``: rows ``first`` to ``first + len(dates) - 1``, the columns of ``names``."""
+        symbols = names["symbol"].to_numpy().astype(str)
+        cols = np.fromiter((self.source.columns.get(s, -1) for s in symbols.tolist()), dtype=np.int64,
+                           count=len(symbols))  # fmt: skip
+        missing = cols < 0
+        take = np.where(missing, 0, cols)
+        stop = first + len(dates)
+
+        def cut(a: np.ndarray) -> np.ndarray:
+            out = np.ascontiguousarray(a[first:stop, take])
+            out[:, missing] = np.nan  # listed without any bar
+            return out
+
+        delisted = names["delisted"].to_numpy().astype("datetime64[D]")
+        sectors = names["sector"].to_numpy().astype(str)
+        return PanelWindow(day, t, dates, symbols, sectors, cut(self.returns), cut(self.dollar_volume),
+                           cut(self.close), delisted)  # fmt: skip
+
+
+class _ListedNames:
+    """:func:`listed_names` of one instruments read, computed once per stretch of days where it cannot change;
+    without reference rows, every priced name (``priced``, called at most once).
+
+    Whether a row counts on ``day`` depends only on ``date <= day``, ``listed <= day`` and ``delisted >= day``, so
+    the result is constant between consecutive values of ``date``, ``listed`` and ``delisted + 1``.
+    """
+
+    def __init__(self, instruments: pl.DataFrame, priced: Callable[[], pl.DataFrame]) -> None:
+        self._instruments, self._priced = instruments, priced
+        self._cache: dict[int, pl.DataFrame] = {}
+        edges = [instruments[c].drop_nulls().to_numpy().astype("datetime64[D]") for c in ("date", "listed")]
+        edges.append(instruments["delisted"].drop_nulls().to_numpy().astype("datetime64[D]") + np.timedelta64(1, "D"))
+        self._edges = np.unique(np.concatenate(edges)) if not instruments.is_empty() else np.empty(0, "datetime64[D]")
+
+    def on(self, day: date) -> pl.DataFrame:
+        """The names listed on ``day``."""
+        key = int(np.searchsorted(self._edges, np.datetime64(day, "D"), side="right"))
+        if key not in self._cache:
+            empty = self._instruments.is_empty()
+            self._cache[key] = self._priced() if empty else listed_names(self._instruments, day)
+        return self._cache[key]
 
 
 #: Columns a price frame handed to :func:`panel_from_frame` must have (``prices_adjusted`` columns).

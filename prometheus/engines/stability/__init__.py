@@ -1,5 +1,6 @@
 """Stability engine: absorption ratio and Delta AR, turbulence and average correlation, per market and sector."""
 
+from prometheus.engines.stability.checkpoint import CheckpointStore, StabilityCheckpoint
 from prometheus.engines.stability.config import StabilityConfig
 from prometheus.engines.stability.engine import StabilityEngine
 from prometheus.engines.stability.plot import stability_plot_png
@@ -11,9 +12,11 @@ from prometheus.engines.stability.schema import (
 )
 
 __all__ = [
+    "CheckpointStore",
     "MARKET_ROW",
     "SECTOR_PREFIX",
     "STABILITY_SPEC",
+    "StabilityCheckpoint",
     "StabilityComponent",
     "StabilityConfig",
     "StabilityEngine",

@@ -52,8 +52,14 @@ class StabilityConfig(VersionedConfig):
 
     @property
     def series_warmup(self) -> int:
-        """Sessions of measures needed before a decision (trailing statistics of trailing statistics)."""
-        return self.score_window + max(self.norm_window, self.delta_long, self.turbulence_window)
+        """Sessions of measures needed before a decision (trailing statistics of trailing statistics).
+
+        The percentile reads ``score_window`` composites, each z-scoring ``norm_window`` smoothed turbulences, each
+        the mean of ``turbulence_smooth`` turbulences: with fewer sessions the first decisions of a run would
+        depend on where it starts, and a run resumed from a checkpoint would not match a fresh one.
+        """
+        chained = self.norm_window + self.turbulence_smooth - 1
+        return self.score_window + max(chained, self.delta_long, self.turbulence_window)
 
     @property
     def lookback_sessions(self) -> int:

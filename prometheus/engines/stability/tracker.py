@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -31,22 +32,67 @@ def session_measures(returns: np.ndarray, cfg: StabilityConfig) -> dict[str, flo
     }
 
 
+class _History:
+    """The last ``cap`` values appended, in a preallocated buffer (a list turned into an array every session cost
+    more than the statistics read from it)."""
+
+    def __init__(self, cap: int) -> None:
+        self._buf, self._cap, self._start, self._end = np.empty(2 * cap), cap, 0, 0
+
+    def push(self, value: float) -> np.ndarray:
+        """Append ``value``; returns the history as a fresh array, as ``np.asarray`` of a list would."""
+        if self._end == len(self._buf):
+            keep = self._end - self._start
+            self._buf[:keep] = self._buf[self._start : self._end]
+            self._start, self._end = 0, keep
+        self._buf[self._end] = value
+        self._end += 1
+        self._start = max(self._start, self._end - self._cap)
+        # A copy, not a view: numpy's reductions may round differently on a differently aligned view.
+        return self._buf[self._start : self._end].copy()
+
+    def values(self) -> np.ndarray:
+        """The history (oldest first)."""
+        return self._buf[self._start : self._end].copy()
+
+
 class ScopeTracker:
     """Histories of one scope (the market or a sector); :meth:`update` appends one session."""
 
     def __init__(self, cfg: StabilityConfig) -> None:
         self._cfg = cfg
         self._cap = cfg.series_warmup + 1
-        self._series: dict[str, list[float]] = {k: [] for k in (C.ABSORPTION_RATIO, C.TURBULENCE,
+        self._series = {str(k): _History(self._cap) for k in (C.ABSORPTION_RATIO, C.TURBULENCE,
                                                                 C.AVG_CORRELATION, C.COMPOSITE)}  # fmt: skip
-        self._zs: dict[str, list[float]] = {"ar": [], "corr": [], "turb": []}
+        self._zs = {k: _History(self._cap) for k in ("ar", "corr", "turb")}
 
-    def _push(self, store: dict[str, list[float]], key: str, value: float) -> np.ndarray:
-        seq = store[key]
-        seq.append(value)
-        if len(seq) > self._cap:
-            del seq[0]
-        return np.asarray(seq, dtype=float)
+    def state(self) -> dict[str, np.ndarray]:
+        """The histories as arrays (``series/<name>`` and ``zs/<name>``), for a checkpoint."""
+        out = {f"series/{k}": h.values() for k, h in self._series.items()}
+        return out | {f"zs/{k}": h.values() for k, h in self._zs.items()}
+
+    @classmethod
+    def from_state(cls, cfg: StabilityConfig, state: Mapping[str, np.ndarray]) -> ScopeTracker:
+        """A tracker that continues from :meth:`state` (same values, bit for bit).
+
+        Raises
+        ------
+        ValueError
+            ``state`` lacks a history or has one the tracker does not keep.
+        """
+        tracker = cls(cfg)
+        expected = set(tracker.state())
+        if set(state) != expected:
+            raise ValueError(f"tracker state has {sorted(state)}, expected {sorted(expected)}")
+        for key, values in state.items():
+            kind, name = key.split("/", 1)
+            history = (tracker._series if kind == "series" else tracker._zs)[name]
+            for v in np.asarray(values, dtype=float)[-tracker._cap :]:
+                history.push(float(v))
+        return tracker
+
+    def _push(self, store: dict[str, _History], key: str, value: float) -> np.ndarray:
+        return store[key].push(value)
 
     def update(self, measures: dict[str, float] | None) -> tuple[float, dict[str, float]]:
         """Append a session (``None``: too few names) and return its score and components (NaN when undefined)."""

@@ -64,5 +64,6 @@ def test_config_when_windows_inconsistent_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="delta_short"):
         StabilityConfig(delta_short=300)
-    assert StabilityConfig().lookback_sessions == 253 + 252 + 756
+    # Turbulence is smoothed over 10 sessions before it is z-scored: 9 more sessions of warm-up.
+    assert StabilityConfig().lookback_sessions == 253 + 252 + 756 + 9
     assert np.isfinite(StabilityConfig().ar_fraction)
