@@ -173,29 +173,29 @@ def market_returns_known(
         return out
     at = [to_utc(t) for t in times]
     view.at(max(at))  # a session decided after the view would be a look ahead, as with one read per session
-    clock = pl.DataFrame({"date": list(sessions), "t": at, "row": range(n)},
-                         schema={"date": pl.Date(), "t": UTC_DATETIME, "row": pl.Int64()})  # fmt: skip
-    groups: dict[tuple[int, int], list[int]] = {}
-    for i, key in enumerate(zip(_seen(view, Table.MARKETS, market, at), _seen(view, Table.INSTRUMENTS, market, at),
-                                strict=True)):  # fmt: skip
-        groups.setdefault(key, []).append(i)
-    prices: pl.DataFrame | None = None
-    for rows in groups.values():
-        # Every session of the group sees the same markets and instruments rows as its first one.
-        first = view.at(at[rows[0]])
-        part = clock[rows]
-        benchmark = benchmark_of(first, market)
+    seen = zip(_seen(view, Table.MARKETS, market, at), _seen(view, Table.INSTRUMENTS, market, at), strict=True)
+    first_of: dict[tuple[int, int], int] = {}
+    group = [first_of.setdefault(key, i) for i, key in enumerate(seen)]
+    clock = pl.DataFrame(
+        {"date": list(sessions), "t": at, "row": range(n), "group": group},
+        schema={"date": pl.Date(), "t": UTC_DATETIME, "row": pl.Int64(), "group": pl.Int64()},
+    )
+    # Every session of a group sees the same markets and instruments rows as the group's first session.
+    views = {g: view.at(at[g]) for g in first_of.values()}
+    benchmarks = {g: benchmark_of(v, market) for g, v in views.items()}
+    found: list[pl.DataFrame] = []
+    for g, benchmark in benchmarks.items():
         if benchmark is not None:
-            found = _benchmark_known(view, market, benchmark, part)
-        else:
-            if prices is None:
-                prices = _prices_known(view, market, clock)
-            found = _equal_weighted(
-                prices.filter(pl.col("date").is_in(part["date"].implode())), _instruments(first, market)
-            )
-            found = part.join(found, on="date").select("row", "market_return")
-        found = found.drop_nulls("market_return")
-        out[found["row"].to_numpy()] = found["market_return"].to_numpy()
+            found.append(_benchmark_known(view, market, benchmark, clock.filter(pl.col("group") == g)))
+    equal_weighted = clock.filter(pl.col("group").is_in([g for g, b in benchmarks.items() if b is None]))
+    if not equal_weighted.is_empty():
+        prices = _prices_known(view, market, equal_weighted)
+        for rows in prices.partition_by("group"):
+            means = _equal_weighted(rows, _instruments(views[rows["group"][0]], market))
+            found.append(equal_weighted.join(means, on="date").select("row", "market_return"))
+    for part in found:
+        part = part.drop_nulls("market_return")
+        out[part["row"].to_numpy()] = part["market_return"].to_numpy()
     return out
 
 
@@ -207,17 +207,17 @@ def _seen(view: TimeMachine, table: Table, market: Market, at: Sequence[datetime
 
 
 def _prices_known(view: TimeMachine, market: Market, clock: pl.DataFrame) -> pl.DataFrame:
-    """Each session's ``total_return`` rows, the latest revision known at its own decision time."""
+    """Each session's ``total_return`` rows (with its ``group``), the latest revision known at its decision time."""
     rows = view.revisions(
         Table.PRICES_ADJUSTED, market=market, start=clock["date"].min(), end=clock["date"].max(),
         columns=["date", "symbol", "total_return", "known_at"],
     )  # fmt: skip
-    visible = rows.join(clock.select("date", "t"), on="date").filter(pl.col("known_at") <= pl.col("t"))
+    visible = rows.join(clock.select("date", "t", "group"), on="date").filter(pl.col("known_at") <= pl.col("t"))
     ident = ["date", "symbol"]
-    # As TimeMachine.table: the latest revision per key, then key order.
+    # As TimeMachine.table: the latest revision per key (the order of rows does not matter to the mean).
     if visible.select(pl.struct(ident).is_duplicated().any()).item():
         visible = visible.sort([*ident, "known_at"]).unique(subset=ident, keep="last", maintain_order=True)
-    return visible.sort(ident).select("date", "symbol", "total_return").drop_nulls("total_return")
+    return visible.select("date", "symbol", "total_return", "group").drop_nulls("total_return")
 
 
 def _benchmark_known(view: TimeMachine, market: Market, series: str, part: pl.DataFrame) -> pl.DataFrame:

@@ -88,17 +88,30 @@ class RegimeEngine:
         c = self._config
         return c.train_sessions + c.feature_window + c.online_warmup_sessions
 
+    @property
+    def _label_warmup_sessions(self) -> int:
+        # A label needs the online filter's warm-up and, behind its first row, one feature window: a feature row
+        # depends on the returns of its window only, so a history this long gives the same labels as a longer one.
+        return self._config.feature_window + self._config.online_warmup_sessions
+
     def history(
-        self, view: TimeMachine, market: Market, sessions: Sequence[date], times: Sequence[datetime]
+        self,
+        view: TimeMachine,
+        market: Market,
+        sessions: Sequence[date],
+        times: Sequence[datetime],
+        warmup_sessions: int | None = None,
     ) -> History:
         """Per-session returns (each as known at its own decision time) and feature rows up to the last session.
 
-        ``sessions`` / ``times`` are the run's; the history before them (the lookback from the start of the
-        first session's refit period) gets decision times from the calendar.
+        ``sessions`` / ``times`` are the run's; the history before them (``warmup_sessions`` before the start of
+        the first session's refit period, by default enough to train its model) gets decision times from the
+        calendar.
         """
         cfg = self._config
         period_start = period_of(sessions[0], cfg.refit_months)[0]
-        before = self.calendar.sessions_before(market, period_start, self._warmup_sessions)
+        warmup = self._warmup_sessions if warmup_sessions is None else warmup_sessions
+        before = self.calendar.sessions_before(market, period_start, warmup)
         earlier = [*before, *(d for d in self.calendar.sessions(market, period_start, sessions[0]) if d < sessions[0])]
         all_sessions = [*earlier, *sessions]
         all_times = [*decision_times(self.calendar, market, earlier, self.bar_delay), *times]
@@ -136,7 +149,10 @@ class RegimeEngine:
         """Label every session of ``ctx`` (see the module docstring for the point-in-time rules)."""
         market = Market(str(ctx.market))
         self._check_models()
-        history = self.history(view, market, ctx.sessions, ctx.decision_times)
+        periods = {period_of(d, self._config.refit_months) for d in ctx.sessions}
+        # With the model of every period at hand (the daily run), nothing is trained: no training window to read.
+        warmup = self._label_warmup_sessions if periods <= self.models.keys() else None
+        history = self.history(view, market, ctx.sessions, ctx.decision_times, warmup)
         offset = len(history.sessions) - len(ctx.sessions)
         probs, model_ids = label_online(history, list(range(offset, len(history.sessions))), self._config, self.models)
         return self._result(ctx, probs, model_ids)

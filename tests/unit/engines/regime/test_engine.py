@@ -90,6 +90,24 @@ def test_run_when_synthetic_history_output_matches_schema_and_labels(snapshot: H
             .dt.replace_time_zone("UTC")).all()  # fmt: skip
 
 
+def test_run_when_models_cached_reads_a_short_history_and_labels_as_the_full_run(snapshot: HistorySnapshot) -> None:
+    engine = RegimeEngine(CFG, CAL, DELAY)
+    full = _run(snapshot, engine)
+    read: list[int] = []
+
+    def counted(view: TimeMachine, m: Market, d: Sequence[date], t: Sequence[datetime]) -> np.ndarray:
+        read.append(len(d))
+        return market_returns_known(view, m, d, t)
+
+    for days in (SESSIONS[-1:], SESSIONS[100:130]):  # the daily run; a month across a refit
+        cached = RegimeEngine(CFG, CAL, DELAY, models=dict(engine.models), returns=counted)
+        out, _ = run_sessions(cached, TimeMachine(snapshot, snapshot.known_until), CAL, M, days, "poison",
+                              bar_delay=DELAY)  # fmt: skip
+        assert out.frame.equals(full.filter(pl.col("session").is_in(days)))
+        # No training window read: the feature window, the filter's warm-up and the (half-year) period so far.
+        assert read[-1] <= CFG.feature_window + CFG.online_warmup_sessions + 130 < CFG.train_sessions + 130
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("cross_section", [False, True])
 def test_run_when_inputs_after_d_poisoned_outputs_to_d_unchanged_and_leaky_variant_differs(
