@@ -1,0 +1,1 @@
+"""Broker adapters for external brokers (``ib``: Interactive Brokers through ib_async)."""

@@ -1,0 +1,473 @@
+"""IbBroker: the :class:`~prometheus.execution.broker.Broker` of PAPER and LIVE, on ``ib_async``.
+
+A synchronous facade: ib_async runs its asyncio loop only while one of our methods waits (``connect``, the
+reads, :meth:`IbBroker.wait_until`), and the IB callbacks translate into our order events there, through the
+same state machine the BacktestBroker uses. Not for use from inside a running asyncio loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from prometheus.core.errors import BrokerError
+from prometheus.core.time import utc_now
+from prometheus.execution.brokers.ib.config import IbConfig
+from prometheus.execution.brokers.ib.mapping import (
+    CLIENT_ID_SETTING,
+    IB_ENDED,
+    IB_WORKING,
+    IbClientIdInUse,
+    IbConnectionError,
+    check_account,
+    ended_event,
+    ib_order_fields,
+    mask_account,
+    order_refusal,
+)
+from prometheus.execution.state_machine import Order
+from prometheus.execution.types import Fill, OrderEvent, OrderEventType, OrderRef, OrderStatus, Position
+
+if TYPE_CHECKING:
+    import ib_async
+
+E = OrderEventType
+_log = logging.getLogger(__name__)
+_QTY_TOL = 1e-9
+_CLIENT_ID_IN_USE = 326
+
+
+def _load_ib_async() -> ModuleType:
+    # Imported on first connect, not with the module: ib_async (eventkit, its numpy import) takes ~0.8 s, and
+    # BACKTEST never needs it.
+    import ib_async
+
+    return ib_async
+
+
+class IbBroker:
+    """Orders, fills, positions and cash of one IB account, in PAPER or LIVE (``config.mode``).
+
+    Parameters
+    ----------
+    config
+        Host, port, client id, the expected account and (LIVE) the confirmation.
+    clock
+        Timestamps of the events we create ourselves (SUBMIT, MODIFY_REQUEST, CANCEL_REQUEST).
+    """
+
+    def __init__(self, config: IbConfig, clock: Callable[[], datetime] = utc_now) -> None:
+        self.config = config
+        self.account: str | None = None
+        self.problems: list[str] = []  # IB callbacks we could not apply (each also logged)
+        self._clock = clock
+        self._ib: ib_async.IB | None = None
+        self._orders: dict[OrderRef, Order] = {}
+        self._open: dict[OrderRef, Order] = {}
+        self._trades: dict[OrderRef, ib_async.Trade] = {}
+        self._refs_by_id: dict[int, OrderRef] = {}
+        self._accepted: set[OrderRef] = set()
+        self._pending_modify: dict[OrderRef, tuple[float | None, float | None]] = {}
+        self._awaiting_commission: dict[str, Fill] = {}  # execId → fill booked, commission report to come
+        self._seen_execs: set[str] = set()
+        self._contracts: dict[str, ib_async.Contract | None] = {}
+        self._events: list[OrderEvent] = []
+        self._fills: list[Fill] = []
+
+    # ----------------------------------------------------------------- connection
+    def connect(self) -> str:
+        """Connect, synchronise with the gateway, pass the account guard; return the (masked) account.
+
+        Raises
+        ------
+        IbClientIdInUse
+            IB error 326: the client id is taken by another API client.
+        IbConnectionError
+            Nothing listens at host:port, or the API handshake did not complete in time.
+        IbAccountRefused
+            The account guard refuses the login's account for this mode (the connection is closed).
+        """
+        if self._ib is not None and self._ib.isConnected():
+            return mask_account(self.account)
+        lib = _load_ib_async()
+        ib = lib.IB()
+        ib.RequestTimeout = self.config.request_timeout_s
+        self._wire(ib)
+        lib.util.run(self._connect_async(ib))
+        try:
+            self.account = check_account(
+                self.config.mode, ib.managedAccounts(), self.config.account, self.config.live_confirm
+            )
+        except BrokerError:
+            ib.disconnect()
+            raise
+        self._ib = ib
+        cfg = self.config
+        _log.info(
+            "connected to IB %s:%s clientId %s, %s account %s",
+            cfg.host, cfg.port, cfg.client_id, cfg.mode.value, mask_account(self.account),
+        )  # fmt: skip
+        return mask_account(self.account)
+
+    async def _connect_async(self, ib: ib_async.IB) -> None:
+        cfg = self.config
+        clash: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def on_error(req_id: int, code: int, text: str, contract: object) -> None:
+            if code == _CLIENT_ID_IN_USE and not clash.done():
+                clash.set_result(text)
+
+        ib.errorEvent += on_error
+        connecting = asyncio.ensure_future(
+            ib.connectAsync(cfg.host, cfg.port, cfg.client_id, timeout=cfg.connect_timeout_s, account=cfg.account or "")
+        )
+        try:
+            # TWS answers a clientId clash with error 326 and closes the socket; ib_async would then wait for the
+            # full timeout, so the error ends the wait at once.
+            done, _ = await asyncio.wait(
+                {connecting, clash}, timeout=cfg.connect_timeout_s * 4, return_when=asyncio.FIRST_COMPLETED
+            )
+            if clash in done:
+                raise IbClientIdInUse(
+                    f"IB error 326 at {cfg.host}:{cfg.port}: client id {cfg.client_id} is already in use by another "
+                    f"API client; stop it or choose another {CLIENT_ID_SETTING}"
+                )
+            if connecting not in done:
+                raise TimeoutError
+            connecting.result()
+        except (OSError, TimeoutError) as exc:
+            raise IbConnectionError(
+                f"cannot connect to IB at {cfg.host}:{cfg.port} (PROMETHEUS_IB_HOST / PROMETHEUS_IB_PORT): {exc!r}; "
+                "is IB Gateway or TWS running with the API enabled on that port?"
+            ) from None
+        finally:
+            ib.errorEvent -= on_error
+            if not connecting.done():
+                connecting.cancel()
+                with suppress(BaseException):
+                    await connecting
+
+    def disconnect(self) -> None:
+        """Close the connection (orders stay at IB)."""
+        if self._ib is not None:
+            self._ib.disconnect()
+            self._ib = None
+
+    @property
+    def connected(self) -> bool:
+        """True while the API connection is up."""
+        return self._ib is not None and self._ib.isConnected()
+
+    def __enter__(self) -> IbBroker:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.disconnect()
+
+    # ----------------------------------------------------------------- Broker protocol
+    def submit(self, order: Order) -> Order:
+        """Send ``order`` to IB with ``orderRef`` = its ref; a ref already known returns the known order.
+
+        An order IB cannot take (unknown symbol, fractional shares, LIMIT without price) is recorded REJECTED.
+
+        Raises
+        ------
+        BrokerError
+            Not connected, the order is not NEW, or IB already has a working order with this orderRef (sent by
+            an earlier process: reconcile instead of sending it twice).
+        """
+        known = self._orders.get(order.ref)
+        if known is not None:
+            return known
+        ib = self._connected()
+        if order.status is not OrderStatus.NEW:
+            raise BrokerError(f"order {order.ref} is {order.status}, only NEW orders are sent")
+        if any(t.order.orderRef == order.ref.value for t in ib.openTrades()):
+            raise BrokerError(f"order {order.ref} is already working at IB; reconcile instead of sending it again")
+        self._orders[order.ref] = order
+        reason = order_refusal(order)
+        contract = None if reason else self._contract(order.instrument)
+        if not reason and contract is None:
+            reason = f"IB knows no {self.config.currency} stock {order.instrument!r} on {self.config.exchange}"
+        if reason:
+            self._record(order, OrderEvent(order.ref, E.REJECT, self._clock(), reason=reason))
+            return order
+        trade = ib.placeOrder(contract, self._ib_order(order))
+        self._trades[order.ref] = trade
+        self._refs_by_id[trade.order.orderId] = order.ref
+        self._record(order, OrderEvent(order.ref, E.SUBMIT, self._clock()))
+        self._open[order.ref] = order
+        self._pump()
+        return order
+
+    def modify(self, ref: OrderRef, *, quantity: float | None = None, limit_price: float | None = None) -> Order:
+        """Ask IB to change the total quantity and/or limit price; MODIFIED follows IB's acknowledgement.
+
+        Raises
+        ------
+        BrokerError
+            The order is not working, nothing to change, a limit price for a non-LIMIT order, or fractional
+            shares.
+        """
+        order = self._working(ref)
+        trade = self._trades[ref]
+        if quantity is None and limit_price is None:
+            raise BrokerError(f"modify {ref}: give a quantity or a limit price")
+        if limit_price is not None and trade.order.orderType != "LMT":
+            raise BrokerError(f"modify {ref}: only LIMIT orders have a limit price")
+        if quantity is not None and (not math.isfinite(quantity) or abs(quantity - round(quantity)) > _QTY_TOL):
+            raise BrokerError(f"modify {ref}: IB stock orders take whole shares; got {quantity}")
+        changed = dataclasses.replace(
+            trade.order,
+            totalQuantity=float(round(quantity)) if quantity is not None else trade.order.totalQuantity,
+            lmtPrice=limit_price if limit_price is not None else trade.order.lmtPrice,
+        )
+        self._record(order, OrderEvent(ref, E.MODIFY_REQUEST, self._clock()))
+        self._pending_modify[ref] = (quantity, limit_price)
+        self._connected().placeOrder(trade.contract, changed)
+        self._pump()
+        return order
+
+    def cancel(self, ref: OrderRef) -> Order:
+        """Ask IB to cancel a working order; CANCELLED follows IB's confirmation."""
+        order = self._working(ref)
+        ib = self._connected()
+        self._record(order, OrderEvent(ref, E.CANCEL_REQUEST, self._clock()))
+        ib.cancelOrder(self._trades[ref].order)
+        self._pump()
+        return order
+
+    def open_orders(self) -> list[Order]:
+        """Our orders still working, in submission order."""
+        self._pump()
+        return list(self._open.values())
+
+    def order(self, ref: OrderRef) -> Order | None:
+        """The order with ``ref``, if this broker sent it."""
+        return self._orders.get(ref)
+
+    def order_events(self, since: int = 0) -> Sequence[OrderEvent]:
+        """Every order event from position ``since``."""
+        self._pump()
+        return self._events[since:]
+
+    def fills(self, since: int = 0) -> Sequence[Fill]:
+        """Every fill from position ``since``; a fill is listed once its commission report has arrived."""
+        self._pump()
+        return self._fills[since:]
+
+    def positions(self) -> dict[str, Position]:
+        """Non-zero positions of the account as IB reports them (cost basis from IB's average cost)."""
+        ib = self._connected()
+        self._pump()
+        return {
+            p.contract.symbol: Position(p.contract.symbol, float(p.position), float(p.position) * float(p.avgCost))
+            for p in ib.positions(self.account or "")
+            if p.position
+        }
+
+    def cash(self) -> float:
+        """``TotalCashValue`` of the account in ``config.currency`` (IB's account updates).
+
+        Raises
+        ------
+        BrokerError
+            IB has not reported the cash balance.
+        """
+        ib = self._connected()
+        self._pump()
+        for v in ib.accountValues(self.account or ""):
+            if v.tag == "TotalCashValue" and v.currency == self.config.currency:
+                return float(v.value)
+        raise BrokerError(f"IB reported no TotalCashValue in {self.config.currency} for {mask_account(self.account)}")
+
+    # ----------------------------------------------------------------- beyond the protocol
+    def account_summary(self) -> dict[str, float]:
+        """Numeric account-summary tags in ``config.currency`` (NetLiquidation, TotalCashValue, AvailableFunds...)."""
+        ib = self._connected()
+        out: dict[str, float] = {}
+        for v in ib.accountSummary(self.account or ""):
+            if v.currency == self.config.currency:
+                with suppress(ValueError):
+                    out[v.tag] = float(v.value)
+        return out
+
+    def qualify(self, symbols: Sequence[str]) -> dict[str, int]:
+        """IB contract ids of ``symbols`` (stocks on ``config.exchange`` in ``config.currency``).
+
+        Raises
+        ------
+        BrokerError
+            A symbol IB does not know.
+        """
+        self._connected()
+        out: dict[str, int] = {}
+        for s in symbols:
+            contract = self._contract(s)
+            if contract is None:
+                raise BrokerError(f"IB knows no {self.config.currency} stock {s!r} on {self.config.exchange}")
+            out[s] = int(contract.conId)
+        return out
+
+    def wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Let IB messages arrive until ``done()`` or ``timeout`` seconds; return ``done()``."""
+        ib = self._connected()
+        end = time.monotonic() + timeout
+        while not done():
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            ib.sleep(min(0.02, left))
+        return True
+
+    def wait_for_orders(self, refs: Sequence[OrderRef], timeout: float) -> bool:
+        """Wait until every order in ``refs`` is terminal and its fills carry their commissions."""
+
+        def settled() -> bool:
+            return not self._awaiting_commission and all(
+                (o := self._orders.get(r)) is not None and o.status.is_terminal for r in refs
+            )
+
+        return self.wait_until(settled, timeout)
+
+    # ----------------------------------------------------------------- IB callbacks
+    def _wire(self, ib: ib_async.IB) -> None:
+        ib.orderStatusEvent += self._guarded(self._on_status)
+        ib.openOrderEvent += self._guarded(self._on_open_order)
+        ib.execDetailsEvent += self._guarded(self._on_execution)
+        ib.commissionReportEvent += self._guarded(self._on_commission)
+
+    def _guarded(self, handler: Callable[..., None]) -> Callable[..., None]:
+        # An exception inside an ib_async callback would be swallowed by its event loop: keep it visible.
+        def run(*args: Any) -> None:
+            try:
+                handler(*args)
+            except BrokerError as exc:
+                _log.error("IB callback %s failed: %s", handler.__name__, exc)
+                self.problems.append(f"{handler.__name__}: {exc}")
+
+        return run
+
+    def _on_status(self, trade: ib_async.Trade) -> None:
+        order = self._order_for(trade)
+        if order is None or order.status.is_terminal:
+            return
+        ref, status = order.ref, trade.orderStatus.status
+        if status in IB_WORKING:
+            if order.status is OrderStatus.SUBMITTED and ref not in self._accepted:
+                self._accepted.add(ref)
+                self._record(order, OrderEvent(ref, E.ACCEPT, self._clock()))
+            return
+        if status not in IB_ENDED:
+            return
+        last = trade.log[-1] if trade.log else None
+        code = last.errorCode if last is not None and last.status == status else 0
+        accepted = ref in self._accepted or order.filled_quantity > 0
+        kind = ended_event(order.status, accepted, status, code)
+        if kind is None:
+            return
+        reason = last.message if code and last is not None else f"IB status {status}"
+        self._record(order, OrderEvent(ref, kind, self._clock(), reason=reason))
+        if kind in (E.MODIFY_REJECT, E.CANCEL_REJECT):
+            self._pending_modify.pop(ref, None)
+
+    def _on_open_order(self, trade: ib_async.Trade) -> None:
+        order = self._order_for(trade)
+        if order is None or order.status is not OrderStatus.PENDING_MODIFY or order.ref not in self._pending_modify:
+            return
+        quantity, limit = self._pending_modify[order.ref]
+        if quantity is not None and abs(trade.order.totalQuantity - quantity) > _QTY_TOL:
+            return
+        if limit is not None and not math.isclose(trade.order.lmtPrice, limit):
+            return
+        del self._pending_modify[order.ref]
+        self._record(order, OrderEvent(order.ref, E.MODIFIED, self._clock(), quantity=quantity or 0.0, price=limit))
+
+    def _on_execution(self, trade: ib_async.Trade, fill: ib_async.Fill) -> None:
+        ex = fill.execution
+        if ex.execId in self._seen_execs:
+            return
+        order = self._order_for(trade)
+        if order is None:
+            _log.warning("execution %s of an order this broker did not send (orderRef %r)", ex.execId, ex.orderRef)
+            return
+        self._seen_execs.add(ex.execId)
+        ts = ex.time.astimezone(UTC) if ex.time.tzinfo else ex.time.replace(tzinfo=UTC)
+        remaining = order.quantity - order.filled_quantity
+        kind = E.FILL if ex.shares >= remaining - _QTY_TOL * max(remaining, 1.0) else E.PARTIAL_FILL
+        shares = remaining if kind is E.FILL else float(ex.shares)
+        self._record(order, OrderEvent(order.ref, kind, ts, quantity=shares, price=float(ex.price)))
+        booked = Fill(order.ref, order.instrument, order.side, shares, float(ex.price), order.session, ts)
+        report = fill.commissionReport
+        if report.execId == ex.execId:  # the report came first
+            self._fills.append(dataclasses.replace(booked, commission=float(report.commission)))
+        else:
+            self._awaiting_commission[ex.execId] = booked
+
+    def _on_commission(self, trade: ib_async.Trade, fill: ib_async.Fill, report: ib_async.CommissionReport) -> None:
+        booked = self._awaiting_commission.pop(report.execId, None)
+        if booked is not None:
+            self._fills.append(dataclasses.replace(booked, commission=float(report.commission)))
+
+    # ----------------------------------------------------------------- internals
+    def _connected(self) -> ib_async.IB:
+        if self._ib is None or not self._ib.isConnected():
+            raise BrokerError(f"not connected to IB at {self.config.host}:{self.config.port}; call connect() first")
+        return self._ib
+
+    def _pump(self) -> None:
+        # Let ib_async read what has arrived on the socket, so reads see the latest state.
+        if self._ib is not None and self._ib.isConnected():
+            self._ib.sleep(0)
+
+    def _working(self, ref: OrderRef) -> Order:
+        order = self._open.get(ref)
+        if order is None:
+            raise BrokerError(f"order {ref} is not working (unknown or already done)")
+        return order
+
+    def _record(self, order: Order, ev: OrderEvent) -> None:
+        order.apply(ev)
+        self._events.append(ev)
+        if order.status.is_terminal:
+            self._open.pop(order.ref, None)
+
+    def _order_for(self, trade: ib_async.Trade) -> Order | None:
+        ref = None
+        if trade.order.clientId == self.config.client_id:
+            ref = self._refs_by_id.get(trade.order.orderId)
+        if ref is None and trade.order.orderRef:
+            ref = OrderRef(trade.order.orderRef)
+        return self._orders.get(ref) if ref is not None else None
+
+    def _contract(self, symbol: str) -> ib_async.Contract | None:
+        if symbol not in self._contracts:
+            lib = _load_ib_async()
+            stock = lib.Stock(symbol, self.config.exchange, self.config.currency)
+            found = self._connected().qualifyContracts(stock)
+            self._contracts[symbol] = found[0] if found and found[0] is not None else None
+        return self._contracts[symbol]
+
+    def _ib_order(self, order: Order) -> ib_async.Order:
+        f = ib_order_fields(order)
+        lib = _load_ib_async()
+        ib_order = lib.Order(
+            action=f.action,
+            totalQuantity=float(f.quantity),
+            orderType=f.order_type,
+            tif=f.tif,
+            orderRef=f.order_ref,
+            account=self.account or "",
+        )
+        if f.limit_price is not None:
+            ib_order.lmtPrice = f.limit_price
+        return ib_order
