@@ -8,6 +8,7 @@ Per engine, each in its own process (so each peak RSS is that run's own):
   before (``one``) and, for comparison, replaying its warm-up (``one_fresh``); Fragility keeps no state.
 
 Every run loads its own TimeMachine snapshot over the engine's lookback as in production (that time is included).
+``cpu_seconds`` (process CPU time) is the steadier figure on a shared machine; ``seconds`` is wall time.
 
 Usage: python benchmarks/bench_stability_fragility.py [--out FILE] [--names 500] [--years 10] [--data-root DIR]
 (``--data-root`` reuses a market already ingested there, e.g. by an earlier call with the same flag).
@@ -53,14 +54,14 @@ def _child(engine_name: str, run: str, root: Path, names: int, years: int) -> di
         engine = FragilityEngine(FragilityConfig(), cal)
     all_sessions = cal.sessions(Market.US_EQ, market.start, market.end)
     sessions = all_sessions[engine.lookback_sessions : -1] if run == "full" else all_sessions[-1:]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     view = history_view(store, cal, Market.US_EQ, sessions, [engine], DELAY)
     loaded = time.perf_counter() - t0
     _, summary = run_sessions(engine, view, cal, Market.US_EQ, sessions, "bench", bar_delay=DELAY)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     resumed = getattr(engine, "resumed_from", None)
     return {"engine": engine_name, "run": run, "sessions": len(sessions), "rows": summary.rows,
-            "seconds": round(seconds, 2), "load_seconds": round(loaded, 2),
+            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "load_seconds": round(loaded, 2),
             "ms_per_session": round(1000 * seconds / len(sessions), 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "resumed_from": resumed.isoformat() if resumed else None}  # fmt: skip

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 
 import numpy as np
 import polars as pl
 
 from prometheus.core.errors import DataError
+from prometheus.core.time import to_utc
 from prometheus.core.types import Market
 from prometheus.data.schema import Table
 from prometheus.data.timemachine import TimeMachine
@@ -150,12 +151,15 @@ class PointInTimePanel:
         block = source.resolve(base, last, view.as_of)
         instruments = view.table(Table.INSTRUMENTS, market=self._market)
         names = _ListedNames(instruments, lambda: source.priced(base, last, view.as_of))
+        ref_dates = instruments["date"].to_numpy().astype("datetime64[D]")
+        ref_known = instruments["known_at"].to_physical().to_numpy()
         for i in range(b0, b1 + 1):
             day, t = self._sessions[i], self._times[i]
             row, first = self._row(day), self._first_row(day)
             dates = self._days[first : row + 1]
             # Only reference rows in effect by ``day`` decide who is listed on it (see _ListedNames).
-            late_refs = not instruments.filter((pl.col("date") <= day) & (pl.col("known_at") > t)).is_empty()
+            in_effect = ref_dates <= np.datetime64(day, "D")
+            late_refs = bool(np.any(ref_known[in_effect] > source.instant(t)))
             if not late_refs and not block.late(row - base, t):
                 yield block.window(day, t, dates, first - base, names.on(day))
                 continue
@@ -207,6 +211,9 @@ def _priced_names(prices: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _ties(frame: pl.DataFrame) -> bool:
     """Whether two revisions of one fact were known at the same instant."""
     return bool(frame.select(pl.struct("date", "symbol", "known_at").is_duplicated().any()).item())
@@ -251,13 +258,16 @@ class _Revisions:
         columns = {s: k for k, s in enumerate(names.tolist())}
         return cls(names, columns, row, col, known, frame.schema["known_at"], values)
 
-    def _instant(self, t: datetime) -> int:
+    def instant(self, t: datetime) -> int:
+        """``t`` in the physical units of ``known_at`` (as polars compares them)."""
+        if self.known_dtype == pl.Datetime("us", "UTC"):
+            return (to_utc(t) - _EPOCH) // timedelta(microseconds=1)  # exact, and far cheaper than a polars cast
         return int(pl.Series([t]).cast(self.known_dtype).to_physical().item())
 
     def _latest(self, first: int, last: int, as_of: datetime) -> np.ndarray:
         """Indices of the latest revision known at ``as_of`` of each bar dated in calendar rows first..last."""
         lo, hi = np.searchsorted(self.row, [first, last + 1])
-        idx = lo + np.flatnonzero(self.known[lo:hi] <= self._instant(as_of))
+        idx = lo + np.flatnonzero(self.known[lo:hi] <= self.instant(as_of))
         if not idx.size:
             return idx
         # Revisions of a bar are adjacent and ordered by known_at: keep the last of each run of one bar.
@@ -303,7 +313,7 @@ class _Dense:
 
     def late(self, row: int, t: datetime) -> bool:
         """Whether a bar dated at or before row ``row`` became known after ``t``."""
-        return bool(self.known_until[row] > self.source._instant(t))
+        return bool(self.known_until[row] > self.source.instant(t))
 
     def window(self, day: date, t: datetime, dates: np.ndarray, first: int, names: pl.DataFrame) -> PanelWindow:
         """The window of ``day``: rows ``first`` to ``first + len(dates) - 1``, the columns of ``names``."""
@@ -326,27 +336,47 @@ class _Dense:
 
 
 class _ListedNames:
-    """:func:`listed_names` of one instruments read, computed once per stretch of days where it cannot change;
-    without reference rows, every priced name (``priced``, called at most once).
+    """:func:`listed_names` of one instruments read (without ties), for many days; without reference rows, every
+    priced name (``priced``, called at most once).
 
-    Whether a row counts on ``day`` depends only on ``date <= day``, ``listed <= day`` and ``delisted >= day``, so
-    the result is constant between consecutive values of ``date``, ``listed`` and ``delisted + 1``.
+    The rows are sorted once by (symbol, date, known_at); on a day, each symbol's version in effect is its last row
+    dated on or before it, as :func:`listed_names` picks it. The result is cached per stretch of days where it
+    cannot change: whether a row counts depends only on ``date <= day``, ``listed <= day`` and ``delisted >= day``,
+    constant between consecutive values of ``date``, ``listed`` and ``delisted + 1``.
     """
 
     def __init__(self, instruments: pl.DataFrame, priced: Callable[[], pl.DataFrame]) -> None:
-        self._instruments, self._priced = instruments, priced
+        self._empty, self._priced = instruments.is_empty(), priced
         self._cache: dict[int, pl.DataFrame] = {}
-        edges = [instruments[c].drop_nulls().to_numpy().astype("datetime64[D]") for c in ("date", "listed")]
-        edges.append(instruments["delisted"].drop_nulls().to_numpy().astype("datetime64[D]") + np.timedelta64(1, "D"))
-        self._edges = np.unique(np.concatenate(edges)) if not instruments.is_empty() else np.empty(0, "datetime64[D]")
+        rows = instruments.sort(["symbol", "date", "known_at"])
+        self._rows = rows.select("symbol", pl.col("sector").fill_null(""), pl.col("delisted").cast(pl.Date()))
+        self._symbol = rows["symbol"].rank("dense").to_numpy() if not self._empty else np.empty(0, np.int64)
+        self._date = rows["date"].to_numpy().astype("datetime64[D]")
+        self._listed = rows["listed"].to_numpy().astype("datetime64[D]")
+        self._delisted = rows["delisted"].to_numpy().astype("datetime64[D]")
+        ends = self._delisted[~np.isnat(self._delisted)] + np.timedelta64(1, "D")
+        edges = np.concatenate([self._date, self._listed[~np.isnat(self._listed)], ends])
+        self._edges = np.unique(edges)
 
     def on(self, day: date) -> pl.DataFrame:
         """The names listed on ``day``."""
-        key = int(np.searchsorted(self._edges, np.datetime64(day, "D"), side="right"))
-        if key not in self._cache:
-            empty = self._instruments.is_empty()
-            self._cache[key] = self._priced() if empty else listed_names(self._instruments, day)
-        return self._cache[key]
+        d = np.datetime64(day, "D")
+        key = int(np.searchsorted(self._edges, d, side="right"))
+        if key in self._cache:
+            return self._cache[key]
+        if self._empty:
+            found = self._priced()
+        else:
+            idx = np.flatnonzero(self._date <= d)
+            sym = self._symbol[idx]
+            last = np.ones(idx.size, dtype=bool)
+            last[:-1] = sym[1:] != sym[:-1]
+            idx = idx[last]
+            listed, delisted = self._listed[idx], self._delisted[idx]
+            keep = (np.isnat(listed) | (listed <= d)) & (np.isnat(delisted) | (delisted >= d))
+            found = self._rows[idx[keep]]
+        self._cache[key] = found
+        return found
 
 
 #: Columns a price frame handed to :func:`panel_from_frame` must have (``prices_adjusted`` columns).

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.linalg import eigh
 from scipy.spatial.distance import squareform
 
 from prometheus.engines.covariance import absorption_ratio, shrunk_spectrum
@@ -66,10 +67,27 @@ def remove_style_factors(residuals: np.ndarray, factors: int, recent: int) -> np
         return last.copy()
     sd = base.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
-    _, _, vt = np.linalg.svd((base - base.mean(axis=0)) / sd, full_matrices=False)
-    loadings = vt[: min(factors, len(vt))].T
+    loadings = leading_loadings((base - base.mean(axis=0)) / sd, factors)
     z = last / sd
     return (z - (z @ loadings) @ loadings.T) * sd
+
+
+def leading_loadings(z: np.ndarray, k: int) -> np.ndarray:
+    """The top ``k`` right singular vectors of ``z`` as columns (signs arbitrary: only their span is used).
+
+    From a subset eigen problem of the smaller Gram matrix instead of a full SVD (an order of magnitude faster on
+    (189 x 500) windows); equal to ``np.linalg.svd(z)[2][:k].T`` up to rounding and signs.
+    """
+    t, n = z.shape
+    k = min(k, t, n)
+    if n <= t:
+        return eigh(z.T @ z, subset_by_index=[n - k, n - 1])[1][:, ::-1]
+    w, u = eigh(z @ z.T, subset_by_index=[t - k, t - 1])
+    s = np.sqrt(np.clip(w, 0.0, None))
+    if s[0] <= s[-1] * 1e-6:
+        # A (near) zero singular value: z'u / s does not determine its vector, the SVD does.
+        return np.linalg.svd(z, full_matrices=False)[2][:k].T
+    return ((z.T @ u) / s)[:, ::-1]
 
 
 def residual_returns(returns: np.ndarray, sectors: np.ndarray, cfg: FragilityConfig) -> np.ndarray:

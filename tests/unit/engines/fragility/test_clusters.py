@@ -99,3 +99,18 @@ def test_amihud_trend_when_volume_halves_recently_is_log_two() -> None:
     long = np.mean(0.01 / dv, axis=0)
     expected = np.log((0.01 / 5e5) / long)
     assert np.allclose(amihud_trend(r, dv, CFG), expected)
+
+
+def test_leading_loadings_when_names_outnumber_rows_span_the_svd_components() -> None:
+    from prometheus.engines.fragility.clusters import leading_loadings
+
+    rng = np.random.default_rng(11)
+    for rows, names in ((189, 500), (189, 50), (5, 40)):
+        z = rng.normal(size=(rows, names))
+        z[:, : names // 5] += 2.0 * rng.normal(size=(rows, 1))  # one strong factor, as a style would be
+        svd = np.linalg.svd(z, full_matrices=False)[2][:3].T
+        fast = leading_loadings(z, 3)
+        assert fast.shape == svd.shape
+        assert np.allclose(fast @ fast.T, svd @ svd.T, rtol=0.0, atol=1e-10)  # the same span (signs may differ)
+    rank_one = np.outer(rng.normal(size=30), rng.normal(size=200))  # zero singular values: the SVD fallback
+    assert np.allclose(np.abs(leading_loadings(rank_one, 2)[:, 0]), np.abs(np.linalg.svd(rank_one)[2][0]))
