@@ -1,5 +1,6 @@
 """Execution: order lifecycle, OrderPlanner, RiskGate and kill switch, MarketSimulator, brokers.
 
+Brokers: BacktestBroker (BACKTEST) and IbBroker (PAPER and LIVE, :mod:`prometheus.execution.brokers.ib`).
 The cost model the simulator charges lives in :mod:`prometheus.core.costs` (shared with the portfolio optimiser).
 """
 
@@ -11,6 +12,7 @@ from prometheus.execution.backtest_broker import (
     CorporateActionKind,
 )
 from prometheus.execution.broker import Broker
+from prometheus.execution.brokers.ib import IbBroker, IbConfig
 from prometheus.execution.market_data import PANEL_SCHEMA, MarketPanel, trailing_adv_sigma
 from prometheus.execution.planner import OrderPlanner, PlannerConfig, PlanningInput, order_ref
 from prometheus.execution.risk_gate import (
@@ -55,6 +57,8 @@ __all__ = [
     "Fill",
     "FillPrice",
     "GateResult",
+    "IbBroker",
+    "IbConfig",
     "Ledger",
     "MarketPanel",
     "MarketSimulator",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from prometheus.core.types import Mode
-from prometheus.execution import OrderEventType, OrderRef, OrderStatus, OrderType, Side
+from prometheus.execution import Broker, OrderEventType, OrderRef, OrderStatus, OrderType, Side
 from prometheus.execution.brokers.ib import (
     IbAccountRefused,
     IbBroker,
@@ -76,6 +76,7 @@ def _wait_terminal(broker: IbBroker, ref: OrderRef) -> None:
 # ----------------------------------------------------------------- connection and the account guard
 def test_connect_when_paper_login_is_paper_account_passes_guard(broker: IbBroker, gateway: FakeIbGateway) -> None:
     assert broker.connected
+    assert isinstance(broker, Broker)
     assert broker.account == PAPER_ACCOUNT
     assert gateway.client_ids == {7}
 
