@@ -38,10 +38,14 @@ def test_run_when_resumed_from_checkpoints_equals_fresh_runs(stability_history, 
         parts.append(part)
     assert pl.concat([p.frame for p in parts]).equals(whole.frame)  # every column, bit for bit
     assert [d for p in parts for d in p.decisions] == list(whole.decisions)
-    # A fresh one-session run (its own warm-up, no checkpoint) decides the same as the resumed one.
+    # A fresh one-session run (its own warm-up, no checkpoint) decides as the resumed and the whole runs: the
+    # warm-up covers every trailing window behind a decision (it was 9 sessions short of the smoothed turbulence).
     alone, _ = _run(h, days[60:61], None)
     assert alone.frame.equals(parts[2].frame)
     assert alone.frame.height > 0
+    for k in (0, 3, 6, 25, 71):
+        fresh, _ = _run(h, days[k : k + 1], None)
+        assert fresh.frame.equals(whole.frame.filter(pl.col("session") == days[k]))
 
 
 def test_run_when_late_row_predates_checkpoint_recomputes(stability_history, tmp_path: Path) -> None:
