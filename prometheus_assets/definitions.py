@@ -40,6 +40,7 @@ from prometheus_assets.engines.scenarios import build_scenarios_assets
 from prometheus_assets.engines.stability import build_stability_assets
 from prometheus_assets.engines.universe import build_universe_assets
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
+from prometheus_assets.meta import OUTCOMES_ASSET, build_outcome_assets
 from prometheus_assets.partitions import MarketScope
 from prometheus_resources import resources_for
 
@@ -66,6 +67,7 @@ class Flow:
     ASSESSMENT = "assessment"
     PORTFOLIO = "portfolio"
     BACKTEST = "backtest"
+    OUTCOMES = "outcomes"
 
 
 def job_name(market: Market, flow: str) -> str:
@@ -134,6 +136,10 @@ def _market_jobs(scope: MarketScope) -> list[dg.UnresolvedAssetJobDefinition]:
             "Trade the target portfolios in the market simulator (planner, RiskGate, BacktestBroker) with the 1/N "
             "baseline, and write the daily results",
         ),
+        Flow.OUTCOMES: (
+            dg.AssetSelection.assets(key(OUTCOMES_ASSET)),
+            "Record the realised outcome of every engine decision after each horizon",
+        ),
     }
     return [
         dg.define_asset_job(
@@ -176,6 +182,7 @@ def build_definitions(
         assets += build_portfolio_assets(scope, chain.portfolio)
         assets += build_scenarios_assets(scope, chain.scenarios)
         assets += build_backtest_assets(scope, backtest)
+        assets += build_outcome_assets(scope)
         jobs += _market_jobs(scope)
         if market is Market.US_EQ:
             assets.append(build_reference_asset(bar_delay))

@@ -241,6 +241,7 @@ def demo_flows(
 #: The jobs of a backtest, in order: models are trained per period before the daily assets that use them.
 BACKTEST_STAGES: tuple[str, ...] = (
     Flow.REGIME_MODEL, Flow.ENGINES, Flow.ASSESSMENT_MODEL, Flow.ASSESSMENT, Flow.PORTFOLIO, Flow.BACKTEST,
+    Flow.OUTCOMES,
 )  # fmt: skip
 
 
@@ -301,7 +302,7 @@ def backtest(
     start_experiment(runtime, experiment, market, config, decided[0], decided[-1], description)
     tags = {EXPERIMENT_TAG: experiment}
     reports: list[RunReport] = []
-    # The six runs are recorded as one backfill of the instance, tagged with the experiment (docs/backtest.md).
+    # The seven runs are recorded as one backfill of the instance, tagged with the experiment (docs/backtest.md).
     backfill_tags = {COMMAND_TAG: "backtest", MARKET_TAG: market.value, **tags}
     try:
         with record_backfill(launcher.instance, launcher.defs, tags=backfill_tags, title=f"backtest {experiment}",

@@ -33,7 +33,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,10 +41,13 @@ import polars as pl
 import sqlalchemy as sa
 from scipy.stats import spearmanr
 
+from prometheus.calendar import TradingCalendar
 from prometheus.core.time import utc_now
 from prometheus.core.types import Market
+from prometheus.data.known_at import decision_times
 from prometheus.data.schema import UTC_DATETIME, Table
 from prometheus.data.timemachine import TimeMachine
+from prometheus.runtime.decision_log import DecisionLog
 from prometheus.runtime.frames import frame_of
 from prometheus.runtime.store import RuntimeStore
 from prometheus.runtime.tables import decision_outcomes as outcomes_table
@@ -154,6 +157,8 @@ def decision_outcomes(
     per_session = _by_session(outputs)
     predicted = dict(zip(risk["session"].to_list(), risk["ex_ante_vol"].to_list(), strict=True)) if risk is not None \
         else {}  # fmt: skip
+    # The data ends at the last session with a bar: sessions after it (the calendar runs on) are not outcomes yet.
+    end = max((s for s, k in enumerate(realised.known) if k is not None), default=-1)
     rows: list[dict[str, Any]] = []
     for d in decisions.iter_rows(named=True):
         i = realised.index(d["session"])
@@ -161,7 +166,7 @@ def decision_outcomes(
             continue
         for h in horizons:
             j = i + h
-            if j >= len(realised.sessions):
+            if j > end:
                 continue  # the horizon has not passed within the data: no outcome yet
             window = slice(i + 1, j + 1)
             found = _outcome(engine, d, realised, market, window, per_session.get(d["session"]),
@@ -336,3 +341,55 @@ def read_outcomes(
     return frame_of(rows, dict(OUTCOME_SCHEMA), source="decision_outcomes").sort(
         "engine", "session", "horizon_sessions"
     )
+
+
+#: Per-name output rows each engine's outcome reads: (table, value column); portfolio also reads its risk reports.
+_OUTPUTS: dict[str, tuple[str, str]] = {
+    "fragility": ("fragility_scores", "score"),
+    "assessment": ("assessments", "score"),
+    "portfolio": ("target_portfolios", "weight"),
+}
+
+
+def outcomes_for_sessions(
+    log: DecisionLog,
+    view: TimeMachine,
+    calendar: TradingCalendar,
+    market: Market,
+    experiment: str,
+    sessions: Sequence[date],
+    *,
+    bar_delay: timedelta,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    engines: Sequence[str] = OUTCOME_ENGINES,
+) -> pl.DataFrame:
+    """Outcomes of every decision of ``engines`` in ``sessions`` (one experiment) whose horizon has passed by the
+    view's time: the realised data is read once, from the first session to ``max(horizons)`` sessions after the
+    last (as far as the view knows them)."""
+    if not sessions:
+        return pl.DataFrame(schema=OUTCOME_SCHEMA)
+    # Calendar days enough for max(horizons) sessions after the last (two days per session covers any holidays).
+    ahead = calendar.sessions(market, sessions[-1], sessions[-1] + timedelta(days=2 * max(horizons) + 10))
+    after = [d for d in ahead if d > sessions[-1]][: max(horizons)]
+    span = [*calendar.sessions(market, sessions[0], sessions[-1]), *after]
+    times = decision_times(calendar, market, span, bar_delay)
+    known = [d for d, t in zip(span, times, strict=True) if t <= view.as_of]
+    if not known:
+        return pl.DataFrame(schema=OUTCOME_SCHEMA)
+    realised = realised_market(view, market, known, times[: len(known)])
+    frames = []
+    for engine in engines:
+        decisions = log.read_decisions(engine, market=market.value, experiment=experiment, sessions=sessions)
+        if decisions.is_empty():
+            continue
+        outputs = risk = None
+        if engine in _OUTPUTS:
+            table, value = _OUTPUTS[engine]
+            schema = {"session": pl.Date(), "instrument": pl.String(), value: pl.Float64()}
+            outputs = log.read_output(table, schema, market=market.value, experiment=experiment, sessions=sessions)
+        if engine == "portfolio":
+            schema = {"session": pl.Date(), "ex_ante_vol": pl.Float64()}
+            risk = log.read_output("risk_reports", schema, market=market.value, experiment=experiment,
+                                   sessions=sessions)  # fmt: skip
+        frames.append(decision_outcomes(engine, decisions, realised, outputs=outputs, risk=risk, horizons=horizons))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=OUTCOME_SCHEMA)

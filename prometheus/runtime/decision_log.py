@@ -7,6 +7,7 @@ version already computed for the same sessions reuses those rows instead of reco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,12 @@ from prometheus.runtime.store import RuntimeStore
 from prometheus.runtime.tables import metadata
 from prometheus.runtime.tables.base import utc_now
 from prometheus.runtime.tables.engine import engine_configs, engine_decisions, engine_runs
+
+#: Columns of :meth:`DecisionLog.read_decisions` besides ``payload`` (JSON text).
+DECISION_SCHEMA: dict[str, pl.DataType] = {
+    "market": pl.String(), "session": pl.Date(), "decision_time": pl.Datetime("us", "UTC"),
+    "experiment": pl.String(), "config_version": pl.String(), "decision_key": pl.String(),
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +166,26 @@ class DecisionLog:
             found = [DecisionRow(r.session, r.decision_time, r.payload, r.decision_key) for r in conn.execute(q)]
         return self.write_decisions(
             engine, market=market, experiment=to_experiment, config_version=config_version, decisions=found
+        )
+
+    def read_decisions(
+        self, engine: str, *, market: str, experiment: str, sessions: Sequence[date] | None = None
+    ) -> pl.DataFrame:
+        """Decisions of ``engine`` in one experiment (every config version) as a frame: market, session,
+        decision_time, experiment, config_version, decision_key, payload (JSON text), sorted by session."""
+        t = engine_decisions
+        cols = ("market", "session", "decision_time", "experiment", "config_version", "decision_key", "payload")
+        q = sa.select(*(t.c[c] for c in cols)).where(
+            t.c.engine == engine, t.c.market == market, t.c.experiment == experiment
+        )
+        if sessions is not None:
+            q = q.where(t.c.session.in_(list(sessions)))
+        with self.store.read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q.order_by(t.c.session, t.c.decision_key))]
+        payloads = [r.pop("payload") for r in rows]
+        frame = frame_of(rows, DECISION_SCHEMA, source="engine_decisions")
+        return frame.with_columns(
+            pl.Series("payload", [json.dumps(p, sort_keys=True) for p in payloads], dtype=pl.String)
         )
 
     def write_output(self, table: str, frame: pl.DataFrame) -> int:

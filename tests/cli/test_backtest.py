@@ -4,6 +4,7 @@ determinism, experiments that never overwrite each other, reuse of unchanged eng
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -11,8 +12,12 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from prometheus.calendar import get_calendar
+from prometheus.core.types import Market
+from prometheus.data.known_at import decision_times
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
+from prometheus.meta import OUTCOME_ENGINES, read_outcomes
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables import backtest_daily, backtest_runs, engine_decisions, fills, orders
 from prometheus_cli import app
@@ -44,7 +49,8 @@ def first_run(cli_market_root: Path) -> tuple[Path, str, float]:
 
 def test_backtest_when_run_prints_progress_metrics_and_writes_the_report(first_run) -> None:
     root, out, _ = first_run
-    assert "stage 6/6 backtest" in out
+    assert "stage 6/7 backtest" in out
+    assert "stage 7/7 outcomes" in out
     assert "Sharpe" in out
     assert "1/N" in out
     report = root / "reports" / "bt" / "us_eq.html"
@@ -107,6 +113,29 @@ def test_decisions_and_fills_when_logged_cover_every_session_and_every_order(fir
     joined = sent.join(filled, on="order_ref", how="left").fill_null(0.0)
     assert (joined["filled_quantity"] - joined["quantity_right"]).abs().max() < 1e-9
     assert set(done["order_ref"]) <= set(sent["order_ref"])
+
+
+def test_outcomes_when_recorded_cover_each_engine_and_horizon_and_are_known_only_after_it(first_run) -> None:
+    root, _, _ = first_run
+    store = RuntimeStore(f"sqlite:///{root / 'runtime.sqlite'}")
+    found = read_outcomes(store, Market.US_EQ, "bt")
+    assert set(found["engine"]) == set(OUTCOME_ENGINES)
+    assert set(found["horizon_sessions"]) == {1, 5, 21}
+    cal = get_calendar()
+    days = cal.sessions(Market.US_EQ, date(2018, 10, 1), date(2019, 3, 1))
+    times = dict(zip(days, decision_times(cal, Market.US_EQ, days, timedelta(minutes=5)), strict=True))
+    after = {d: days[i + 1 :] for i, d in enumerate(days)}
+    for row in found.iter_rows(named=True):
+        horizon_end = after[row["session"]][row["horizon_sessions"] - 1]
+        assert row["known_at"] >= times[horizon_end], row
+    # Every decision whose t + H is within the data has its outcome, and no other does.
+    last = HistoricalStore(root / "lake").read(Table.PRICES_ADJUSTED, columns=["date"])["date"].max()
+    ranged = [d for d in days if d <= date(2018, 12, 31)]
+    for h in (1, 5, 21):
+        regime = found.filter((pl.col("engine") == "regime") & (pl.col("horizon_sessions") == h))
+        passed = [d for d in ranged if len(after[d]) >= h and after[d][h - 1] <= last]
+        assert regime["session"].to_list() == passed, h
+        assert regime["outcome"].is_finite().all()
 
 
 def test_rerun_when_same_experiment_is_idempotent_and_bit_for_bit_equal(first_run) -> None:

@@ -86,7 +86,7 @@ def test_backtest_when_run_by_cli_and_by_ui_backfill_records_backfills_with_equa
     proc = start_dagster_dev(ROOT, port, ui_env, log)
     try:
         wait_for_assets(port, ASSETS_QUERY, proc, log)
-        # The UI reads the CLI's backfill as it is: finished, with the experiment tag and the six runs.
+        # The UI reads the CLI's backfill as it is: finished, with the experiment tag and the seven runs.
         shown = wait_for_backfill(port, recorded.backfill_id, proc, log, timeout=30)
         assert shown["status"] == "COMPLETED_SUCCESS"
         assert {"key": EXPERIMENT_TAG, "value": "cli"} in shown["tags"]
@@ -98,8 +98,8 @@ def test_backtest_when_run_by_cli_and_by_ui_backfill_records_backfills_with_equa
         assert done["runs"], done
         assert all(r["status"] == "SUCCESS" for r in done["runs"]), done["runs"]
         print(f"\nUI backfill {backfill_id}: {len(done['runs'])} run(s) {[r['jobName'] for r in done['runs']]}")
-        # A running daemon never picked up the CLI's backfill: it still has its own six runs only.
-        assert len(instance.get_runs(filters=dg.RunsFilter.for_backfill(recorded.backfill_id))) == 6
+        # A running daemon never picked up the CLI's backfill: it still has its own seven runs only.
+        assert len(instance.get_runs(filters=dg.RunsFilter.for_backfill(recorded.backfill_id))) == 7
     finally:
         stop(proc)
 

@@ -98,7 +98,7 @@ def test_demo_when_data_root_empty_builds_every_layer_and_backtests_as_dagster_r
     assert "check us_eq/prices_daily qc_quarantine: passed" in out
     assert "materialised us_eq/profiles" in out
     # The main job: the backtest of the seven engines, its headline metrics beside 1/N and the report's path.
-    assert "stage 6/6 backtest" in out
+    assert "stage 6/7 backtest" in out
     assert "Sharpe" in out
     report = demo.data / "reports" / "demo" / "us_eq.html"
     assert f"report: {report}" in out

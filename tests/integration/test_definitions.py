@@ -69,13 +69,16 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     expected[f"{p}/backtest_daily"] = (monthly, p, sorted(f"{p}/{t}" for t in (
         "backtest_daily", "corporate_actions", "prices_daily", "regime_states", "target_portfolios",
         "universe_members")))  # fmt: skip
+    expected[f"{p}/decision_outcomes"] = (monthly, p, sorted(f"{p}/{t}" for t in (
+        "assessments", "fragility_scores", "instruments", "prices_adjusted", "regime_states", "stability_scores",
+        "target_portfolios")))  # fmt: skip
     expected[f"{p}/encoder_model"] = (periods, p, [f"{p}/prices_adjusted"])
     expected[f"{p}/instrument_embeddings"] = (monthly, p, [f"{p}/encoder_model", f"{p}/prices_adjusted"])
     expected[f"{p}/news_embeddings"] = (monthly, p, [f"{p}/news"])
     expected[f"{p}/profiles"] = (monthly, p, [f"{p}/instrument_embeddings", f"{p}/prices_adjusted"])
     assert snapshot == expected
     flows = ("trading_sessions", "ingestion", "encoder_model", "encoders", "news", "regime_model", "engines",
-             "assessment_model", "assessment", "portfolio", "backtest")  # fmt: skip
+             "assessment_model", "assessment", "portfolio", "backtest", "outcomes")  # fmt: skip
     assert sorted(j.name for j in defs.jobs) == sorted([*(f"us_eq_{f}_job" for f in flows), "us_eq_reference_job"])
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     ingestion = {("prices_daily", "qc_quarantine"), ("prices_daily", "missing_sessions"),
@@ -89,12 +92,13 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     engines |= {("scenario_sets", f"scenario_results__{c}") for c in output}
     engines |= {("target_portfolios", "limits_hold"), ("scenario_sets", "var_not_above_es")}  # their own checks
     engines |= {("backtest_daily", "equity_reconciles"), ("backtest_daily", "no_missing_results")}
+    engines.add(("decision_outcomes", "known_after_horizon"))
     encoders = {(t, c) for t in ("instrument_embeddings", "profiles") for c in output}
     encoders |= {(t, c) for t in ("encoder_model", "news_embeddings") for c in ("schema", "no_nan_in_decision_columns")}
     assert checks == {(f"{p}/{table}", name) for table, name in ingestion | engines | encoders}
     # Layers are tags; every partitioned asset starts at the configured history start.
     layers = {graph.get(k).tags.get("prometheus/layer") for k in graph.get_all_asset_keys()}
-    assert layers == {"calendar", "ingestion", "encoders", "models", "engines", "backtest"}
+    assert layers == {"calendar", "ingestion", "encoders", "models", "engines", "backtest", "meta"}
     assert graph.get(dg.AssetKey([p, "regime_states"])).partitions_def.get_partition_keys()[0] == "2014-01-01"
 
 

@@ -172,3 +172,11 @@ def test_write_outcomes_when_written_twice_keeps_one_row_per_key(tmp_path: Path)
     assert back.height == 2
     assert back["outcome"].to_list() == out["outcome"].to_list()
     assert json.loads(back["metrics"][0])["score"] == 0.5
+
+
+def test_outcomes_when_calendar_runs_past_the_last_bar_wait_for_the_data() -> None:
+    full = _hand_market(np.zeros((6, 2)), ["a", "b"])
+    realised = RealisedMarket(full.sessions, full.decision_times, (*full.known[:4], None, None), full.symbols,
+                              full.sectors, np.where(np.arange(6)[:, None] < 4, 0.01, np.nan))  # fmt: skip
+    out = decision_outcomes("regime", _decisions(realised, 1, {"label": "calm"}), realised, horizons=[1, 2, 3])
+    assert out["horizon_sessions"].to_list() == [1, 2]  # session 4 has no bar yet
