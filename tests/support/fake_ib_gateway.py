@@ -249,6 +249,15 @@ class FakeIbGateway:
             qty = order.remaining if quantity is None else quantity
             self._execute(session, order, qty, self.symbols[order.symbol].price if price is None else price)
 
+    def broadcast_error(self, code: int, text: str) -> None:
+        """Send a system message (error callback, reqId -1) to every client, e.g. 1100 / 1101 / 1102."""
+        with self._lock:
+            for s in list(self._sessions):
+                try:
+                    s.send(_ERR_MSG, 2, -1, code, text, "")
+                except OSError:
+                    continue
+
     # ----------------------------------------------------------------- connection
     def _serve(self, sock: socket.socket) -> None:
         session = _Session(sock)
@@ -404,9 +413,13 @@ class FakeIbGateway:
         )
         self.executions.append(ex)
         self._book(order.symbol, shares if order.action == "BUY" else -shares, price, ex.commission)
-        self._send_execution(session, ex, -1)
-        self._send_status(session, order)
-        self._send_commission(session, ex)
+        if session in self._sessions:  # a fill while the client is away is reported by reqExecutions later
+            try:
+                self._send_execution(session, ex, -1)
+                self._send_status(session, order)
+                self._send_commission(session, ex)
+            except OSError:
+                pass
         self._push_account(order.symbol)
 
     def _book(self, symbol: str, signed: float, price: float, commission: float) -> None:

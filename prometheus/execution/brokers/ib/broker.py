@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus.core.errors import BrokerError
 from prometheus.core.time import utc_now
 from prometheus.execution.brokers.ib.config import IbConfig
+from prometheus.execution.brokers.ib.connectivity import Connectivity
 from prometheus.execution.brokers.ib.mapping import (
     CLIENT_ID_SETTING,
     IB_ENDED,
@@ -33,6 +34,7 @@ from prometheus.execution.brokers.ib.mapping import (
     mask_account,
     order_refusal,
 )
+from prometheus.execution.kill_switch import KillSwitch
 from prometheus.execution.state_machine import Order
 from prometheus.execution.types import Fill, OrderEvent, OrderEventType, OrderRef, OrderStatus, Position
 
@@ -53,6 +55,13 @@ def _load_ib_async() -> ModuleType:
     return ib_async
 
 
+def _run_loop(lib: ModuleType, seconds: float) -> None:
+    # Runs ib_async's loop so queued messages are handled. A dropped socket makes ib_async raise
+    # ConnectionError out of the loop; the drop itself is handled by the disconnect callback.
+    with suppress(ConnectionError):
+        lib.util.sleep(seconds)
+
+
 class IbBroker:
     """Orders, fills, positions and cash of one IB account, in PAPER or LIVE (``config.mode``).
 
@@ -62,11 +71,17 @@ class IbBroker:
         Host, port, client id, the expected account and (LIVE) the confirmation.
     clock
         Timestamps of the events we create ourselves (SUBMIT, MODIFY_REQUEST, CANCEL_REQUEST).
+    kill_switch
+        Moved to REDUCING while IB connectivity is lost (1100 or a dropped socket), back on restore.
     """
 
-    def __init__(self, config: IbConfig, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, config: IbConfig, clock: Callable[[], datetime] = utc_now, kill_switch: KillSwitch | None = None
+    ) -> None:
         self.config = config
         self.account: str | None = None
+        self.connectivity = Connectivity(kill_switch)
+        self._closing = False
         self.problems: list[str] = []  # IB callbacks we could not apply (each also logged)
         self._clock = clock
         self._ib: ib_async.IB | None = None
@@ -100,6 +115,7 @@ class IbBroker:
         lib = _load_ib_async()
         ib = lib.IB()
         ib.RequestTimeout = self.config.request_timeout_s
+        self._closing = False
         self._wire(ib)
         lib.util.run(self._connect_async(ib))
         try:
@@ -158,8 +174,42 @@ class IbBroker:
     def disconnect(self) -> None:
         """Close the connection (orders stay at IB)."""
         if self._ib is not None:
+            self._closing = True  # our own close is not a connectivity loss
             self._ib.disconnect()
             self._ib = None
+
+    def reconnect(self, attempts: int = 5, backoff_s: float = 0.5) -> list[OrderEvent]:
+        """Connect again after a drop (waits double after each failed try), then resynchronise our orders.
+
+        ib_async forgets its orders and fills on disconnect; the resync re-links our working orders to IB's open
+        orders by orderRef, records every execution missed while away exactly once (from ``reqExecutions``), and
+        cancels our record of working orders IB no longer lists as open. Returns the events the resync recorded.
+
+        Raises
+        ------
+        IbConnectionError, IbClientIdInUse
+            Still failing after ``attempts`` tries.
+        IbAccountRefused
+            The account guard refuses the account now logged in (no retry).
+        """
+        self.wait_until(lambda: not self.connected, 0.05)  # let a drop that just happened be noticed
+        if self._ib is not None and not self._ib.isConnected():
+            self._ib = None  # the socket is gone; a fresh ib_async client starts from a clean state
+        delay = backoff_s
+        for attempt in range(1, attempts + 1):
+            try:
+                self.connect()
+                break
+            except (IbConnectionError, IbClientIdInUse) as exc:
+                if attempt == attempts:
+                    raise
+                _log.warning("IB reconnect %d/%d failed (%s); next try in %.1fs", attempt, attempts, exc, delay)
+                time.sleep(delay)
+                delay *= 2
+        start = len(self._events)
+        self._resync()
+        self.connectivity.restored(data_lost=True)
+        return self._events[start:]
 
     @property
     def connected(self) -> bool:
@@ -189,6 +239,7 @@ class IbBroker:
         if known is not None:
             return known
         ib = self._connected()
+        self._require_healthy(order.ref)
         if order.status is not OrderStatus.NEW:
             raise BrokerError(f"order {order.ref} is {order.status}, only NEW orders are sent")
         if any(t.order.orderRef == order.ref.value for t in ib.openTrades()):
@@ -219,6 +270,7 @@ class IbBroker:
             shares.
         """
         order = self._working(ref)
+        self._require_healthy(ref)
         trade = self._trades[ref]
         if quantity is None and limit_price is None:
             raise BrokerError(f"modify {ref}: give a quantity or a limit price")
@@ -320,13 +372,13 @@ class IbBroker:
 
     def wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
         """Let IB messages arrive until ``done()`` or ``timeout`` seconds; return ``done()``."""
-        ib = self._connected()
+        lib = _load_ib_async()
         end = time.monotonic() + timeout
         while not done():
             left = end - time.monotonic()
             if left <= 0:
                 return False
-            ib.sleep(min(0.02, left))
+            _run_loop(lib, min(0.02, left))
         return True
 
     def wait_for_orders(self, refs: Sequence[OrderRef], timeout: float) -> bool:
@@ -345,6 +397,13 @@ class IbBroker:
         ib.openOrderEvent += self._guarded(self._on_open_order)
         ib.execDetailsEvent += self._guarded(self._on_execution)
         ib.commissionReportEvent += self._guarded(self._on_commission)
+        ib.errorEvent += lambda req_id, code, text, contract: self.connectivity.on_error(code, text)
+        ib.disconnectedEvent += lambda: self._on_disconnected(ib)
+
+    def _on_disconnected(self, ib: ib_async.IB) -> None:
+        # Only the drop of the connection in use counts: not our own close, not a connect attempt that failed.
+        if ib is self._ib and not self._closing:
+            self.connectivity.lost("the connection to IB Gateway / TWS closed")
 
     def _guarded(self, handler: Callable[..., None]) -> Callable[..., None]:
         # An exception inside an ib_async callback would be swallowed by its event loop: keep it visible.
@@ -400,6 +459,10 @@ class IbBroker:
         if order is None:
             _log.warning("execution %s of an order this broker did not send (orderRef %r)", ex.execId, ex.orderRef)
             return
+        self._book_execution(order, fill)
+
+    def _book_execution(self, order: Order, fill: ib_async.Fill) -> None:
+        ex = fill.execution
         self._seen_execs.add(ex.execId)
         ts = ex.time.astimezone(UTC) if ex.time.tzinfo else ex.time.replace(tzinfo=UTC)
         remaining = order.quantity - order.filled_quantity
@@ -418,7 +481,44 @@ class IbBroker:
         if booked is not None:
             self._fills.append(dataclasses.replace(booked, commission=float(report.commission)))
 
+    # ----------------------------------------------------------------- resync after a reconnect
+    def _resync(self) -> None:
+        ib = self._connected()
+        at_ib = {t.order.orderRef: t for t in ib.openTrades() if t.order.orderRef}
+        for ref in self._open:
+            trade = at_ib.get(ref.value)
+            if trade is not None:
+                self._trades[ref] = trade
+                self._refs_by_id[trade.order.orderId] = ref
+        missed = [
+            f
+            for f in ib.fills()
+            if f.execution.execId not in self._seen_execs and OrderRef(f.execution.orderRef) in self._orders
+        ]
+        for f in sorted(missed, key=lambda f: f.execution.time):
+            order = self._orders[OrderRef(f.execution.orderRef)]
+            if order.status is OrderStatus.FILLED:
+                self.problems.append(f"execution {f.execution.execId} for filled order {order.ref}")
+                continue
+            self._book_execution(order, f)
+        now = self._clock()
+        for ref, order in list(self._open.items()):
+            trade = at_ib.get(ref.value)
+            if trade is None:
+                self._pending_modify.pop(ref, None)
+                self._record(order, OrderEvent(ref, E.CANCELLED, now, reason="not open at IB after reconnect"))
+            elif order.status is OrderStatus.SUBMITTED and ref not in self._accepted:
+                self._accepted.add(ref)
+                self._record(order, OrderEvent(ref, E.ACCEPT, now))
+
     # ----------------------------------------------------------------- internals
+    def _require_healthy(self, ref: OrderRef) -> None:
+        if self.connectivity.degraded:
+            raise BrokerError(
+                f"order {ref} not sent: IB connectivity is degraded ({self.connectivity.reason}); no new orders "
+                "until IB reports 1101/1102 or reconnect() succeeds"
+            )
+
     def _connected(self) -> ib_async.IB:
         if self._ib is None or not self._ib.isConnected():
             raise BrokerError(f"not connected to IB at {self.config.host}:{self.config.port}; call connect() first")
@@ -427,7 +527,7 @@ class IbBroker:
     def _pump(self) -> None:
         # Let ib_async read what has arrived on the socket, so reads see the latest state.
         if self._ib is not None and self._ib.isConnected():
-            self._ib.sleep(0)
+            _run_loop(_load_ib_async(), 0)
 
     def _working(self, ref: OrderRef) -> Order:
         order = self._open.get(ref)

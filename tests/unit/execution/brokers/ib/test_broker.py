@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from prometheus.core.errors import BrokerError
 from prometheus.core.types import Mode
 from prometheus.execution import Broker, OrderEventType, OrderRef, OrderStatus, OrderType, Side
 from prometheus.execution.brokers.ib import (
@@ -16,8 +17,12 @@ from prometheus.execution.brokers.ib import (
     IbConfig,
     IbConnectionError,
 )
+from prometheus.execution.kill_switch import KillSwitch
+from prometheus.execution.types import TradingState
+from prometheus.runtime import RuntimeStore
 from tests.support.execution_kit import make_order
 from tests.support.fake_ib_gateway import Behaviour, FakeIbGateway, SymbolSpec
+from tests.support.fixtures import sqlite_url  # noqa: F401  (fixture)
 
 E = OrderEventType
 PAPER_ACCOUNT = "DU1234567"
@@ -221,15 +226,15 @@ def test_submit_when_ref_already_known_sends_nothing_twice(broker: IbBroker, gat
     first = broker.submit(make_order("DDD", quantity=10, ref="r-once"))
     again = broker.submit(make_order("DDD", quantity=10, ref="r-once"))
     assert again is first
-    broker.wait_until(lambda: first.ref in {o.ref for o in broker.open_orders()}, WAIT)
+    assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, first.ref), WAIT)
     assert len(_placed(gateway)) == 1
 
 
 def test_submit_when_ref_is_working_at_ib_from_an_earlier_client_refuses(
     broker: IbBroker, gateway: FakeIbGateway, connect: Callable[..., IbBroker]
 ) -> None:
-    broker.submit(make_order("DDD", quantity=10, ref="r-earlier"))
-    assert broker.wait_until(lambda: broker.open_orders()[0].status is OrderStatus.SUBMITTED, WAIT)
+    earlier = broker.submit(make_order("DDD", quantity=10, ref="r-earlier"))
+    assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, earlier.ref), WAIT)
     broker.disconnect()
     _assert_disconnected(gateway)
     restarted = connect()  # same client id: IB lists the order among its open orders
@@ -295,3 +300,83 @@ def test_qualify_when_symbols_known_returns_contract_ids(broker: IbBroker) -> No
     assert broker.qualify(["AAA", "DDD"]) == {"AAA": 1001, "DDD": 1004}
     with pytest.raises(Exception, match="ZZZ"):
         broker.qualify(["ZZZ"])
+
+
+# ----------------------------------------------------------------- connectivity: 1100 / 1101 / 1102, drops
+def test_submit_when_ib_reports_1100_refuses_new_orders_until_1102(broker: IbBroker, gateway: FakeIbGateway) -> None:
+    gateway.broadcast_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
+    assert broker.wait_until(lambda: broker.connectivity.degraded, WAIT)
+    with pytest.raises(BrokerError, match="degraded.*1100"):
+        broker.submit(make_order("AAA", ref="r-blocked"))
+    assert _placed(gateway) == []
+    gateway.broadcast_error(1102, "Connectivity between IB and TWS has been restored - data maintained.")
+    assert broker.wait_until(lambda: not broker.connectivity.degraded, WAIT)
+    assert not broker.connectivity.resubscribe_needed
+    order = broker.submit(make_order("AAA", ref="r-blocked"))
+    _wait_terminal(broker, order.ref)
+    assert order.status is OrderStatus.FILLED
+
+
+def test_connectivity_when_lost_moves_kill_switch_to_reducing_and_back(
+    gateway: FakeIbGateway,
+    sqlite_url: str,  # noqa: F811
+) -> None:
+    store = RuntimeStore(sqlite_url)
+    store.upgrade()
+    switch = KillSwitch(store, "ib-test")
+    broker = IbBroker(IbConfig(mode=Mode.PAPER, port=gateway.port, client_id=8), kill_switch=switch)
+    try:
+        broker.connect()
+        gateway.broadcast_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
+        assert broker.wait_until(lambda: broker.connectivity.degraded, WAIT)
+        assert switch.state() is TradingState.REDUCING
+        gateway.broadcast_error(1101, "Connectivity between IB and TWS has been restored - data lost.")
+        assert broker.wait_until(lambda: not broker.connectivity.degraded, WAIT)
+        assert switch.state() is TradingState.ACTIVE
+        assert broker.connectivity.resubscribe_needed
+    finally:
+        broker.disconnect()
+        store.close()
+
+
+def test_reconnect_when_rest_filled_while_away_records_the_missed_fill_once(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
+    order = broker.submit(make_order("BBB", Side.BUY, 10, ref="r-away"))
+    assert broker.wait_until(lambda: len(broker.fills()) == 1, WAIT)
+    gateway.drop_connections()
+    assert broker.wait_until(lambda: broker.connectivity.degraded, WAIT)
+    assert not broker.connected
+    gateway.fill("r-away")  # the rest fills while nobody listens
+    events = broker.reconnect(attempts=3, backoff_s=0.05)
+    assert [e.kind for e in events] == [E.FILL]
+    assert order.status is OrderStatus.FILLED
+    assert [(f.quantity, f.commission) for f in broker.fills()] == [(5, pytest.approx(1.0)), (5, pytest.approx(1.0))]
+    assert not broker.connectivity.degraded
+    assert broker.reconnect() == []  # already connected: nothing is booked twice
+    assert len(broker.fills()) == 2
+
+
+def test_reconnect_when_order_still_works_relinks_it_so_cancel_reaches_ib(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
+    order = broker.submit(make_order("DDD", quantity=10, ref="r-relink"))
+    assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, order.ref), WAIT)
+    gateway.drop_connections()
+    assert broker.wait_until(lambda: not broker.connected, WAIT)
+    assert broker.reconnect(attempts=3, backoff_s=0.05) == []
+    assert broker.open_orders() == [order]
+    broker.cancel(order.ref)
+    _wait_terminal(broker, order.ref)
+    assert gateway.order_by_ref("r-relink").status == "Cancelled"
+    assert len(_placed(gateway)) == 1
+
+
+def test_reconnect_when_order_vanished_at_ib_records_it_cancelled(broker: IbBroker, gateway: FakeIbGateway) -> None:
+    order = broker.submit(make_order("DDD", quantity=10, ref="r-gone"))
+    assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, order.ref), WAIT)
+    gateway.drop_connections()
+    gateway.order_by_ref("r-gone").status = "Cancelled"  # cancelled at IB while away (e.g. by the operator)
+    events = broker.reconnect(attempts=3, backoff_s=0.05)
+    assert [(e.kind, e.reason) for e in events] == [(E.CANCELLED, "not open at IB after reconnect")]
+    assert broker.open_orders() == []
