@@ -23,8 +23,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "<data root>/dagster_home): create the data root, upgrade the runtime store, write the trading sessions, "
         "ingest the default synthetic market and the reference data, train the encoders and write embeddings and "
         "profiles, embed the last months of news, then backtest the seven engines through the market simulator as "
-        "the experiment 'demo' (from two years after the market's start), write the tear sheet and print the "
-        "headline metrics and its path. Afterwards `make ui` shows every asset the demo built.",
+        "the experiment 'demo' (the market's last three years, at least two years after its start), write the tear "
+        "sheet and print the headline metrics and its path. Afterwards `make ui` shows every asset the demo built.",
     ),
     "sql": LazyCommand(
         "prometheus_cli.sql",
