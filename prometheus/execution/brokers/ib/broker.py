@@ -7,7 +7,6 @@ same state machine the BacktestBroker uses. Not for use from inside a running as
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import math
@@ -15,15 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from prometheus.core.errors import BrokerError
 from prometheus.core.time import utc_now
+from prometheus.execution.brokers.ib.client import build_order, open_connection, run_loop, stock
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus.execution.brokers.ib.connectivity import Connectivity
 from prometheus.execution.brokers.ib.mapping import (
-    CLIENT_ID_SETTING,
     IB_ENDED,
     IB_WORKING,
     IbClientIdInUse,
@@ -44,22 +42,6 @@ if TYPE_CHECKING:
 E = OrderEventType
 _log = logging.getLogger(__name__)
 _QTY_TOL = 1e-9
-_CLIENT_ID_IN_USE = 326
-
-
-def _load_ib_async() -> ModuleType:
-    # Imported on first connect, not with the module: ib_async (eventkit, its numpy import) takes ~0.8 s, and
-    # BACKTEST never needs it.
-    import ib_async
-
-    return ib_async
-
-
-def _run_loop(lib: ModuleType, seconds: float) -> None:
-    # Runs ib_async's loop so queued messages are handled. A dropped socket makes ib_async raise
-    # ConnectionError out of the loop; the drop itself is handled by the disconnect callback.
-    with suppress(ConnectionError):
-        lib.util.sleep(seconds)
 
 
 class IbBroker:
@@ -112,12 +94,8 @@ class IbBroker:
         """
         if self._ib is not None and self._ib.isConnected():
             return mask_account(self.account)
-        lib = _load_ib_async()
-        ib = lib.IB()
-        ib.RequestTimeout = self.config.request_timeout_s
         self._closing = False
-        self._wire(ib)
-        lib.util.run(self._connect_async(ib))
+        ib = open_connection(self.config, self._wire)
         try:
             self.account = check_account(
                 self.config.mode, ib.managedAccounts(), self.config.account, self.config.live_confirm
@@ -132,44 +110,6 @@ class IbBroker:
             cfg.host, cfg.port, cfg.client_id, cfg.mode.value, mask_account(self.account),
         )  # fmt: skip
         return mask_account(self.account)
-
-    async def _connect_async(self, ib: ib_async.IB) -> None:
-        cfg = self.config
-        clash: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-        def on_error(req_id: int, code: int, text: str, contract: object) -> None:
-            if code == _CLIENT_ID_IN_USE and not clash.done():
-                clash.set_result(text)
-
-        ib.errorEvent += on_error
-        connecting = asyncio.ensure_future(
-            ib.connectAsync(cfg.host, cfg.port, cfg.client_id, timeout=cfg.connect_timeout_s, account=cfg.account or "")
-        )
-        try:
-            # TWS answers a clientId clash with error 326 and closes the socket; ib_async would then wait for the
-            # full timeout, so the error ends the wait at once.
-            done, _ = await asyncio.wait(
-                {connecting, clash}, timeout=cfg.connect_timeout_s * 4, return_when=asyncio.FIRST_COMPLETED
-            )
-            if clash in done:
-                raise IbClientIdInUse(
-                    f"IB error 326 at {cfg.host}:{cfg.port}: client id {cfg.client_id} is already in use by another "
-                    f"API client; stop it or choose another {CLIENT_ID_SETTING}"
-                )
-            if connecting not in done:
-                raise TimeoutError
-            connecting.result()
-        except (OSError, TimeoutError) as exc:
-            raise IbConnectionError(
-                f"cannot connect to IB at {cfg.host}:{cfg.port} (PROMETHEUS_IB_HOST / PROMETHEUS_IB_PORT): {exc!r}; "
-                "is IB Gateway or TWS running with the API enabled on that port?"
-            ) from None
-        finally:
-            ib.errorEvent -= on_error
-            if not connecting.done():
-                connecting.cancel()
-                with suppress(BaseException):
-                    await connecting
 
     def disconnect(self) -> None:
         """Close the connection (orders stay at IB)."""
@@ -252,7 +192,7 @@ class IbBroker:
         if reason:
             self._record(order, OrderEvent(order.ref, E.REJECT, self._clock(), reason=reason))
             return order
-        trade = ib.placeOrder(contract, self._ib_order(order))
+        trade = ib.placeOrder(contract, build_order(ib_order_fields(order), self.account or ""))
         self._trades[order.ref] = trade
         self._refs_by_id[trade.order.orderId] = order.ref
         self._record(order, OrderEvent(order.ref, E.SUBMIT, self._clock()))
@@ -372,13 +312,12 @@ class IbBroker:
 
     def wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
         """Let IB messages arrive until ``done()`` or ``timeout`` seconds; return ``done()``."""
-        lib = _load_ib_async()
         end = time.monotonic() + timeout
         while not done():
             left = end - time.monotonic()
             if left <= 0:
                 return False
-            _run_loop(lib, min(0.02, left))
+            run_loop(min(0.02, left))
         return True
 
     def wait_for_orders(self, refs: Sequence[OrderRef], timeout: float) -> bool:
@@ -527,7 +466,7 @@ class IbBroker:
     def _pump(self) -> None:
         # Let ib_async read what has arrived on the socket, so reads see the latest state.
         if self._ib is not None and self._ib.isConnected():
-            _run_loop(_load_ib_async(), 0)
+            run_loop(0)
 
     def _working(self, ref: OrderRef) -> Order:
         order = self._open.get(ref)
@@ -551,23 +490,6 @@ class IbBroker:
 
     def _contract(self, symbol: str) -> ib_async.Contract | None:
         if symbol not in self._contracts:
-            lib = _load_ib_async()
-            stock = lib.Stock(symbol, self.config.exchange, self.config.currency)
-            found = self._connected().qualifyContracts(stock)
+            found = self._connected().qualifyContracts(stock(symbol, self.config.exchange, self.config.currency))
             self._contracts[symbol] = found[0] if found and found[0] is not None else None
         return self._contracts[symbol]
-
-    def _ib_order(self, order: Order) -> ib_async.Order:
-        f = ib_order_fields(order)
-        lib = _load_ib_async()
-        ib_order = lib.Order(
-            action=f.action,
-            totalQuantity=float(f.quantity),
-            orderType=f.order_type,
-            tif=f.tif,
-            orderRef=f.order_ref,
-            account=self.account or "",
-        )
-        if f.limit_price is not None:
-            ib_order.lmtPrice = f.limit_price
-        return ib_order

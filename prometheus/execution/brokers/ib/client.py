@@ -1,0 +1,116 @@
+"""The narrow ib_async client: load it lazily, open a connection (326 at once), run its loop, build requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from prometheus.execution.brokers.ib.config import IbConfig
+from prometheus.execution.brokers.ib.mapping import (
+    CLIENT_ID_SETTING,
+    IbClientIdInUse,
+    IbConnectionError,
+    IbOrderFields,
+)
+
+if TYPE_CHECKING:
+    import ib_async
+
+#: IB error: the client id is in use by another API client.
+CLIENT_ID_IN_USE = 326
+
+
+def load_ib_async() -> ModuleType:
+    """The ``ib_async`` module."""
+    # Imported on first use, not with this module: ib_async (eventkit, its numpy import) takes ~0.8 s, and
+    # BACKTEST never needs it.
+    import ib_async
+
+    return ib_async
+
+
+def run_loop(seconds: float) -> None:
+    """Run ib_async's event loop for ``seconds`` (0: handle what has arrived)."""
+    # A dropped socket makes ib_async raise ConnectionError out of the loop; the broker learns of the drop from
+    # the disconnect callback instead.
+    with suppress(ConnectionError):
+        load_ib_async().util.sleep(seconds)
+
+
+def open_connection(config: IbConfig, wire: Callable[[ib_async.IB], None]) -> ib_async.IB:
+    """A connected, synchronised ``IB`` client; ``wire`` subscribes the callbacks before the first message.
+
+    Raises
+    ------
+    IbClientIdInUse
+        IB error 326.
+    IbConnectionError
+        Nothing listens at host:port, or the handshake did not complete within the timeout.
+    """
+    lib = load_ib_async()
+    ib = lib.IB()
+    ib.RequestTimeout = config.request_timeout_s
+    wire(ib)
+    lib.util.run(_connect(ib, config))
+    return ib
+
+
+async def _connect(ib: ib_async.IB, cfg: IbConfig) -> None:
+    clash: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_error(req_id: int, code: int, text: str, contract: object) -> None:
+        if code == CLIENT_ID_IN_USE and not clash.done():
+            clash.set_result(text)
+
+    ib.errorEvent += on_error
+    connecting = asyncio.ensure_future(
+        ib.connectAsync(cfg.host, cfg.port, cfg.client_id, timeout=cfg.connect_timeout_s, account=cfg.account or "")
+    )
+    try:
+        # TWS answers a client-id clash with error 326 and closes the socket; ib_async would then wait for the
+        # whole timeout, so the error ends the wait at once.
+        done, _ = await asyncio.wait(
+            {connecting, clash}, timeout=cfg.connect_timeout_s * 4, return_when=asyncio.FIRST_COMPLETED
+        )
+        if clash in done:
+            raise IbClientIdInUse(
+                f"IB error 326 at {cfg.host}:{cfg.port}: client id {cfg.client_id} is already in use by another "
+                f"API client; stop it or choose another {CLIENT_ID_SETTING}"
+            )
+        if connecting not in done:
+            raise TimeoutError
+        connecting.result()
+    except (OSError, TimeoutError) as exc:
+        raise IbConnectionError(
+            f"cannot connect to IB at {cfg.host}:{cfg.port} (PROMETHEUS_IB_HOST / PROMETHEUS_IB_PORT): {exc!r}; "
+            "is IB Gateway or TWS running with the API enabled on that port?"
+        ) from None
+    finally:
+        ib.errorEvent -= on_error
+        if not connecting.done():
+            connecting.cancel()
+            with suppress(BaseException):
+                await connecting
+
+
+def stock(symbol: str, exchange: str, currency: str) -> ib_async.Contract:
+    """An unqualified IB stock contract."""
+    return load_ib_async().Stock(symbol, exchange, currency)
+
+
+def build_order(fields: IbOrderFields, account: str) -> ib_async.Order:
+    """The ``ib_async.Order`` of mapped fields, for ``account``."""
+    ib_order = load_ib_async().Order(
+        action=fields.action,
+        totalQuantity=float(fields.quantity),
+        orderType=fields.order_type,
+        tif=fields.tif,
+        orderRef=fields.order_ref,
+        account=account,
+    )
+    if fields.limit_price is not None:
+        ib_order.lmtPrice = fields.limit_price
+    return ib_order
