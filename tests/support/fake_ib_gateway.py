@@ -173,29 +173,33 @@ class FakeIbGateway:
         self._sessions: list[_Session] = []
         self._owner: dict[tuple[int, int], _Session] = {}
         self._server: socketserver.ThreadingTCPServer | None = None
+        self._port = 0  # 0 until the first start; a restart listens on the same port again
+        self.duplicate_id_next = False  # answer the next new order with error 103 (duplicate order id)
         self._thread: threading.Thread | None = None
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> FakeIbGateway:
-        """Bind to 127.0.0.1 on a free port and serve in a background thread."""
+        """Bind to 127.0.0.1 (a free port the first time, the same port after :meth:`stop`) and serve."""
         gateway = self
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
                 gateway._serve(self.request)
 
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", self._port), Handler, bind_and_activate=False)
         server.daemon_threads = True
         server.allow_reuse_address = True
         server.server_bind()
         server.server_activate()
         self._server = server
+        self._port = int(server.server_address[1])
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Close every connection and the listening socket."""
+        """Close every connection and the listening socket; orders, executions and the account are kept (a
+        gateway restart: IB's servers keep them)."""
         self.drop_connections()
         if self._server is not None:
             self._server.shutdown()
@@ -210,9 +214,9 @@ class FakeIbGateway:
 
     @property
     def port(self) -> int:
-        """The TCP port the fake listens on."""
-        assert self._server is not None, "start the gateway first"
-        return int(self._server.server_address[1])
+        """The TCP port the fake listens (or listened) on."""
+        assert self._port, "start the gateway first"
+        return self._port
 
     @property
     def client_ids(self) -> set[int]:
@@ -325,6 +329,10 @@ class FakeIbGateway:
             session.send(_ERR_MSG, 2, -1, 326, CLIENT_ID_IN_USE_TEXT, "")
             return False
         session.client_id = client_id
+        # IB routes updates of an order to whichever connection now has the client id that placed it.
+        for key in self._owner:
+            if key[0] == client_id:
+                self._owner[key] = session
         session.send(_MANAGED_ACCTS, 1, self.account)
         session.send(_NEXT_VALID_ID, 1, self._next_order_id)
         return True
@@ -343,6 +351,10 @@ class FakeIbGateway:
             self._modify(session, known, quantity, limit)
             return
         spec = self.symbols.get(symbol)
+        if self.duplicate_id_next:
+            self.duplicate_id_next = False
+            session.send(_ERR_MSG, 2, order_id, 103, "Duplicate order id", "")
+            return
         if spec is None:
             session.send(_ERR_MSG, 2, order_id, 200, "No security definition has been found for the request", "")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -380,3 +381,41 @@ def test_reconnect_when_order_vanished_at_ib_records_it_cancelled(broker: IbBrok
     events = broker.reconnect(attempts=3, backoff_s=0.05)
     assert [(e.kind, e.reason) for e in events] == [(E.CANCELLED, "not open at IB after reconnect")]
     assert broker.open_orders() == []
+
+
+def test_reconnect_when_gateway_restarts_retries_with_backoff_until_it_is_back(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
+    order = broker.submit(make_order("DDD", quantity=10, ref="r-restart"))
+    assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, order.ref), WAIT)
+    gateway.stop()
+    back = threading.Timer(0.3, gateway.start)
+    back.start()
+    try:
+        assert broker.reconnect(attempts=6, backoff_s=0.1) == []  # refused while down, then back
+    finally:
+        back.join()
+    assert broker.connected
+    assert broker.open_orders() == [order]
+    gateway.fill("r-restart")
+    _wait_terminal(broker, order.ref)
+    assert order.status is OrderStatus.FILLED
+
+
+def test_reconnect_when_gateway_stays_down_raises_after_the_last_attempt(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
+    gateway.stop()
+    with pytest.raises(IbConnectionError):
+        broker.reconnect(attempts=2, backoff_s=0.01)
+    assert broker.connectivity.degraded
+
+
+def test_submit_when_ib_answers_duplicate_order_id_records_reject_with_103(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
+    gateway.duplicate_id_next = True
+    order = broker.submit(make_order("AAA", ref="r-dup"))
+    _wait_terminal(broker, order.ref)
+    assert order.status is OrderStatus.REJECTED
+    assert "103" in order.events[-1].reason
