@@ -39,6 +39,9 @@ _NEXT_VALID_ID, _CONTRACT_DATA, _EXECUTION_DATA, _MANAGED_ACCTS, _CURRENT_TIME =
 _CONTRACT_DATA_END, _OPEN_ORDER_END, _ACCT_DOWNLOAD_END, _EXECUTION_DATA_END = 52, 53, 54, 55
 _COMMISSION_REPORT, _POSITION_DATA, _POSITION_END, _ACCOUNT_SUMMARY, _ACCOUNT_SUMMARY_END = 59, 61, 62, 63, 64
 _ACCOUNT_UPDATE_MULTI, _ACCOUNT_UPDATE_MULTI_END, _COMPLETED_ORDERS_END = 73, 74, 102
+_TICK_PRICE, _TICK_SNAPSHOT_END = 1, 57
+#: Tick types of a snapshot: bid, ask, last, close.
+_BID, _ASK, _LAST, _CLOSE = 1, 2, 4, 9
 
 CLIENT_ID_IN_USE_TEXT = "Unable to connect as the client id is already in use. Retry with a unique client id."
 
@@ -307,6 +310,7 @@ class FakeIbGateway:
 
     def _handlers(self) -> dict[int, Callable[[_Session, list[str]], None]]:
         return {
+            _REQ_MKT_DATA: self._on_market_data,
             _PLACE_ORDER: self._on_place_order,
             _CANCEL_ORDER: self._on_cancel_order,
             _REQ_OPEN_ORDERS: self._on_open_orders,
@@ -469,6 +473,20 @@ class FakeIbGateway:
             return
         session.send(*_contract_details(req_id, symbol, spec))
         session.send(_CONTRACT_DATA_END, 1, req_id)
+
+    def _on_market_data(self, session: _Session, f: list[str]) -> None:
+        # reqMktData: msg id, version, reqId, the 12 contract fields (symbol at 4), no delta-neutral contract,
+        # genericTicks, snapshot. Only snapshots: bid / ask one cent around the price, last and close = price.
+        req_id, symbol = int(f[2]), f[4]
+        spec = self.symbols.get(symbol)
+        if spec is None:
+            session.send(_ERR_MSG, 2, req_id, 200, "No security definition has been found for the request", "")
+            return
+        p = spec.price
+        for tick, price, size in ((_BID, p - 0.01, 100), (_ASK, p + 0.01, 100), (_LAST, p, 100), (_CLOSE, p, 0)):
+            # tickPrice: msg id, version, reqId, tickType, price, size, attribute mask
+            session.send(_TICK_PRICE, 6, req_id, tick, round(price, 2), size, 0)
+        session.send(_TICK_SNAPSHOT_END, 1, req_id)
 
     def _on_positions(self, session: _Session, f: list[str]) -> None:
         session.positions_sub = True

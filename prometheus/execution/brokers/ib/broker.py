@@ -31,8 +31,10 @@ from prometheus.execution.brokers.ib.mapping import (
     ib_order_fields,
     mask_account,
     order_refusal,
+    quote_price,
 )
 from prometheus.execution.kill_switch import KillSwitch
+from prometheus.execution.risk_gate import Quote
 from prometheus.execution.state_machine import Order
 from prometheus.execution.types import Fill, OrderEvent, OrderEventType, OrderRef, OrderStatus, Position
 
@@ -291,6 +293,23 @@ class IbBroker:
             if v.currency == self.config.currency:
                 with suppress(ValueError):
                     out[v.tag] = float(v.value)
+        return out
+
+    def snapshot_quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
+        """Snapshot quotes (the last trade, else the midpoint, else the close) with the time they arrived.
+
+        Symbols IB does not know, or without any price, are left out.
+        """
+        ib = self._connected()
+        contracts = {s: c for s in symbols if (c := self._contract(s)) is not None}
+        tickers = ib.reqTickers(*contracts.values())
+        now = self._clock()
+        out: dict[str, Quote] = {}
+        for symbol, t in zip(contracts, tickers, strict=True):
+            price = quote_price(t.last, t.bid, t.ask, t.close)
+            if price is not None:
+                ts = t.time.astimezone(UTC) if isinstance(t.time, datetime) and t.time.tzinfo else now
+                out[symbol] = Quote(price, ts)
         return out
 
     def qualify(self, symbols: Sequence[str]) -> dict[str, int]:

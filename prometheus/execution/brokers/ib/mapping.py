@@ -170,3 +170,16 @@ def check_account(mode: Mode, managed: Sequence[str], configured: str | None, li
                 f"LIVE refuses account {masked}: {CONFIRM_SETTING} must equal the account id to trade live"
             )
     return account
+
+
+def quote_price(last: float, bid: float, ask: float, close: float) -> float | None:
+    """The price a snapshot quote stands for: the last trade, else the bid/ask midpoint, else the close."""
+
+    def ok(x: float) -> bool:
+        return math.isfinite(x) and x > 0
+
+    if ok(last):
+        return last
+    if ok(bid) and ok(ask):
+        return (bid + ask) / 2
+    return close if ok(close) else None

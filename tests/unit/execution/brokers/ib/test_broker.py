@@ -419,3 +419,11 @@ def test_submit_when_ib_answers_duplicate_order_id_records_reject_with_103(
     _wait_terminal(broker, order.ref)
     assert order.status is OrderStatus.REJECTED
     assert "103" in order.events[-1].reason
+
+
+def test_snapshot_quotes_when_symbols_known_give_last_price_and_time(broker: IbBroker) -> None:
+    quotes = broker.snapshot_quotes(["AAA", "DDD", "ZZZ"])
+    assert set(quotes) == {"AAA", "DDD"}
+    assert quotes["AAA"].price == pytest.approx(50.0)
+    assert quotes["DDD"].price == pytest.approx(40.0)
+    assert quotes["AAA"].ts.tzinfo is not None

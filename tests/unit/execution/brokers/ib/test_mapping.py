@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from prometheus.core.types import Mode
@@ -12,6 +14,7 @@ from prometheus.execution.brokers.ib.mapping import (
     ended_event,
     ib_order_fields,
     order_refusal,
+    quote_price,
     side_from_execution,
 )
 from tests.support.execution_kit import make_order
@@ -113,3 +116,14 @@ def test_ended_event_when_ib_ends_an_order_maps_by_our_state(
     status: OrderStatus, accepted: bool, ib_status: str, code: int, expected: OrderEventType | None
 ) -> None:
     assert ended_event(status, accepted, ib_status, code) is expected
+
+
+@pytest.mark.parametrize(
+    ("last", "bid", "ask", "close", "expected"),
+    [(10.0, 9.0, 11.0, 8.0, 10.0), (math.nan, 9.0, 11.0, 8.0, 10.0), (math.nan, math.nan, 11.0, 8.0, 8.0),
+     (-1.0, -1.0, -1.0, math.nan, None)],
+)  # fmt: skip
+def test_quote_price_when_fields_missing_falls_back_to_midpoint_then_close(
+    last: float, bid: float, ask: float, close: float, expected: float | None
+) -> None:
+    assert quote_price(last, bid, ask, close) == expected
