@@ -194,7 +194,11 @@ class IbBroker:
         if reason:
             self._record(order, OrderEvent(order.ref, E.REJECT, self._clock(), reason=reason))
             return order
-        trade = ib.placeOrder(contract, build_order(ib_order_fields(order), self.account or ""))
+        try:
+            trade = ib.placeOrder(contract, build_order(ib_order_fields(order), self.account or ""))
+        except ConnectionError as exc:
+            del self._orders[order.ref]  # never sent: a later submit may send it
+            raise BrokerError(f"order {order.ref} not sent: {exc}") from None
         self._trades[order.ref] = trade
         self._refs_by_id[trade.order.orderId] = order.ref
         self._record(order, OrderEvent(order.ref, E.SUBMIT, self._clock()))
@@ -220,6 +224,8 @@ class IbBroker:
             raise BrokerError(f"modify {ref}: only LIMIT orders have a limit price")
         if quantity is not None and (not math.isfinite(quantity) or abs(quantity - round(quantity)) > _QTY_TOL):
             raise BrokerError(f"modify {ref}: IB stock orders take whole shares; got {quantity}")
+        if quantity is not None and quantity <= order.filled_quantity:
+            raise BrokerError(f"modify {ref}: {quantity} is not above the {order.filled_quantity} already filled")
         changed = dataclasses.replace(
             trade.order,
             totalQuantity=float(round(quantity)) if quantity is not None else trade.order.totalQuantity,

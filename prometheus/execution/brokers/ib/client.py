@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections.abc import Callable
 from contextlib import suppress
 from types import ModuleType
@@ -14,6 +16,7 @@ from prometheus.execution.brokers.ib.mapping import (
     IbClientIdInUse,
     IbConnectionError,
     IbOrderFields,
+    mask_account,
 )
 
 if TYPE_CHECKING:
@@ -21,6 +24,33 @@ if TYPE_CHECKING:
 
 #: IB error: the client id is in use by another API client.
 CLIENT_ID_IN_USE = 326
+#: Loggers of ib_async that print orders, executions and account values (with account ids) at INFO / ERROR.
+IB_ASYNC_LOGGERS = ("ib_async.client", "ib_async.Decoder", "ib_async.ib", "ib_async.wrapper")
+#: What IB account ids look like: individual (U), paper (DU, DF), advisor / broker master (F, I) + digits.
+_ACCOUNT_ID = re.compile(r"\b(?:DU|DF|U|F|I)\d{4,}\b")
+
+
+class AccountMaskFilter(logging.Filter):
+    """Masks IB account ids in log records (ib_async logs whole orders, which carry the account)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = _ACCOUNT_ID.sub(lambda m: mask_account(m.group(0)), text)
+        if masked != text:
+            record.msg, record.args = masked, ()
+        return True
+
+
+_MASK = AccountMaskFilter()
+
+
+def install_log_masking() -> None:
+    """Attach the account mask to ib_async's loggers (once)."""
+    # A filter on a parent logger does not see its children's records, so each logger gets it.
+    for name in IB_ASYNC_LOGGERS:
+        logger = logging.getLogger(name)
+        if _MASK not in logger.filters:
+            logger.addFilter(_MASK)
 
 
 def load_ib_async() -> ModuleType:
@@ -51,6 +81,7 @@ def open_connection(config: IbConfig, wire: Callable[[ib_async.IB], None]) -> ib
         Nothing listens at host:port, or the handshake did not complete within the timeout.
     """
     lib = load_ib_async()
+    install_log_masking()
     ib = lib.IB()
     ib.RequestTimeout = config.request_timeout_s
     wire(ib)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -427,3 +428,19 @@ def test_snapshot_quotes_when_symbols_known_give_last_price_and_time(broker: IbB
     assert quotes["AAA"].price == pytest.approx(50.0)
     assert quotes["DDD"].price == pytest.approx(40.0)
     assert quotes["AAA"].ts.tzinfo is not None
+
+
+def test_logs_when_ib_async_prints_orders_mask_the_account(broker: IbBroker, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        order = broker.submit(make_order("AAA", ref="r-log"))
+        _wait_terminal(broker, order.ref)
+    assert "Trade(" in caplog.text  # ib_async logged the order with its account field
+    assert PAPER_ACCOUNT not in caplog.text
+    assert "****567" in caplog.text
+
+
+def test_modify_when_quantity_not_above_filled_raises(broker: IbBroker) -> None:
+    order = broker.submit(make_order("BBB", Side.BUY, 10, ref="r-below"))
+    assert broker.wait_until(lambda: order.filled_quantity == 5, WAIT)
+    with pytest.raises(BrokerError, match="already filled"):
+        broker.modify(order.ref, quantity=5)
