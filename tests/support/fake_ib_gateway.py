@@ -29,7 +29,7 @@ SERVER_VERSION = 176
 
 # Incoming (client → server) message ids.
 _REQ_MKT_DATA, _PLACE_ORDER, _CANCEL_ORDER, _REQ_OPEN_ORDERS, _REQ_ACCOUNT_UPDATES = 1, 3, 4, 5, 6
-_REQ_EXECUTIONS, _REQ_IDS, _REQ_CONTRACT_DETAILS, _REQ_CURRENT_TIME = 7, 8, 9, 49
+_REQ_EXECUTIONS, _REQ_IDS, _REQ_CONTRACT_DETAILS, _REQ_ALL_OPEN_ORDERS, _REQ_CURRENT_TIME = 7, 8, 9, 16, 49
 _REQ_POSITIONS, _REQ_ACCOUNT_SUMMARY, _CANCEL_ACCOUNT_SUMMARY, _CANCEL_POSITIONS = 61, 62, 63, 64
 _START_API, _REQ_ACCOUNT_UPDATES_MULTI, _REQ_COMPLETED_ORDERS = 71, 76, 99
 
@@ -314,6 +314,7 @@ class FakeIbGateway:
             _PLACE_ORDER: self._on_place_order,
             _CANCEL_ORDER: self._on_cancel_order,
             _REQ_OPEN_ORDERS: self._on_open_orders,
+            _REQ_ALL_OPEN_ORDERS: lambda s, f: self._on_open_orders(s, f, every_client=True),
             _REQ_ACCOUNT_UPDATES: self._on_account_updates,
             _REQ_EXECUTIONS: self._on_executions,
             _REQ_IDS: lambda s, f: s.send(_NEXT_VALID_ID, 1, self._next_order_id),
@@ -451,9 +452,9 @@ class FakeIbGateway:
         self.cash -= signed * price + commission
 
     # ----------------------------------------------------------------- requests
-    def _on_open_orders(self, session: _Session, f: list[str]) -> None:
+    def _on_open_orders(self, session: _Session, f: list[str], every_client: bool = False) -> None:
         for (client_id, _), order in self.orders.items():
-            if client_id == session.client_id and order.working:
+            if (every_client or client_id == session.client_id) and order.working:
                 self._send_open_order(session, order)
                 self._send_status(session, order)
         session.send(_OPEN_ORDER_END, 1)

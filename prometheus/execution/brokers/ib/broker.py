@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,23 @@ if TYPE_CHECKING:
 E = OrderEventType
 _log = logging.getLogger(__name__)
 _QTY_TOL = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class IbOpenOrder:
+    """One order open at IB as IB reports it; ``ours``: sent by this broker in this process."""
+
+    order_ref: str
+    instrument: str
+    action: str
+    quantity: float
+    filled: float
+    order_type: str
+    status: str
+    client_id: int
+    order_id: int
+    perm_id: int
+    ours: bool
 
 
 class IbBroker:
@@ -105,6 +123,8 @@ class IbBroker:
         except BrokerError:
             ib.disconnect()
             raise
+        # Open orders of every API client and TWS, so that a ref sent under another client id is not sent again.
+        ib.reqAllOpenOrders()
         self._ib = ib
         cfg = self.config
         _log.info(
@@ -300,6 +320,19 @@ class IbBroker:
                 with suppress(ValueError):
                     out[v.tag] = float(v.value)
         return out
+
+    def ib_open_orders(self) -> list[IbOpenOrder]:
+        """Every order IB lists as open for this login (any client id), ours or not."""
+        ib = self._connected()
+        self._pump()
+        return [
+            IbOpenOrder(
+                t.order.orderRef, t.contract.symbol, t.order.action, float(t.order.totalQuantity),
+                float(t.orderStatus.filled), t.order.orderType, t.orderStatus.status, t.order.clientId,
+                t.order.orderId, t.order.permId, OrderRef(t.order.orderRef) in self._orders,
+            )
+            for t in ib.openTrades()
+        ]  # fmt: skip
 
     def snapshot_quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
         """Snapshot quotes (the last trade, else the midpoint, else the close) with the time they arrived.

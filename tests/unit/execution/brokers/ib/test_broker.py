@@ -444,3 +444,19 @@ def test_modify_when_quantity_not_above_filled_raises(broker: IbBroker) -> None:
     assert broker.wait_until(lambda: order.filled_quantity == 5, WAIT)
     with pytest.raises(BrokerError, match="already filled"):
         broker.modify(order.ref, quantity=5)
+
+
+def test_submit_when_ref_is_working_under_another_client_id_refuses_and_lists_it(
+    broker: IbBroker, gateway: FakeIbGateway, connect: Callable[..., IbBroker]
+) -> None:
+    first = broker.submit(make_order("DDD", quantity=10, ref="r-other-client"))
+    assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, first.ref), WAIT)
+    other = connect(client_id=9)
+    with pytest.raises(BrokerError, match="already working at IB"):
+        other.submit(make_order("DDD", quantity=10, ref="r-other-client"))
+    [seen] = other.ib_open_orders()
+    assert (seen.order_ref, seen.instrument, seen.quantity, seen.client_id, seen.ours) == (
+        "r-other-client", "DDD", 10, 7, False,
+    )  # fmt: skip
+    assert [o.ours for o in broker.ib_open_orders()] == [True]
+    assert len(_placed(gateway)) == 1
