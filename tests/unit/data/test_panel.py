@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from prometheus.calendar import get_calendar
-from prometheus.core.types import Market
 from prometheus.core.errors import DataError
+from prometheus.core.types import Market
 from prometheus.data.panel import PointInTimePanel, listed_names, load_price_panel, panel_from_frame
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
-from prometheus.data.timemachine import TimeMachine
+from prometheus.data.timemachine import HistorySnapshot, TimeMachine
 
 
 def test_panel_when_late_rows_and_revisions_equals_per_session_reads(stability_history, poison) -> None:
@@ -40,6 +40,30 @@ def test_panel_when_late_rows_and_revisions_equals_per_session_reads(stability_h
             by_date = dict(zip(own["date"].to_list(), own["total_return"].to_list(), strict=True))
             expected = np.array([by_date.get(d.item()) for d in w.dates], dtype=float)
             assert np.array_equal(w.returns[:, j], expected, equal_nan=True)
+
+
+def test_panel_when_late_rows_and_revisions_without_ties_equals_per_session_reads(stability_history, poison) -> None:
+    """The numpy path (no two revisions of a fact known at one instant): every field of every window as one
+    TimeMachine read at the session's own decision time gives it."""
+    h = stability_history
+    days = list(h.market.sessions[300:345])
+    ctx = h.context(days)
+    snap = poison(h.snapshot, ctx.decision_times[10], days[10])
+    key = ["market", "date", "symbol", "known_at"]
+    tables = {t: f.unique(key, keep="first", maintain_order=True) for t, f in snap.tables.items()}
+    view = TimeMachine(HistorySnapshot(snap.known_until, tables), ctx.last_decision_time)
+    history = get_calendar().sessions(Market.US_EQ, h.market.sessions[200], days[-1])
+    panel = PointInTimePanel(view, Market.US_EQ, days, ctx.decision_times, history, 63, block=21)
+    windows = list(panel)
+    assert 0 < panel.own_reads < len(days)
+    for w in windows:
+        first = panel._days[panel._first_row(w.session)].item()
+        expected = panel._window_of(w.session, w.decision_time, *panel._read(view.at(w.decision_time), first,
+                                                                              w.session))  # fmt: skip
+        for field in ("dates", "symbols", "sectors", "returns", "dollar_volume", "close", "delisted"):
+            a, b = getattr(w, field), getattr(expected, field)
+            assert a.shape == b.shape
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fM")
 
 
 DAYS = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5)]
