@@ -36,3 +36,10 @@ class ProposalStatus(StrEnum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     PROMOTED = "PROMOTED"
+
+
+class PromotionAction(StrEnum):
+    """A row of ``config_promotions``: a config put into PAPER/LIVE, or a return to an earlier one."""
+
+    PROMOTE = "PROMOTE"
+    ROLLBACK = "ROLLBACK"

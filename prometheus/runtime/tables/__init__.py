@@ -29,7 +29,7 @@ from prometheus.runtime.tables.execution import (
     risk_rejections,
     risk_state,
 )
-from prometheus.runtime.tables.meta import alerts, kronos_proposals, kronos_reports, market_states
+from prometheus.runtime.tables.meta import alerts, config_promotions, kronos_proposals, kronos_reports, market_states
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -45,6 +45,7 @@ __all__ = [
     "engine_runs",
     "fills",
     "fragility_scores",
+    "config_promotions",
     "kronos_proposals",
     "kronos_reports",
     "market_states",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from prometheus.core.types import MarketState
-from prometheus.runtime.enums import AlertSeverity, ProposalStatus
+from prometheus.core.types import MarketState, Mode
+from prometheus.runtime.enums import AlertSeverity, PromotionAction, ProposalStatus
 from prometheus.runtime.tables.base import (
     CONFIG_VERSION_LEN,
     ENGINE_LEN,
@@ -85,4 +85,26 @@ market_states = sa.Table(
     sa.UniqueConstraint("market", "ts", name="key"),
     enum_check("state", MarketState),
     comment="Market state transitions as observed by the sensors (from the TradingCalendar).",
+)
+
+config_promotions = sa.Table(
+    "config_promotions",
+    metadata,
+    id_column(),
+    sa.Column("engine", sa.String(ENGINE_LEN), nullable=False),
+    sa.Column("market", sa.String(MARKET_LEN), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("config_version", sa.String(CONFIG_VERSION_LEN), nullable=False),
+    sa.Column("config", sa.JSON(), nullable=False),
+    sa.Column("effective_from", sa.Date(), nullable=False),
+    sa.Column("proposal_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+    sa.Column("decided_by", sa.String(KEY_LEN), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    created_at_column(),
+    sa.ForeignKeyConstraint(["proposal_id"], ["kronos_proposals.id"], ondelete="SET NULL"),
+    enum_check("action", PromotionAction),
+    enum_check("mode", (Mode.PAPER, Mode.LIVE)),
+    sa.Index(None, "engine", "market", "mode"),
+    comment="Engine configs promoted for PAPER/LIVE (or rolled back), append-only: the audit trail.",
 )
