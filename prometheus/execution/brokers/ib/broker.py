@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus.core.errors import BrokerError
 from prometheus.core.time import utc_now
@@ -23,17 +23,15 @@ from prometheus.execution.brokers.ib.client import build_order, open_connection,
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus.execution.brokers.ib.connectivity import Connectivity
 from prometheus.execution.brokers.ib.mapping import (
-    IB_ENDED,
-    IB_WORKING,
     IbClientIdInUse,
     IbConnectionError,
     check_account,
-    ended_event,
     ib_order_fields,
     mask_account,
     order_refusal,
     quote_price,
 )
+from prometheus.execution.brokers.ib.tracker import OrderTracker
 from prometheus.execution.kill_switch import KillSwitch
 from prometheus.execution.risk_gate import Quote
 from prometheus.execution.state_machine import Order
@@ -84,20 +82,15 @@ class IbBroker:
         self.account: str | None = None
         self.connectivity = Connectivity(kill_switch)
         self._closing = False
-        self.problems: list[str] = []  # IB callbacks we could not apply (each also logged)
         self._clock = clock
         self._ib: ib_async.IB | None = None
-        self._orders: dict[OrderRef, Order] = {}
-        self._open: dict[OrderRef, Order] = {}
-        self._trades: dict[OrderRef, ib_async.Trade] = {}
-        self._refs_by_id: dict[int, OrderRef] = {}
-        self._accepted: set[OrderRef] = set()
-        self._pending_modify: dict[OrderRef, tuple[float | None, float | None]] = {}
-        self._awaiting_commission: dict[str, Fill] = {}  # execId → fill booked, commission report to come
-        self._seen_execs: set[str] = set()
+        self._book = OrderTracker(config.client_id, clock)
         self._contracts: dict[str, ib_async.Contract | None] = {}
-        self._events: list[OrderEvent] = []
-        self._fills: list[Fill] = []
+
+    @property
+    def problems(self) -> list[str]:
+        """IB callbacks that could not be applied (each also logged)."""
+        return self._book.problems
 
     # ----------------------------------------------------------------- connection
     def connect(self) -> str:
@@ -168,10 +161,26 @@ class IbBroker:
                 _log.warning("IB reconnect %d/%d failed (%s); next try in %.1fs", attempt, attempts, exc, delay)
                 time.sleep(delay)
                 delay *= 2
-        start = len(self._events)
-        self._resync()
+        ib = self._connected()
+        start = len(self._book.events)
+        self._book.resync(ib.openTrades(), ib.fills())
         self.connectivity.restored(data_lost=True)
-        return self._events[start:]
+        return self._book.events[start:]
+
+    def adopt(self, order: Order) -> Order:
+        """Take over an order an earlier process sent (IB knows its orderRef): link it and book what IB did since.
+
+        ``order`` is our record of it (:meth:`ExecutionStore.load_order`); executions IB reports beyond its filled
+        quantity are booked once, and a later :meth:`submit` of the ref returns it instead of sending it again.
+
+        Raises
+        ------
+        BrokerError
+            Not connected, or IB has neither an open order nor an execution with this orderRef.
+        """
+        ib = self._connected()
+        self._pump()
+        return self._book.adopt(order, ib.openTrades(), ib.fills())
 
     @property
     def connected(self) -> bool:
@@ -197,7 +206,7 @@ class IbBroker:
             Not connected, the order is not NEW, or IB already has a working order with this orderRef (sent by
             an earlier process: reconcile instead of sending it twice).
         """
-        known = self._orders.get(order.ref)
+        known = self._book.orders.get(order.ref)
         if known is not None:
             return known
         ib = self._connected()
@@ -206,23 +215,20 @@ class IbBroker:
             raise BrokerError(f"order {order.ref} is {order.status}, only NEW orders are sent")
         if any(t.order.orderRef == order.ref.value for t in ib.openTrades()):
             raise BrokerError(f"order {order.ref} is already working at IB; reconcile instead of sending it again")
-        self._orders[order.ref] = order
         reason = order_refusal(order)
         contract = None if reason else self._contract(order.instrument)
         if not reason and contract is None:
             reason = f"IB knows no {self.config.currency} stock {order.instrument!r} on {self.config.exchange}"
         if reason:
-            self._record(order, OrderEvent(order.ref, E.REJECT, self._clock(), reason=reason))
+            self._book.orders[order.ref] = order
+            self._book.record(order, OrderEvent(order.ref, E.REJECT, self._clock(), reason=reason))
             return order
         try:
             trade = ib.placeOrder(contract, build_order(ib_order_fields(order), self.account or ""))
-        except ConnectionError as exc:
-            del self._orders[order.ref]  # never sent: a later submit may send it
+        except ConnectionError as exc:  # never sent: a later submit may send it
             raise BrokerError(f"order {order.ref} not sent: {exc}") from None
-        self._trades[order.ref] = trade
-        self._refs_by_id[trade.order.orderId] = order.ref
-        self._record(order, OrderEvent(order.ref, E.SUBMIT, self._clock()))
-        self._open[order.ref] = order
+        self._book.link(order, trade)
+        self._book.record(order, OrderEvent(order.ref, E.SUBMIT, self._clock()))
         self._pump()
         return order
 
@@ -235,9 +241,9 @@ class IbBroker:
             The order is not working, nothing to change, a limit price for a non-LIMIT order, or fractional
             shares.
         """
-        order = self._working(ref)
+        order = self._book.working(ref)
         self._require_healthy(ref)
-        trade = self._trades[ref]
+        trade = self._book.trades[ref]
         if quantity is None and limit_price is None:
             raise BrokerError(f"modify {ref}: give a quantity or a limit price")
         if limit_price is not None and trade.order.orderType != "LMT":
@@ -251,39 +257,39 @@ class IbBroker:
             totalQuantity=float(round(quantity)) if quantity is not None else trade.order.totalQuantity,
             lmtPrice=limit_price if limit_price is not None else trade.order.lmtPrice,
         )
-        self._record(order, OrderEvent(ref, E.MODIFY_REQUEST, self._clock()))
-        self._pending_modify[ref] = (quantity, limit_price)
+        self._book.record(order, OrderEvent(ref, E.MODIFY_REQUEST, self._clock()))
+        self._book.pending_modify[ref] = (quantity, limit_price)
         self._connected().placeOrder(trade.contract, changed)
         self._pump()
         return order
 
     def cancel(self, ref: OrderRef) -> Order:
         """Ask IB to cancel a working order; CANCELLED follows IB's confirmation."""
-        order = self._working(ref)
+        order = self._book.working(ref)
         ib = self._connected()
-        self._record(order, OrderEvent(ref, E.CANCEL_REQUEST, self._clock()))
-        ib.cancelOrder(self._trades[ref].order)
+        self._book.record(order, OrderEvent(ref, E.CANCEL_REQUEST, self._clock()))
+        ib.cancelOrder(self._book.trades[ref].order)
         self._pump()
         return order
 
     def open_orders(self) -> list[Order]:
         """Our orders still working, in submission order."""
         self._pump()
-        return list(self._open.values())
+        return list(self._book.open.values())
 
     def order(self, ref: OrderRef) -> Order | None:
-        """The order with ``ref``, if this broker sent it."""
-        return self._orders.get(ref)
+        """The order with ``ref``, if this broker sent or adopted it."""
+        return self._book.orders.get(ref)
 
     def order_events(self, since: int = 0) -> Sequence[OrderEvent]:
         """Every order event from position ``since``."""
         self._pump()
-        return self._events[since:]
+        return self._book.events[since:]
 
     def fills(self, since: int = 0) -> Sequence[Fill]:
         """Every fill from position ``since``; a fill is listed once its commission report has arrived."""
         self._pump()
-        return self._fills[since:]
+        return self._book.fills[since:]
 
     def positions(self) -> dict[str, Position]:
         """Non-zero positions of the account as IB reports them (cost basis from IB's average cost)."""
@@ -329,7 +335,7 @@ class IbBroker:
             IbOpenOrder(
                 t.order.orderRef, t.contract.symbol, t.order.action, float(t.order.totalQuantity),
                 float(t.orderStatus.filled), t.order.orderType, t.orderStatus.status, t.order.clientId,
-                t.order.orderId, t.order.permId, OrderRef(t.order.orderRef) in self._orders,
+                t.order.orderId, t.order.permId, OrderRef(t.order.orderRef) in self._book.orders,
             )
             for t in ib.openTrades()
         ]  # fmt: skip
@@ -380,20 +386,15 @@ class IbBroker:
 
     def wait_for_orders(self, refs: Sequence[OrderRef], timeout: float) -> bool:
         """Wait until every order in ``refs`` is terminal and its fills carry their commissions."""
-
-        def settled() -> bool:
-            return not self._awaiting_commission and all(
-                (o := self._orders.get(r)) is not None and o.status.is_terminal for r in refs
-            )
-
-        return self.wait_until(settled, timeout)
+        return self.wait_until(lambda: self._book.settled(refs), timeout)
 
     # ----------------------------------------------------------------- IB callbacks
     def _wire(self, ib: ib_async.IB) -> None:
-        ib.orderStatusEvent += self._guarded(self._on_status)
-        ib.openOrderEvent += self._guarded(self._on_open_order)
-        ib.execDetailsEvent += self._guarded(self._on_execution)
-        ib.commissionReportEvent += self._guarded(self._on_commission)
+        book = self._book
+        ib.orderStatusEvent += book.guarded(book.on_status)
+        ib.openOrderEvent += book.guarded(book.on_open_order)
+        ib.execDetailsEvent += book.guarded(book.on_execution)
+        ib.commissionReportEvent += book.guarded(book.on_commission)
         ib.errorEvent += lambda req_id, code, text, contract: self.connectivity.on_error(code, text)
         ib.disconnectedEvent += lambda: self._on_disconnected(ib)
 
@@ -401,112 +402,6 @@ class IbBroker:
         # Only the drop of the connection in use counts: not our own close, not a connect attempt that failed.
         if ib is self._ib and not self._closing:
             self.connectivity.lost("the connection to IB Gateway / TWS closed")
-
-    def _guarded(self, handler: Callable[..., None]) -> Callable[..., None]:
-        # An exception inside an ib_async callback would be swallowed by its event loop: keep it visible.
-        def run(*args: Any) -> None:
-            try:
-                handler(*args)
-            except BrokerError as exc:
-                _log.error("IB callback %s failed: %s", handler.__name__, exc)
-                self.problems.append(f"{handler.__name__}: {exc}")
-
-        return run
-
-    def _on_status(self, trade: ib_async.Trade) -> None:
-        order = self._order_for(trade)
-        if order is None or order.status.is_terminal:
-            return
-        ref, status = order.ref, trade.orderStatus.status
-        if status in IB_WORKING:
-            if order.status is OrderStatus.SUBMITTED and ref not in self._accepted:
-                self._accepted.add(ref)
-                self._record(order, OrderEvent(ref, E.ACCEPT, self._clock()))
-            return
-        if status not in IB_ENDED:
-            return
-        last = trade.log[-1] if trade.log else None
-        code = last.errorCode if last is not None and last.status == status else 0
-        accepted = ref in self._accepted or order.filled_quantity > 0
-        kind = ended_event(order.status, accepted, status, code)
-        if kind is None:
-            return
-        reason = last.message if code and last is not None else f"IB status {status}"
-        self._record(order, OrderEvent(ref, kind, self._clock(), reason=reason))
-        if kind in (E.MODIFY_REJECT, E.CANCEL_REJECT):
-            self._pending_modify.pop(ref, None)
-
-    def _on_open_order(self, trade: ib_async.Trade) -> None:
-        order = self._order_for(trade)
-        if order is None or order.status is not OrderStatus.PENDING_MODIFY or order.ref not in self._pending_modify:
-            return
-        quantity, limit = self._pending_modify[order.ref]
-        if quantity is not None and abs(trade.order.totalQuantity - quantity) > _QTY_TOL:
-            return
-        if limit is not None and not math.isclose(trade.order.lmtPrice, limit):
-            return
-        del self._pending_modify[order.ref]
-        self._record(order, OrderEvent(order.ref, E.MODIFIED, self._clock(), quantity=quantity or 0.0, price=limit))
-
-    def _on_execution(self, trade: ib_async.Trade, fill: ib_async.Fill) -> None:
-        ex = fill.execution
-        if ex.execId in self._seen_execs:
-            return
-        order = self._order_for(trade)
-        if order is None:
-            _log.warning("execution %s of an order this broker did not send (orderRef %r)", ex.execId, ex.orderRef)
-            return
-        self._book_execution(order, fill)
-
-    def _book_execution(self, order: Order, fill: ib_async.Fill) -> None:
-        ex = fill.execution
-        self._seen_execs.add(ex.execId)
-        ts = ex.time.astimezone(UTC) if ex.time.tzinfo else ex.time.replace(tzinfo=UTC)
-        remaining = order.quantity - order.filled_quantity
-        kind = E.FILL if ex.shares >= remaining - _QTY_TOL * max(remaining, 1.0) else E.PARTIAL_FILL
-        shares = remaining if kind is E.FILL else float(ex.shares)
-        self._record(order, OrderEvent(order.ref, kind, ts, quantity=shares, price=float(ex.price)))
-        booked = Fill(order.ref, order.instrument, order.side, shares, float(ex.price), order.session, ts)
-        report = fill.commissionReport
-        if report.execId == ex.execId:  # the report came first
-            self._fills.append(dataclasses.replace(booked, commission=float(report.commission)))
-        else:
-            self._awaiting_commission[ex.execId] = booked
-
-    def _on_commission(self, trade: ib_async.Trade, fill: ib_async.Fill, report: ib_async.CommissionReport) -> None:
-        booked = self._awaiting_commission.pop(report.execId, None)
-        if booked is not None:
-            self._fills.append(dataclasses.replace(booked, commission=float(report.commission)))
-
-    # ----------------------------------------------------------------- resync after a reconnect
-    def _resync(self) -> None:
-        ib = self._connected()
-        at_ib = {t.order.orderRef: t for t in ib.openTrades() if t.order.orderRef}
-        for ref in self._open:
-            trade = at_ib.get(ref.value)
-            if trade is not None:
-                self._trades[ref] = trade
-                self._refs_by_id[trade.order.orderId] = ref
-        missed = [
-            f
-            for f in ib.fills()
-            if f.execution.execId not in self._seen_execs and OrderRef(f.execution.orderRef) in self._orders
-        ]
-        for f in sorted(missed, key=lambda f: f.execution.time):
-            order = self._orders[OrderRef(f.execution.orderRef)]
-            if order.status is OrderStatus.FILLED:
-                self.problems.append(f"execution {f.execution.execId} for filled order {order.ref}")
-                continue
-            self._book_execution(order, f)
-        now = self._clock()
-        for ref, order in list(self._open.items()):
-            trade = at_ib.get(ref.value)
-            if trade is None:
-                self._pending_modify.pop(ref, None)
-                self._record(order, OrderEvent(ref, E.CANCELLED, now, reason="not open at IB after reconnect"))
-            elif order.status is OrderStatus.SUBMITTED and ref not in self._accepted:
-                self._accepted.add(ref)
-                self._record(order, OrderEvent(ref, E.ACCEPT, now))
 
     # ----------------------------------------------------------------- internals
     def _require_healthy(self, ref: OrderRef) -> None:
@@ -525,26 +420,6 @@ class IbBroker:
         # Let ib_async read what has arrived on the socket, so reads see the latest state.
         if self._ib is not None and self._ib.isConnected():
             run_loop(0)
-
-    def _working(self, ref: OrderRef) -> Order:
-        order = self._open.get(ref)
-        if order is None:
-            raise BrokerError(f"order {ref} is not working (unknown or already done)")
-        return order
-
-    def _record(self, order: Order, ev: OrderEvent) -> None:
-        order.apply(ev)
-        self._events.append(ev)
-        if order.status.is_terminal:
-            self._open.pop(order.ref, None)
-
-    def _order_for(self, trade: ib_async.Trade) -> Order | None:
-        ref = None
-        if trade.order.clientId == self.config.client_id:
-            ref = self._refs_by_id.get(trade.order.orderId)
-        if ref is None and trade.order.orderRef:
-            ref = OrderRef(trade.order.orderRef)
-        return self._orders.get(ref) if ref is not None else None
 
     def _contract(self, symbol: str) -> ib_async.Contract | None:
         if symbol not in self._contracts:

@@ -85,7 +85,9 @@ def open_connection(config: IbConfig, wire: Callable[[ib_async.IB], None]) -> ib
     ib = lib.IB()
     ib.RequestTimeout = config.request_timeout_s
     wire(ib)
-    lib.util.run(_connect(ib, config))
+    # Not util.run: it cancels its task when *any* ib_async connection in the process drops (a global error
+    # event), and a connect must not fail because an older, dead connection is being cleaned up.
+    lib.util.getLoop().run_until_complete(_connect(ib, config))
     return ib
 
 
