@@ -128,6 +128,10 @@ class PointInTimePanel:
         )
         refs = self._view.revisions(Table.INSTRUMENTS, market=self._market, columns=["date", "symbol", "known_at"])
         source = None if _ties(refs) else _Revisions.of(revisions, self._days)
+        # The reference rows visible at t are those known by t: the same count means the same rows, so each state
+        # is read and indexed once per run.
+        self._ref_known = np.sort(refs["known_at"].to_physical().to_numpy())
+        self._listings: dict[int, tuple[pl.DataFrame, _ListedNames]] = {}
         for b0 in range(0, len(self._sessions), self._block):
             b1 = min(b0 + self._block, len(self._sessions)) - 1
             if source is None:
@@ -145,29 +149,37 @@ class PointInTimePanel:
         prices = view.table(Table.PRICES_ADJUSTED, market=self._market, start=first, end=last, columns=_PRICE_COLUMNS)
         return prices, view.table(Table.INSTRUMENTS, market=self._market)
 
+    def _references(self, t: datetime, source: _Revisions, priced: Callable[[], _Names]) -> _ListedNames:
+        """The listings of the reference rows known at ``t`` (every priced name when there are none)."""
+        key = int(np.searchsorted(self._ref_known, source.instant(t), side="right"))
+        if key == 0:
+            return _ListedNames(pl.DataFrame(schema=_REFERENCE_SCHEMA), priced)
+        if key not in self._listings:
+            instruments = self._view.at(t).table(Table.INSTRUMENTS, market=self._market)
+            self._listings[key] = (instruments, _ListedNames(instruments, priced))
+        return self._listings[key][1]
+
     def _dense_windows(self, b0: int, b1: int, source: _Revisions) -> Iterator[PanelWindow]:
         base, last = self._first_row(self._sessions[b0]), self._row(self._sessions[b1])
         view = self._view.at(self._times[b1])
         block = source.resolve(base, last, view.as_of)
-        instruments = view.table(Table.INSTRUMENTS, market=self._market)
-        names = _ListedNames(instruments, lambda: source.priced(base, last, view.as_of))
-        ref_dates = instruments["date"].to_numpy().astype("datetime64[D]")
-        ref_known = instruments["known_at"].to_physical().to_numpy()
+        names = self._references(view.as_of, source, lambda: source.priced(base, last, view.as_of))
         for i in range(b0, b1 + 1):
             day, t = self._sessions[i], self._times[i]
             row, first = self._row(day), self._first_row(day)
             dates = self._days[first : row + 1]
+            instant = source.instant(t)
             # Only reference rows in effect by ``day`` decide who is listed on it (see _ListedNames).
-            in_effect = ref_dates <= np.datetime64(day, "D")
-            late_refs = bool(np.any(ref_known[in_effect] > source.instant(t)))
-            if not late_refs and not block.late(row - base, t):
+            late_refs = names.known_after(day, instant)
+            late_prices = bool(block.known_until[row - base] > instant)
+            if not late_refs and not late_prices:
                 yield block.window(day, t, dates, first - base, names.on(day))
                 continue
             # A late row or revision in the block: this session's window as read at its own decision time.
             self.own_reads += 1
-            refs = self._view.at(t).table(Table.INSTRUMENTS, market=self._market) if late_refs else instruments
-            own = _ListedNames(refs, lambda: source.priced(first, row, t))  # noqa: B023 - called right away
-            yield source.resolve(first, row, t).window(day, t, dates, 0, own.on(day))
+            own = self._references(t, source, lambda: source.priced(first, row, t)) if late_refs else names  # noqa: B023
+            rows = block.as_of(first - base, row - base + 1, instant) if late_prices else block
+            yield rows.window(day, t, dates, first - base if rows is block else 0, own.on(day))
 
     def _read_windows(self, b0: int, b1: int) -> Iterator[PanelWindow]:
         """Windows from TimeMachine reads (a bar dated off the calendar, or two revisions known at one instant)."""
@@ -212,6 +224,10 @@ def _priced_names(prices: pl.DataFrame) -> pl.DataFrame:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: known_at of a bar that does not exist.
+_NEVER = np.iinfo(np.int64).min
+_REFERENCE_SCHEMA = {"symbol": pl.String(), "sector": pl.String(), "date": pl.Date(), "listed": pl.Date(),
+                     "delisted": pl.Date(), "known_at": pl.Datetime("us", "UTC")}  # fmt: skip
 
 
 def _ties(frame: pl.DataFrame) -> bool:
@@ -234,6 +250,8 @@ class _Revisions:
     known: np.ndarray  # known_at in the physical units of ``known_dtype``
     known_dtype: pl.DataType
     values: tuple[np.ndarray, np.ndarray, np.ndarray]
+    #: ``row x symbols + col`` per revision: non-decreasing, as the rows are sorted by date, then symbol.
+    keys: np.ndarray
 
     @classmethod
     def of(cls, frame: pl.DataFrame, days: np.ndarray) -> _Revisions | None:
@@ -256,7 +274,7 @@ class _Revisions:
         known = frame["known_at"].to_physical().to_numpy()
         names = symbols.to_numpy().astype(str)
         columns = {s: k for k, s in enumerate(names.tolist())}
-        return cls(names, columns, row, col, known, frame.schema["known_at"], values)
+        return cls(names, columns, row, col, known, frame.schema["known_at"], values, row * len(names) + col)
 
     def instant(self, t: datetime) -> int:
         """``t`` in the physical units of ``known_at`` (as polars compares them)."""
@@ -286,53 +304,79 @@ class _Revisions:
             a = np.full(shape, np.nan)
             a[r, c] = v[idx]
             arrays.append(a)
-        until = np.full(shape[0], np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(until, r, self.known[idx])
-        return _Dense(self, arrays[0], arrays[1], arrays[2], np.maximum.accumulate(until))
+        known = np.full(shape, _NEVER, dtype=np.int64)
+        known[r, c] = self.known[idx]
+        until = np.maximum.accumulate(known.max(axis=1)) if shape[1] else np.full(shape[0], _NEVER)
+        return _Dense(self, first, arrays[0], arrays[1], arrays[2], known, until)
 
-    def priced(self, first: int, last: int, as_of: datetime) -> pl.DataFrame:
-        """:func:`_priced_names` of the rows dated in calendar rows first..last known at ``as_of``."""
+    def latest_at(self, rows: np.ndarray, cols: np.ndarray, instant: int) -> np.ndarray:
+        """Index of the latest revision known at ``instant`` of each bar (calendar row, column); -1 where none."""
+        wanted = rows * len(self.symbols) + cols
+        lo, hi = np.searchsorted(self.keys, wanted, side="left"), np.searchsorted(self.keys, wanted, side="right")
+        out = np.full(len(wanted), -1, dtype=np.int64)
+        for k in range(len(wanted)):  # a handful of bars, each with a few revisions ordered by known_at
+            j = lo[k] + int(np.searchsorted(self.known[lo[k] : hi[k]], instant, side="right")) - 1
+            out[k] = j if j >= lo[k] else -1
+        return out
+
+    def priced(self, first: int, last: int, as_of: datetime) -> _Names:
+        """The names :func:`_priced_names` gives for the rows dated in calendar rows first..last known at ``as_of``."""
         present = np.zeros(len(self.symbols), dtype=bool)
         present[self.col[self._latest(first, last, as_of)]] = True
-        return pl.DataFrame(
-            {"symbol": self.symbols[present].tolist(), "sector": [""] * int(present.sum())},
-            schema={"symbol": pl.String(), "sector": pl.String()},
-        ).with_columns(pl.lit(None, dtype=pl.Date()).alias("delisted"))
+        n = int(present.sum())
+        return _Names(self.symbols[present], np.full(n, "", dtype=str), np.full(n, np.datetime64("NaT", "D")))
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The names of a window: symbols (sorted), sectors ('' when unknown), delisting dates (NaT while listed)."""
+
+    symbols: np.ndarray
+    sectors: np.ndarray
+    delisted: np.ndarray
 
 
 @dataclass(frozen=True)
 class _Dense:
-    """Calendar rows read at one instant as (rows, symbols) arrays; a session's window is a slice of them."""
+    """Calendar rows from ``first`` read at one instant as (rows, symbols) arrays; a window is a slice of them."""
 
     source: _Revisions
+    first: int
     returns: np.ndarray
     dollar_volume: np.ndarray
     close: np.ndarray
-    #: Per row, the latest known_at of the bars dated at or before it (physical units).
+    #: known_at of each bar (physical units; ``_NEVER`` where none).
+    known: np.ndarray
+    #: Per row, the latest known_at of the bars dated at or before it.
     known_until: np.ndarray
 
-    def late(self, row: int, t: datetime) -> bool:
-        """Whether a bar dated at or before row ``row`` became known after ``t``."""
-        return bool(self.known_until[row] > self.source.instant(t))
+    def as_of(self, lo: int, hi: int, instant: int) -> _Dense:
+        """Rows ``lo:hi`` as read at the earlier ``instant``: each bar this read holds that was not yet known then
+        is replaced by its latest revision known then, or dropped."""
+        known = self.known[lo:hi]
+        r, c = np.nonzero(known > instant)
+        arrays = [a[lo:hi].copy() for a in (self.returns, self.dollar_volume, self.close)]
+        found = self.source.latest_at(self.first + lo + r, c, instant)
+        for a, values in zip(arrays, self.source.values, strict=True):
+            a[r, c] = np.where(found >= 0, values[found], np.nan)
+        return _Dense(self.source, self.first + lo, arrays[0], arrays[1], arrays[2], known, self.known_until[lo:hi])
 
-    def window(self, day: date, t: datetime, dates: np.ndarray, first: int, names: pl.DataFrame) -> PanelWindow:
+    def window(self, day: date, t: datetime, dates: np.ndarray, first: int, names: _Names) -> PanelWindow:
         """The window of ``day``: rows ``first`` to ``first + len(dates) - 1``, the columns of ``names``."""
-        symbols = names["symbol"].to_numpy().astype(str)
-        cols = np.fromiter((self.source.columns.get(s, -1) for s in symbols.tolist()), dtype=np.int64,
-                           count=len(symbols))  # fmt: skip
+        columns = self.source.columns
+        cols = np.fromiter((columns.get(s, -1) for s in names.symbols.tolist()), dtype=np.int64,
+                           count=len(names.symbols))  # fmt: skip
         missing = cols < 0
         take = np.where(missing, 0, cols)
         stop = first + len(dates)
 
         def cut(a: np.ndarray) -> np.ndarray:
-            out = np.ascontiguousarray(a[first:stop, take])
+            out = np.take(a[first:stop], take, axis=1)
             out[:, missing] = np.nan  # listed without any bar
             return out
 
-        delisted = names["delisted"].to_numpy().astype("datetime64[D]")
-        sectors = names["sector"].to_numpy().astype(str)
-        return PanelWindow(day, t, dates, symbols, sectors, cut(self.returns), cut(self.dollar_volume),
-                           cut(self.close), delisted)  # fmt: skip
+        return PanelWindow(day, t, dates, names.symbols, names.sectors, cut(self.returns), cut(self.dollar_volume),
+                           cut(self.close), names.delisted)  # fmt: skip
 
 
 class _ListedNames:
@@ -345,20 +389,24 @@ class _ListedNames:
     constant between consecutive values of ``date``, ``listed`` and ``delisted + 1``.
     """
 
-    def __init__(self, instruments: pl.DataFrame, priced: Callable[[], pl.DataFrame]) -> None:
+    def __init__(self, instruments: pl.DataFrame, priced: Callable[[], _Names]) -> None:
         self._empty, self._priced = instruments.is_empty(), priced
-        self._cache: dict[int, pl.DataFrame] = {}
+        self._cache: dict[int, _Names] = {}
         rows = instruments.sort(["symbol", "date", "known_at"])
-        self._rows = rows.select("symbol", pl.col("sector").fill_null(""), pl.col("delisted").cast(pl.Date()))
-        self._symbol = rows["symbol"].rank("dense").to_numpy() if not self._empty else np.empty(0, np.int64)
+        self._symbols = rows["symbol"].to_numpy().astype(str)
+        self._sectors = rows["sector"].fill_null("").to_numpy().astype(str)
         self._date = rows["date"].to_numpy().astype("datetime64[D]")
         self._listed = rows["listed"].to_numpy().astype("datetime64[D]")
         self._delisted = rows["delisted"].to_numpy().astype("datetime64[D]")
+        self._known = rows["known_at"].to_physical().to_numpy()
         ends = self._delisted[~np.isnat(self._delisted)] + np.timedelta64(1, "D")
-        edges = np.concatenate([self._date, self._listed[~np.isnat(self._listed)], ends])
-        self._edges = np.unique(edges)
+        self._edges = np.unique(np.concatenate([self._date, self._listed[~np.isnat(self._listed)], ends]))
 
-    def on(self, day: date) -> pl.DataFrame:
+    def known_after(self, day: date, instant: int) -> bool:
+        """Whether a row in effect by ``day`` became known after ``instant`` (physical known_at units)."""
+        return bool(np.any(self._known[self._date <= np.datetime64(day, "D")] > instant))
+
+    def on(self, day: date) -> _Names:
         """The names listed on ``day``."""
         d = np.datetime64(day, "D")
         key = int(np.searchsorted(self._edges, d, side="right"))
@@ -368,13 +416,13 @@ class _ListedNames:
             found = self._priced()
         else:
             idx = np.flatnonzero(self._date <= d)
-            sym = self._symbol[idx]
+            sym = self._symbols[idx]
             last = np.ones(idx.size, dtype=bool)
             last[:-1] = sym[1:] != sym[:-1]
             idx = idx[last]
             listed, delisted = self._listed[idx], self._delisted[idx]
-            keep = (np.isnat(listed) | (listed <= d)) & (np.isnat(delisted) | (delisted >= d))
-            found = self._rows[idx[keep]]
+            idx = idx[(np.isnat(listed) | (listed <= d)) & (np.isnat(delisted) | (delisted >= d))]
+            found = _Names(self._symbols[idx], self._sectors[idx], self._delisted[idx])
         self._cache[key] = found
         return found
 
