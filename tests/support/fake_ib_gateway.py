@@ -178,6 +178,7 @@ class FakeIbGateway:
         self._server: socketserver.ThreadingTCPServer | None = None
         self._port = 0  # 0 until the first start; a restart listens on the same port again
         self.duplicate_id_next = False  # answer the next new order with error 103 (duplicate order id)
+        self.refuse_modify_next: int | None = None  # answer the next modify with this error code (order unchanged)
         self._thread: threading.Thread | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -389,6 +390,10 @@ class FakeIbGateway:
     def _modify(self, session: _Session, order: FakeOrder, quantity: float, limit: float | None) -> None:
         if not order.working:
             session.send(_ERR_MSG, 2, order.order_id, 104, "Cannot modify a filled order.", "")
+            return
+        if self.refuse_modify_next is not None:
+            code, self.refuse_modify_next = self.refuse_modify_next, None
+            session.send(_ERR_MSG, 2, order.order_id, code, "Order modification refused by the fake", "")
             return
         order.quantity, order.limit_price = quantity, limit
         self._send_open_order(session, order)

@@ -21,6 +21,8 @@ E = OrderEventType
 IB_WORKING: Final = frozenset({"PreSubmitted", "Submitted"})
 #: IB order statuses that end an order without (further) fills.
 IB_ENDED: Final = frozenset({"Cancelled", "ApiCancelled", "Inactive"})
+#: ib_async's status for an order after an IB warning (the order stays live at IB).
+IB_VALIDATION_ERROR: Final = "ValidationError"
 #: IB error code "Order Canceled - reason:": the confirmation of a cancel, not a failure.
 IB_ORDER_CANCELLED: Final = 202
 
@@ -122,6 +124,15 @@ def ended_event(status: OrderStatus, accepted: bool, ib_status: str, error_code:
     if status is OrderStatus.SUBMITTED and not accepted and (failed or ib_status == "Inactive"):
         return E.REJECT
     return E.CANCELLED
+
+
+def warning_event(status: OrderStatus) -> OrderEventType | None:
+    """The event for an IB warning on an order (ib_async status ValidationError): a pending request failed."""
+    if status is OrderStatus.PENDING_MODIFY:
+        return E.MODIFY_REJECT
+    if status is OrderStatus.PENDING_CANCEL:
+        return E.CANCEL_REJECT
+    return None
 
 
 def check_account(mode: Mode, managed: Sequence[str], configured: str | None, live_confirm: str | None) -> str:

@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from prometheus.core.errors import BrokerError
-from prometheus.execution.brokers.ib.mapping import IB_ENDED, IB_WORKING, ended_event
+from prometheus.execution.brokers.ib.mapping import (
+    IB_ENDED,
+    IB_VALIDATION_ERROR,
+    IB_WORKING,
+    ended_event,
+    warning_event,
+)
 from prometheus.execution.state_machine import Order
 from prometheus.execution.types import Fill, OrderEvent, OrderEventType, OrderRef, OrderStatus
 
@@ -120,12 +126,14 @@ class OrderTracker:
         if status in IB_WORKING:
             self._accept(order)
             return
-        if status not in IB_ENDED:
-            return
         last = trade.log[-1] if trade.log else None
         code = last.errorCode if last is not None and last.status == status else 0
-        accepted = order.ref in self._accepted or order.filled_quantity > 0
-        kind = ended_event(order.status, accepted, status, code)
+        if status == IB_VALIDATION_ERROR:
+            kind = warning_event(order.status)
+        elif status in IB_ENDED:
+            kind = ended_event(order.status, order.ref in self._accepted or order.filled_quantity > 0, status, code)
+        else:
+            return
         if kind is None:
             return
         reason = last.message if code and last is not None else f"IB status {status}"

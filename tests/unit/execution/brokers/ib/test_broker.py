@@ -506,3 +506,19 @@ def test_adopt_when_process_died_between_fills_books_each_fill_once(
 def test_adopt_when_ib_knows_no_such_ref_raises(broker: IbBroker) -> None:
     with pytest.raises(BrokerError, match="no open order or execution"):
         broker.adopt(make_order("AAA", ref="r-never-sent"))
+
+
+@pytest.mark.parametrize("code", [104, 105])  # an order error, and a warning (ib_async: ValidationError)
+def test_modify_when_ib_refuses_records_modify_reject_and_the_order_keeps_working(
+    broker: IbBroker, gateway: FakeIbGateway, code: int
+) -> None:
+    order = broker.submit(make_order("DDD", quantity=10, ref="r-nomod", order_type=OrderType.LIMIT, limit_price=39.0))
+    assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, order.ref), WAIT)
+    gateway.refuse_modify_next = code
+    broker.modify(order.ref, limit_price=39.5)
+    assert broker.wait_until(lambda: E.MODIFY_REJECT in _kinds(broker, order.ref), WAIT)
+    assert (order.status, order.limit_price) == (OrderStatus.SUBMITTED, 39.0)
+    assert str(code) in order.events[-1].reason
+    gateway.fill("r-nomod")
+    _wait_terminal(broker, order.ref)
+    assert order.status is OrderStatus.FILLED

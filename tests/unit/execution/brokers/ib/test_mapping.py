@@ -16,6 +16,7 @@ from prometheus.execution.brokers.ib.mapping import (
     order_refusal,
     quote_price,
     side_from_execution,
+    warning_event,
 )
 from tests.support.execution_kit import make_order
 
@@ -127,3 +128,13 @@ def test_quote_price_when_fields_missing_falls_back_to_midpoint_then_close(
     last: float, bid: float, ask: float, close: float, expected: float | None
 ) -> None:
     assert quote_price(last, bid, ask, close) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(S.PENDING_MODIFY, E.MODIFY_REJECT), (S.PENDING_CANCEL, E.CANCEL_REJECT), (S.SUBMITTED, None)],
+)
+def test_warning_event_when_a_request_is_pending_rejects_it(
+    status: OrderStatus, expected: OrderEventType | None
+) -> None:
+    assert warning_event(status) is expected
