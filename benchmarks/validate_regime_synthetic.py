@@ -9,8 +9,9 @@ Definitions and bars: :mod:`prometheus.engines.validation`; the test is ``tests/
 The default seeds are the test seeds (201-210, fixed before looking): choose configurations on the development
 seeds (``--dev``: 100-119) only, and run the test seeds with the chosen one.
 
-Usage: python benchmarks/validate_regime_synthetic.py [--seeds ... | --dev] [--states 2] [--cross-section
-[--cross-section-weight 3] [--cross-section-half-lives 2 5 20]] [--no-hmm] [--out FILE]
+Usage: python benchmarks/validate_regime_synthetic.py [--seeds ... | --dev] [--states 2] [--discrete] [--cross-section
+[--cross-section-weight 3] [--cross-section-half-lives 2 5 20]] [--jump-penalties 60 100 200 400] [--no-hmm]
+[--out FILE]
 """
 
 from __future__ import annotations
@@ -49,20 +50,24 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(TEST_SEEDS))
     parser.add_argument("--dev", action="store_true", help="The development seeds 100-119.")
     parser.add_argument("--states", type=int, default=2)
+    parser.add_argument("--discrete", action="store_true", help="Discrete jump model (continuous: false).")
     parser.add_argument("--cross-section", action="store_true", help="Add the cross-sectional features.")
     parser.add_argument("--cross-section-weight", type=float, default=1.0)
     parser.add_argument("--cross-section-half-lives", type=int, nargs="+", default=[5, 20])
+    parser.add_argument("--jump-penalties", type=float, nargs="+", default=None, help="Penalty candidates.")
     parser.add_argument("--no-hmm", action="store_true", help="Skip the HMM baseline.")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     seeds = list(DEV_SEEDS) if args.dev else args.seeds
     cfg = RegimeConfig(
         n_states=args.states,
+        continuous=not args.discrete,
         cross_section=args.cross_section,
         cross_section_weight=args.cross_section_weight,
         cross_section_half_lives=tuple(args.cross_section_half_lives),
+        **({"jump_penalties": tuple(args.jump_penalties)} if args.jump_penalties else {}),
     )
-    hmm_cfg = RegimeConfig(**{**cfg.model_dump(), "method": RegimeMethod.HMM, "n_states": 2})
+    hmm_cfg = RegimeConfig(**{**cfg.model_dump(), "method": RegimeMethod.HMM, "n_states": 2, "continuous": True})
     models = {"jump_model": cfg} | ({} if args.no_hmm else {"hmm": hmm_cfg})
     runs: dict[str, list] = {name: [] for name in [*models, "oracle"]}
     rows = []
