@@ -116,8 +116,6 @@ class IbBroker:
         except BrokerError:
             ib.disconnect()
             raise
-        # Open orders of every API client and TWS, so that a ref sent under another client id is not sent again.
-        ib.reqAllOpenOrders()
         self._ib = ib
         cfg = self.config
         _log.info(

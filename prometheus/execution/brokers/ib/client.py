@@ -71,7 +71,8 @@ def run_loop(seconds: float) -> None:
 
 
 def open_connection(config: IbConfig, wire: Callable[[ib_async.IB], None]) -> ib_async.IB:
-    """A connected, synchronised ``IB`` client; ``wire`` subscribes the callbacks before the first message.
+    """A connected ``IB`` client, synchronised (positions, open orders of every client id, account values,
+    executions); ``wire`` subscribes the callbacks before the first message.
 
     Raises
     ------
@@ -116,7 +117,10 @@ async def _connect(ib: ib_async.IB, cfg: IbConfig) -> None:
         if connecting not in done:
             raise TimeoutError
         connecting.result()
+        # Open orders of every API client and TWS too, so that a ref sent under another client id is seen.
+        await asyncio.wait_for(ib.reqAllOpenOrdersAsync(), cfg.request_timeout_s)
     except (OSError, TimeoutError) as exc:
+        ib.disconnect()
         raise IbConnectionError(
             f"cannot connect to IB at {cfg.host}:{cfg.port} (PROMETHEUS_IB_HOST / PROMETHEUS_IB_PORT): {exc!r}; "
             "is IB Gateway or TWS running with the API enabled on that port?"
