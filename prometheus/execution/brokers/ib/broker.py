@@ -134,6 +134,8 @@ class IbBroker:
     def reconnect(self, attempts: int = 5, backoff_s: float = 0.5) -> list[OrderEvent]:
         """Connect again after a drop (waits double after each failed try), then resynchronise our orders.
 
+        Connected already: only the resync runs.
+
         ib_async forgets its orders and fills on disconnect; the resync re-links our working orders to IB's open
         orders by orderRef, records every execution missed while away exactly once (from ``reqExecutions``), and
         cancels our record of working orders IB no longer lists as open. Returns the events the resync recorded.
@@ -146,6 +148,7 @@ class IbBroker:
             The account guard refuses the account now logged in (no retry).
         """
         self.wait_until(lambda: not self.connected, 0.05)  # let a drop that just happened be noticed
+        was_connected = self.connected
         if self._ib is not None and not self._ib.isConnected():
             self._ib = None  # the socket is gone; a fresh ib_async client starts from a clean state
         delay = backoff_s
@@ -162,7 +165,8 @@ class IbBroker:
         ib = self._connected()
         start = len(self._book.events)
         self._book.resync(ib.openTrades(), ib.fills())
-        self.connectivity.restored(data_lost=True)
+        if not was_connected:  # a live socket degraded by 1100 waits for IB's 1101 / 1102 instead
+            self.connectivity.restored(data_lost=True)
         return self._book.events[start:]
 
     def adopt(self, order: Order) -> Order:

@@ -522,3 +522,12 @@ def test_modify_when_ib_refuses_records_modify_reject_and_the_order_keeps_workin
     gateway.fill("r-nomod")
     _wait_terminal(broker, order.ref)
     assert order.status is OrderStatus.FILLED
+
+
+def test_reconnect_when_socket_is_up_but_ib_reported_1100_stays_degraded(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
+    gateway.broadcast_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
+    assert broker.wait_until(lambda: broker.connectivity.degraded, WAIT)
+    assert broker.reconnect() == []
+    assert broker.connectivity.degraded  # only IB's 1101 / 1102 says TWS is back in touch with IB
