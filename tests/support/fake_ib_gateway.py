@@ -266,6 +266,15 @@ class FakeIbGateway:
                 except OSError:
                     continue
 
+    def expire(self, order_ref: str) -> None:
+        """IB cancels a working order on its own (a DAY order at the close): status Cancelled, then error 202."""
+        with self._lock:
+            order = self.order_by_ref(order_ref)
+            order.status = "Cancelled"
+            session = self._owner[(order.client_id, order.order_id)]
+            self._send_status(session, order)
+            session.send(_ERR_MSG, 2, order.order_id, 202, "Order Canceled - reason:The order expired at the close", "")
+
     # ----------------------------------------------------------------- connection
     def _serve(self, sock: socket.socket) -> None:
         session = _Session(sock)

@@ -531,3 +531,15 @@ def test_reconnect_when_socket_is_up_but_ib_reported_1100_stays_degraded(
     assert broker.wait_until(lambda: broker.connectivity.degraded, WAIT)
     assert broker.reconnect() == []
     assert broker.connectivity.degraded  # only IB's 1101 / 1102 says TWS is back in touch with IB
+
+
+def test_order_when_ib_cancels_it_unasked_records_cancelled_with_the_fills_kept(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
+    order = broker.submit(make_order("BBB", Side.BUY, 10, ref="r-expire", order_type=OrderType.LIMIT, limit_price=21))
+    assert broker.wait_until(lambda: order.filled_quantity == 5, WAIT)
+    gateway.expire("r-expire")
+    _wait_terminal(broker, order.ref)
+    assert order.status is OrderStatus.CANCELLED
+    assert order.filled_quantity == 5
+    assert _kinds(broker, order.ref) == [E.SUBMIT, E.ACCEPT, E.PARTIAL_FILL, E.CANCELLED]
