@@ -74,6 +74,13 @@ COMMANDS: dict[str, LazyCommand] = {
         "Ingest historical data: QC, quarantine, corporate-action adjustment and point-in-time publishing.",
         group=True,
     ),
+    "kronos": LazyCommand(
+        "prometheus_cli.kronos",
+        "app",
+        "Kronos: report on an experiment's decision outcomes (slices by regime, degraded configs) with config "
+        "proposals; evaluate a proposal on a hold-out; approve, reject or roll back (PAPER/LIVE promotions).",
+        group=True,
+    ),
     "kill-switch": LazyCommand(
         "prometheus_cli.kill_switch",
         "app",

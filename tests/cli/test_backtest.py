@@ -17,7 +17,9 @@ from prometheus.core.types import Market
 from prometheus.data.known_at import decision_times
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
+from prometheus.engines.pipeline import EngineChainConfig
 from prometheus.meta import OUTCOME_ENGINES, read_outcomes
+from prometheus.meta.kronos import Finding, get_proposal, propose, save_proposal
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables import backtest_daily, backtest_runs, engine_decisions, fills, orders
 from prometheus_cli import app
@@ -191,3 +193,43 @@ def test_single_month_when_backtested_as_a_new_experiment_finds_its_assessment_m
     out = _invoke(cli_market_root, "--start", "2017-03-01", "--end", "2017-03-31", "--experiment", "one-month")
     assert "report:" in out
     assert _frame(cli_market_root, backtest_daily, "one-month").height == 23  # March 2017 sessions of XNYS
+
+
+def _kronos(root: Path, *args: str) -> str:
+    result = runner.invoke(app, ["kronos", *args], env={"PROMETHEUS_DATA_ROOT": str(root)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_kronos_when_a_proposal_is_evaluated_on_a_holdout_its_verdict_decides_the_approval(first_run) -> None:
+    """report -> proposal -> evaluate (two hold-out experiments through Dagster) -> approve only if it passed."""
+    root, _, _ = first_run
+    out = _kronos(root, "report", "--experiment", "bt")
+    assert "Kronos US_EQ bt: 2018-10-01.." in out
+    assert "engine,regime,samples,mean,t_stat" in out
+    store = RuntimeStore(f"sqlite:///{root / 'runtime.sqlite'}")
+    finding = Finding("regime_slice", "assessment", "a", 5, "works in calm, not in crisis",
+                      {"works": ["calm"], "fails": ["crisis"]})  # fmt: skip
+    [proposal] = propose([finding], EngineChainConfig())
+    pid = save_proposal(store, proposal)
+    refused = runner.invoke(
+        app, ["kronos", "approve", str(pid), "--by", "ana"], env={"PROMETHEUS_DATA_ROOT": str(root)}
+    )
+    assert refused.exit_code == 2
+    assert "no hold-out verdict" in refused.output
+    out = _kronos(root, "evaluate", str(pid), "--start", "2018-12-03", "--end", "2018-12-31")
+    assert "deflated Sharpe" in out
+    verdict = get_proposal(store, pid)["evidence"]["holdout"]
+    assert verdict["experiments"] == {"current": f"kronos-{pid}-current", "proposed": f"kronos-{pid}-proposed"}
+    assert _frame(root, backtest_daily, f"kronos-{pid}-proposed").height == 19  # Dec 3-31 2018 (closed on the 5th)
+    decided = runner.invoke(app, ["kronos", "approve", str(pid), "--by", "ana", "--from", "2019-01-02"],
+                            env={"PROMETHEUS_DATA_ROOT": str(root)})  # fmt: skip
+    if verdict["accepted"]:
+        assert decided.exit_code == 0, decided.output
+        assert "PROMOTED for PAPER US_EQ from 2019-01-02" in decided.output
+        assert f",PROMOTE,{proposal.proposed_config_version[:16]},2019-01-02,{pid},ana" in _kronos(root, "promotions")
+    else:
+        assert decided.exit_code == 2
+        assert "failed its hold-out" in decided.output
+        _kronos(root, "reject", str(pid), "--reason", "failed its hold-out", "--by", "ana")
+        assert f"{pid},portfolio,REJECTED,ana" in _kronos(root, "proposals")
