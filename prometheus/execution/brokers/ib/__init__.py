@@ -3,7 +3,7 @@
 ``ib_async`` itself is imported on the first connect, so importing this package stays cheap.
 """
 
-from prometheus.execution.brokers.ib.broker import IbBroker
+from prometheus.execution.brokers.ib.broker import IbBroker, IbOpenOrder, IbStatus
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus.execution.brokers.ib.mapping import (
     ORDER_TYPES,
@@ -22,6 +22,8 @@ __all__ = [
     "IbClientIdInUse",
     "IbConfig",
     "IbConnectionError",
+    "IbOpenOrder",
+    "IbStatus",
     "check_account",
     "is_paper_account",
     "mask_account",

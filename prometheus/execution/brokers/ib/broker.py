@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from prometheus.core.errors import BrokerError
 from prometheus.core.time import utc_now
+from prometheus.core.types import Mode
 from prometheus.execution.brokers.ib.client import build_order, open_connection, run_loop, stock
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus.execution.brokers.ib.connectivity import Connectivity
@@ -60,6 +61,20 @@ class IbOpenOrder:
     order_id: int
     perm_id: int
     ours: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IbStatus:
+    """What ``broker status`` shows: the connection, the (masked) account, positions and IB's open orders."""
+
+    mode: Mode
+    endpoint: str  # host:port
+    client_id: int
+    connected: bool
+    account: str  # masked
+    degraded: str  # why new orders are held back ("" when healthy)
+    positions: dict[str, Position]
+    open_orders: list[IbOpenOrder]
 
 
 class IbBroker:
@@ -328,6 +343,14 @@ class IbBroker:
                 with suppress(ValueError):
                     out[v.tag] = float(v.value)
         return out
+
+    def status(self) -> IbStatus:
+        """The connection, account, positions and open orders at IB (empty lists when not connected)."""
+        cfg, up = self.config, self.connected
+        return IbStatus(
+            cfg.mode, f"{cfg.host}:{cfg.port}", cfg.client_id, up, mask_account(self.account),
+            self.connectivity.reason, self.positions() if up else {}, self.ib_open_orders() if up else [],
+        )  # fmt: skip
 
     def ib_open_orders(self) -> list[IbOpenOrder]:
         """Every order IB lists as open for this login (any client id), ours or not."""

@@ -543,3 +543,17 @@ def test_order_when_ib_cancels_it_unasked_records_cancelled_with_the_fills_kept(
     assert order.status is OrderStatus.CANCELLED
     assert order.filled_quantity == 5
     assert _kinds(broker, order.ref) == [E.SUBMIT, E.ACCEPT, E.PARTIAL_FILL, E.CANCELLED]
+
+
+def test_status_when_connected_shows_masked_account_positions_and_open_orders(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
+    order = broker.submit(make_order("DDD", quantity=10, ref="r-status"))
+    assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, order.ref), WAIT)
+    status = broker.status()
+    assert (status.mode, status.endpoint, status.client_id) == (Mode.PAPER, f"127.0.0.1:{gateway.port}", 7)
+    assert (status.connected, status.account, status.degraded) == (True, "****567", "")
+    assert status.positions["DDD"].quantity == 30
+    assert [(o.order_ref, o.ours) for o in status.open_orders] == [("r-status", True)]
+    broker.disconnect()
+    assert (broker.status().connected, broker.status().open_orders) == (False, [])
