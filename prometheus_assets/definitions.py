@@ -40,7 +40,7 @@ from prometheus_assets.engines.scenarios import build_scenarios_assets
 from prometheus_assets.engines.stability import build_stability_assets
 from prometheus_assets.engines.universe import build_universe_assets
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
-from prometheus_assets.meta import OUTCOMES_ASSET, build_outcome_assets
+from prometheus_assets.meta import KRONOS_ASSET, OUTCOMES_ASSET, build_kronos_assets, build_outcome_assets
 from prometheus_assets.partitions import MarketScope
 from prometheus_resources import resources_for
 
@@ -68,6 +68,7 @@ class Flow:
     PORTFOLIO = "portfolio"
     BACKTEST = "backtest"
     OUTCOMES = "outcomes"
+    KRONOS = "kronos"
 
 
 def job_name(market: Market, flow: str) -> str:
@@ -140,6 +141,10 @@ def _market_jobs(scope: MarketScope) -> list[dg.UnresolvedAssetJobDefinition]:
             dg.AssetSelection.assets(key(OUTCOMES_ASSET)),
             "Record the realised outcome of every engine decision after each horizon",
         ),
+        Flow.KRONOS: (
+            dg.AssetSelection.assets(key(KRONOS_ASSET)),
+            "Kronos: slice the experiment's decision outcomes, find degraded configs, propose config changes",
+        ),
     }
     return [
         dg.define_asset_job(
@@ -183,6 +188,7 @@ def build_definitions(
         assets += build_scenarios_assets(scope, chain.scenarios)
         assets += build_backtest_assets(scope, backtest)
         assets += build_outcome_assets(scope)
+        assets += build_kronos_assets(scope, chain)
         jobs += _market_jobs(scope)
         if market is Market.US_EQ:
             assets.append(build_reference_asset(bar_delay))

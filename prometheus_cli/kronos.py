@@ -13,6 +13,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
 import typer
 
 from prometheus.backtest.experiment import ExperimentConfig, read_daily
@@ -24,20 +25,21 @@ from prometheus.meta.kronos import (
     KronosConfig,
     add_evidence,
     approve,
-    build_report,
     get_proposal,
     judge,
     list_proposals,
+    list_reports,
     promotions,
-    propose,
     reject,
     rollback,
-    save_proposal,
-    save_report,
     sharpe,
 )
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.enums import ProposalStatus
+from prometheus_assets.definitions import Flow, job_name
+from prometheus_assets.launch import COMMAND_TAG, MARKET_TAG, run_job
+from prometheus_assets.meta import KRONOS_ASSET
+from prometheus_assets.partitions import EXPERIMENT_TAG
 from prometheus_cli import flows
 from prometheus_cli._common import date_option, run, settings
 
@@ -78,20 +80,27 @@ def report(
     market: str = _MARKET,
     config: Path = _CONFIG,
 ) -> None:
-    """Slice the experiment's outcomes, print the findings, save the report and Kronos' proposals."""
-    store = _store()
+    """Run <market>/kronos_report on the experiment through Dagster: print the findings and the slices, save the
+    report and Kronos' proposals."""
+    s, store = settings(), _store()
 
     def go() -> None:
         m = parse_market(market)
-        found = build_report(store, m, experiment, cfg=KronosConfig())
-        report_id = save_report(store, found)
-        typer.echo(found.summary())
-        typer.echo(f"report {report_id}: {found.slices.height} slices")
-        at = found.slices.filter(found.slices["horizon_sessions"] == KronosConfig().horizon)
-        typer.echo(at.select("engine", "regime", "samples", "mean", "t_stat").write_csv().rstrip())
-        for proposal in propose(found.findings, _experiment_config(config).chain):
-            pid = save_proposal(store, proposal, report_id)
-            typer.echo(f"proposal {pid}: {proposal.rationale}")
+        chain = _experiment_config(config).chain
+        launcher = flows.Launcher.for_market(s, m, typer.echo, engines=chain)
+        done = run_job(launcher.defs, launcher.instance, job_name(m, Flow.KRONOS),
+                       tags={EXPERIMENT_TAG: experiment, COMMAND_TAG: "kronos report", MARKET_TAG: m.value},
+                       echo=typer.echo)  # fmt: skip
+        meta = done.metadata(f"{m.value.lower()}/{KRONOS_ASSET}")
+        stored = next(r for r in list_reports(store, experiment) if r["id"] == meta["report_id"])
+        typer.echo(stored["summary"])
+        slices = pl.DataFrame(stored["slices"]["slices"], infer_schema_length=None)
+        if slices.height:
+            at = slices.filter(pl.col("horizon_sessions") == KronosConfig().horizon)
+            typer.echo(at.select("engine", "regime", "samples", "mean", "t_stat").write_csv().rstrip())
+        for pid in meta["proposals"]:
+            typer.echo(f"proposal {pid}: {get_proposal(store, pid)['rationale']}")
+        typer.echo(f"report {meta['report_id']} ({len(meta['proposals'])} proposal(s))")
 
     run(go)
 

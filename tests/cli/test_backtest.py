@@ -205,6 +205,8 @@ def test_kronos_when_a_proposal_is_evaluated_on_a_holdout_its_verdict_decides_th
     """report -> proposal -> evaluate (two hold-out experiments through Dagster) -> approve only if it passed."""
     root, _, _ = first_run
     out = _kronos(root, "report", "--experiment", "bt")
+    assert "kronos_report started" in out  # a Dagster run of <market>/kronos_report
+    assert "check us_eq/kronos_report no_degraded_config" in out
     assert "Kronos US_EQ bt: 2018-10-01.." in out
     assert "engine,regime,samples,mean,t_stat" in out
     store = RuntimeStore(f"sqlite:///{root / 'runtime.sqlite'}")

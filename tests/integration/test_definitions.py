@@ -72,13 +72,14 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     expected[f"{p}/decision_outcomes"] = (monthly, p, sorted(f"{p}/{t}" for t in (
         "assessments", "fragility_scores", "instruments", "prices_adjusted", "regime_states", "stability_scores",
         "target_portfolios")))  # fmt: skip
+    expected[f"{p}/kronos_report"] = ("NoneType", p, [f"{p}/decision_outcomes"])
     expected[f"{p}/encoder_model"] = (periods, p, [f"{p}/prices_adjusted"])
     expected[f"{p}/instrument_embeddings"] = (monthly, p, [f"{p}/encoder_model", f"{p}/prices_adjusted"])
     expected[f"{p}/news_embeddings"] = (monthly, p, [f"{p}/news"])
     expected[f"{p}/profiles"] = (monthly, p, [f"{p}/instrument_embeddings", f"{p}/prices_adjusted"])
     assert snapshot == expected
     flows = ("trading_sessions", "ingestion", "encoder_model", "encoders", "news", "regime_model", "engines",
-             "assessment_model", "assessment", "portfolio", "backtest", "outcomes")  # fmt: skip
+             "assessment_model", "assessment", "portfolio", "backtest", "outcomes", "kronos")  # fmt: skip
     assert sorted(j.name for j in defs.jobs) == sorted([*(f"us_eq_{f}_job" for f in flows), "us_eq_reference_job"])
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     ingestion = {("prices_daily", "qc_quarantine"), ("prices_daily", "missing_sessions"),
@@ -92,7 +93,7 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
     engines |= {("scenario_sets", f"scenario_results__{c}") for c in output}
     engines |= {("target_portfolios", "limits_hold"), ("scenario_sets", "var_not_above_es")}  # their own checks
     engines |= {("backtest_daily", "equity_reconciles"), ("backtest_daily", "no_missing_results")}
-    engines.add(("decision_outcomes", "known_after_horizon"))
+    engines |= {("decision_outcomes", "known_after_horizon"), ("kronos_report", "no_degraded_config")}
     encoders = {(t, c) for t in ("instrument_embeddings", "profiles") for c in output}
     encoders |= {(t, c) for t in ("encoder_model", "news_embeddings") for c in ("schema", "no_nan_in_decision_columns")}
     assert checks == {(f"{p}/{table}", name) for table, name in ingestion | engines | encoders}

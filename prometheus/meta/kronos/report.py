@@ -202,10 +202,11 @@ def save_report(store: RuntimeStore, report: KronosReport) -> int:
 
 
 def list_reports(store: RuntimeStore, experiment: str | None = None) -> list[dict[str, Any]]:
-    """Stored reports (id, key, experiment, as_of, span, summary), newest first."""
+    """Stored reports (id, key, experiment, as_of, span, summary, and ``slices``: {"slices": rows, "findings":
+    rows}), newest first."""
     t = kronos_reports
     q = sa.select(t.c.id, t.c.report_key, t.c.experiment, t.c.as_of, t.c.first_session, t.c.last_session,
-                  t.c.summary).order_by(t.c.id.desc())  # fmt: skip
+                  t.c.summary, t.c.slices).order_by(t.c.id.desc())  # fmt: skip
     if experiment is not None:
         q = q.where(t.c.experiment == experiment)
     with store.read() as conn:
