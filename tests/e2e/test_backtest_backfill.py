@@ -75,7 +75,7 @@ def test_backtest_when_run_by_cli_and_by_ui_backfill_records_backfills_with_equa
     cli_runs = instance.get_runs(filters=dg.RunsFilter.for_backfill(recorded.backfill_id))
     assert recorded.status.value == "COMPLETED_SUCCESS"
     assert recorded.tags[EXPERIMENT_TAG] == "cli"
-    assert len(cli_runs) == 6
+    assert len(cli_runs) == 7
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in cli_runs)
     assert {r.tags[EXPERIMENT_TAG] for r in cli_runs} == {"cli"}
 

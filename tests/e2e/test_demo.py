@@ -128,7 +128,7 @@ def test_demo_when_data_root_empty_builds_every_layer_and_backtests_as_dagster_r
         assert len(runs) == 6
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         backtest_runs = instance.get_runs(filters=dg.RunsFilter(tags={"prometheus/experiment": "demo"}))
-        assert len(backtest_runs) == 6
+        assert len(backtest_runs) == 7  # the six stages, then the outcomes
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in backtest_runs)
 
 
