@@ -53,6 +53,9 @@ app = typer.Typer(help=HELP, no_args_is_help=True)
 _MARKET = typer.Option("US_EQ", "--market", help="Market id, e.g. US_EQ.")
 _CONFIG = typer.Option(None, "--config", help="The experiment's YAML config (default: the engines' defaults).")
 _BY = typer.Option(None, "--by", help="Who decides (default: the login name).")
+_MODE = typer.Option("PAPER", "--mode", help="PAPER or LIVE.")
+_FROM = typer.Option(None, "--from", parser=date_option, metavar="YYYY-MM-DD",
+                     help="First session the config applies to (default: the next session).")  # fmt: skip
 
 
 def _store() -> RuntimeStore:
@@ -165,15 +168,9 @@ def evaluate(
 @app.command("approve")
 def approve_cmd(
     proposal_id: int = typer.Argument(..., metavar="ID"),
-    mode: str = typer.Option("PAPER", "--mode", help="PAPER or LIVE."),
+    mode: str = _MODE,
     market: str = _MARKET,
-    effective_from: date = typer.Option(
-        None,
-        "--from",
-        parser=date_option,
-        metavar="YYYY-MM-DD",
-        help="First session it runs in (default: the next session).",
-    ),  # fmt: skip
+    effective_from: date = _FROM,
     by: str = _BY,
     reason: str = typer.Option("", "--reason", help="Why (stored in the audit trail)."),
 ) -> None:
@@ -183,7 +180,7 @@ def approve_cmd(
     def go() -> None:
         m = parse_market(market)
         first = effective_from or _next_session(m)
-        pid = approve(store, proposal_id, _who(by), market=m, mode=Mode(mode.upper()), effective_from=first,
+        pid = approve(store, proposal_id, _who(by), market=m, mode=_mode(mode), effective_from=first,
                       reason=reason)  # fmt: skip
         typer.echo(f"proposal {proposal_id} PROMOTED for {mode.upper()} {m.value} from {first} (promotion {pid})")
 
@@ -205,15 +202,9 @@ def reject_cmd(
 @app.command("rollback")
 def rollback_cmd(
     engine: str = typer.Argument("portfolio", metavar="ENGINE"),
-    mode: str = typer.Option("PAPER", "--mode", help="PAPER or LIVE."),
+    mode: str = _MODE,
     market: str = _MARKET,
-    effective_from: date = typer.Option(
-        None,
-        "--from",
-        parser=date_option,
-        metavar="YYYY-MM-DD",
-        help="First session it applies to (default: the next session).",
-    ),  # fmt: skip
+    effective_from: date = _FROM,
     reason: str = typer.Option(..., "--reason", help="Why (stored in the audit trail)."),
     by: str = _BY,
     config: Path = _CONFIG,
@@ -227,7 +218,7 @@ def rollback_cmd(
             raise ConfigError(f"Kronos promotes portfolio configs only, not {engine!r}", setting="ENGINE")
         default = _experiment_config(config).portfolio
         first = effective_from or _next_session(m)
-        pid = rollback(store, engine, market=m, mode=Mode(mode.upper()), effective_from=first, by=_who(by),
+        pid = rollback(store, engine, market=m, mode=_mode(mode), effective_from=first, by=_who(by),
                        reason=reason, default=default.model_dump(mode="json"),
                        default_version=default.config_version)  # fmt: skip
         typer.echo(f"{engine} on {m.value} {mode.upper()} rolled back from {first} (promotion {pid})")
@@ -244,6 +235,14 @@ def promotions_cmd(market: str = _MARKET) -> None:
     for r in promotions(store, market=m):
         typer.echo(f"{r['id']},{r['engine']},{r['mode']},{r['action']},{r['config_version'][:16]},"
                    f"{r['effective_from']},{r['proposal_id'] or ''},{r['decided_by']},\"{r['reason']}\"")  # fmt: skip
+
+
+def _mode(text: str) -> Mode:
+    """PAPER or LIVE (BACKTEST is refused by the promotion itself, with the reason)."""
+    try:
+        return Mode(text.upper())
+    except ValueError:
+        raise ConfigError(f"--mode {text!r}: one of PAPER, LIVE", setting="--mode") from None
 
 
 def _next_session(market: Market) -> date:
