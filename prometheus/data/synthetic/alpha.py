@@ -28,6 +28,7 @@ class Signals:
     k_reversal: float
     k_calm: float
     norm: float
+    calm_feature: np.ndarray | None = None  # noisy observable copy of w, when published (publish_calm_signal)
 
 
 def loadings(cfg: SyntheticConfig) -> tuple[float, float, float, float]:
@@ -74,6 +75,11 @@ def plant_signals(cfg: SyntheticConfig, eps: np.ndarray) -> Signals:
     calm = ar1(rng, cfg.calm_phi, n_t, n)
     noise = np.stack([ar1(rng, cfg.noise_phi, n_t, n) for _ in range(cfg.n_noise_features)])
     k_a, k_r, k_c, norm = loadings(cfg)
+    calm_feature = None
+    if cfg.publish_calm_signal:
+        # Its own stream: markets without the option keep every draw they had.
+        extra = stream(cfg.seed, "calm_feature")
+        calm_feature = rho * calm + np.sqrt(1.0 - rho * rho) * ar1(extra, cfg.calm_phi, n_t, n)
     return Signals(
         latent=latent,
         feature=feature,
@@ -84,6 +90,7 @@ def plant_signals(cfg: SyntheticConfig, eps: np.ndarray) -> Signals:
         k_reversal=k_r,
         k_calm=k_c,
         norm=norm,
+        calm_feature=calm_feature,
     )
 
 

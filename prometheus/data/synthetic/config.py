@@ -82,6 +82,11 @@ class SyntheticConfig(VersionedConfig):
     reversal_window: int = Field(5, ge=1, le=60)
     calm_ic: float = Field(0.04, ge=0.0, lt=0.3, description="IC of the calm-only signal in calm sessions.")
     calm_phi: float = Field(0.9, ge=0.0, lt=1.0)
+    publish_calm_signal: bool = Field(
+        False,
+        description="Also publish a noisy copy of the calm-only signal (corr alpha_feature_corr) as the vendor "
+        "signal calm_feature: a signal that works in calm regimes only, observable (Kronos validation).",
+    )
     n_noise_features: int = Field(3, ge=0, le=20)
     noise_phi: float = Field(0.9, ge=0.0, lt=1.0)
 

@@ -128,12 +128,16 @@ def events_frame(uni: Universe, ev: Earnings, clock: Clock) -> pl.DataFrame:
 
 
 def vendor_signals_frame(uni: Universe, rets: Returns, clock: Clock) -> pl.DataFrame:
-    """``signals.csv``: per listed (session, name), the alpha feature then ``noise_1`` .. ``noise_k``, 4 decimals,
+    """``signals.csv``: per listed (session, name), the alpha feature then ``noise_1`` .. ``noise_k`` (then
+    ``calm_feature`` when published), 4 decimals,
     published :data:`SIGNAL_PUBLICATION_MINUTES` after the close (rows in date, symbol, signal order)."""
     t, i = np.nonzero(np.isfinite(rets.total))
     sig = rets.signals
     panels = [sig.feature, *sig.noise]
     names = ["alpha_feature", *(f"noise_{j + 1}" for j in range(len(sig.noise)))]
+    if sig.calm_feature is not None:
+        panels.append(sig.calm_feature)
+        names.append("calm_feature")
     k = len(panels)
     # (rows, k) raveled row-major: a (session, name)'s signals are adjacent, so no sort of ~5M rows is needed.
     values = np.stack([p[t, i] for p in panels], axis=1).astype(np.float64).ravel()

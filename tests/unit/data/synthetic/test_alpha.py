@@ -81,3 +81,22 @@ def test_signal_ic_when_measured_per_session_has_cross_sectional_noise_of_about_
     target = np.where(np.isfinite(panel.returns.total), panel.returns.idio_std, np.nan)
     ics = cross_sectional_ic(panel.returns.signals.latent[:-1], target[1:])
     assert 0.07 < np.nanstd(ics) < 0.14  # ~1/sqrt(100 names): each session is a fresh cross-sectional draw
+
+
+def test_published_calm_signal_when_enabled_is_a_noisy_copy_and_leaves_other_draws_unchanged() -> None:
+    """The Kronos validation market: ``calm_feature`` tracks the calm-only signal (corr ~ 0.9) and predicts
+    returns in calm sessions only; every other draw of the market is what it is without the option."""
+    plain = _market(1).panel
+    config = SyntheticConfig(n_names=100, years=5, seed=1, publish_calm_signal=True)
+    published = generate_market(config).panel
+    sig = published.returns.signals
+    assert sig.calm_feature is not None
+    assert plain.returns.signals.calm_feature is None
+    corr = np.corrcoef(sig.calm_feature.ravel(), sig.calm.ravel())[0, 1]
+    assert abs(corr - config.alpha_feature_corr) < 0.01
+    np.testing.assert_array_equal(published.returns.total, plain.returns.total)
+    target = np.where(np.isfinite(published.returns.total), published.returns.idio_std, np.nan)
+    calm = np.flatnonzero(published.regimes[1:] == 0)
+    not_calm = np.flatnonzero(published.regimes[1:] != 0)
+    assert mean_ic(sig.calm_feature, target, rows=calm) > 0.02
+    assert abs(mean_ic(sig.calm_feature, target, rows=not_calm)) < 0.015
