@@ -151,6 +151,12 @@ def fit_garch_filter(window: np.ndarray, spec: GarchSpec) -> GarchFilter:
         fits = [_arch_params(x[:, i], spec) for i in range(n)]
         alpha, gamma, beta = (np.array([f[k] for f in fits]) for k in ("alpha", "gamma", "beta"))
         nu = float("nan")
+    # The variance stays positive only with alpha >= 0, alpha + gamma >= 0 and beta >= 0; an unconstrained fit can
+    # land just outside (alpha 0.374, gamma -0.380 on a market with names listed mid-window), and a negative
+    # variance then turns every simulated path of those names into NaN. Project onto that region.
+    alpha = np.maximum(alpha, 0.0)
+    gamma = np.maximum(gamma, -alpha)
+    beta = np.maximum(beta, 0.0)
     persistence = alpha + gamma / 2.0 + beta
     shrink = np.minimum(1.0, spec.max_persistence / np.maximum(persistence, 1e-12))
     alpha, gamma, beta = alpha * shrink, gamma * shrink, beta * shrink

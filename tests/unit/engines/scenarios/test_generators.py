@@ -143,6 +143,23 @@ def test_filtered_historical_when_fitted_per_name_runs_with_own_dynamics() -> No
     assert filtered_historical(x, cfg, scenario_rng(0, "fhs")).paths.shape == (200, 10, 3)
 
 
+def test_filtered_historical_when_fit_lands_outside_the_positive_region_keeps_variance_positive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unconstrained GJR fit with alpha + gamma < 0 (met on a market with names listed mid-window) made the
+    variance negative on down days and the paths NaN; the filter projects the fit onto alpha + gamma >= 0."""
+    from prometheus.engines.scenarios import generators
+
+    monkeypatch.setattr(generators, "_arch_params",
+                        lambda x, spec: {"alpha": 0.3745, "gamma": -0.3796, "beta": 0.8103, "nu": 3.7})  # fmt: skip
+    x = _factor_returns(rows=400, names=4, seed=8)
+    filt = fit_garch_filter(x, GarchSpec())
+    assert np.all(filt.alpha + filt.gamma >= 0.0)
+    assert np.all(filt.variance > 0.0)
+    s = filtered_historical(x, SMALL.model_copy(update={"history_sessions": 400}), scenario_rng(0, "fhs"))
+    assert np.isfinite(s.paths).all()
+
+
 def test_block_bootstrap_when_automatic_uses_politis_white_on_market_and_its_squares() -> None:
     x = _factor_returns(rows=300)
     m = x.mean(axis=1)
