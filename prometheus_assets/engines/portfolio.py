@@ -17,7 +17,7 @@ import dagster as dg
 import polars as pl
 
 from prometheus.calendar import TradingCalendar, get_calendar
-from prometheus.core.types import Market
+from prometheus.core.types import Market, Mode
 from prometheus.data.checks import CheckName
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.base import EngineResult, EngineSpec, RunContext
@@ -26,6 +26,7 @@ from prometheus.engines.portfolio.config import PortfolioConfig
 from prometheus.engines.portfolio.engine import PortfolioEngine
 from prometheus.engines.portfolio.plot import book_by_session, portfolio_plot_png
 from prometheus.engines.portfolio.schema import PORTFOLIO_SPEC
+from prometheus.meta.kronos import active_config
 from prometheus.runtime.decision_log import DecisionLog
 from prometheus_assets.engines.kit import EngineAsset, build_engine_asset
 from prometheus_assets.partitions import MarketScope
@@ -85,6 +86,18 @@ def previous_target(
     return frame.select("instrument", "weight")
 
 
+def portfolio_config_for(
+    log: DecisionLog, mode: Mode, market: Market, session: date, default: PortfolioConfig
+) -> PortfolioConfig:
+    """The config the portfolio runs with for ``session``: in PAPER/LIVE the one promoted for it (an approved
+    Kronos proposal, ``config_promotions``), else ``default``. A backtest always takes ``default`` (its configs
+    come from the experiment)."""
+    if mode is Mode.BACKTEST:
+        return default
+    found = active_config(log.store, PORTFOLIO_SPEC.name, market, mode, session)
+    return PortfolioConfig.from_mapping(found, source="config_promotions") if found is not None else default
+
+
 def build_portfolio_assets(scope: MarketScope, config: PortfolioConfig | None = None) -> list[dg.AssetsDefinition]:
     """The target portfolios and risk reports of ``scope.market``, partitioned by the scope's partitions."""
     cfg = config or PortfolioConfig()
@@ -96,10 +109,11 @@ def build_portfolio_assets(scope: MarketScope, config: PortfolioConfig | None = 
 
     def prepare(engine, log, market, experiment, first):  # noqa: ANN001, ANN202 - the kit's prepare signature
         inner = engine._engine
+        config = portfolio_config_for(log, scope.mode, market, first, cfg)
         previous = previous_target(log, inner.calendar or get_calendar(), market, experiment, first)
-        if previous is None:
+        if previous is None and config is cfg:
             return engine
-        return _Recorded(PortfolioEngine(cfg, inner.calendar, inner.bar_delay, previous=previous), sink)
+        return _Recorded(PortfolioEngine(config, inner.calendar, inner.bar_delay, previous=previous), sink)
 
     asset = EngineAsset(
         spec=PORTFOLIO_SPEC,
