@@ -2,10 +2,11 @@
 
 The synthetic market is ingested into a temporary lake. One decision per session is written for each outcome
 engine into a temporary SQLite runtime store, with per-name outputs for the assessment (a score per listed name),
-fragility (a score per name) and the portfolio (equal weights over the first 50 names, and a risk report). The values are
-draws, not an engine's: the figures time reading, computing and writing. Regime labels come from the generator's
-truth. Then :func:`prometheus.meta.outcomes_for_sessions` runs once over every session (horizons 1, 5 and 21, all
-engines) and writes its rows, and :func:`prometheus.meta.kronos.build_report` runs one analysis pass on them.
+fragility (a score per name) and the portfolio (equal weights over the first 50 names, and a risk report). The
+values are draws, not an engine's: the figures time reading, computing and writing. Regime labels come from the
+generator's truth. Then :func:`prometheus.meta.outcomes_for_sessions` runs once over every session (horizons 1, 5
+and 21, all engines) and writes its rows, and :func:`prometheus.meta.kronos.build_report` runs one analysis
+pass on them.
 
 Prints the figures and writes JSON (``--out``, default ``$PROMETHEUS_DATA_ROOT/benchmarks/kronos_bench.json``).
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -35,6 +36,7 @@ from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
 from prometheus.engines.pipeline import ENGINE_SPECS, EngineChainConfig
 from prometheus.engines.runner import upstream_history
+from prometheus.meta.kronos import add_evidence, get_proposal, judge, list_proposals, sharpe
 from prometheus.reporting import METRIC_NAMES, MetricsReport, write_comparison, write_tear_sheet
 from prometheus.runtime.decision_log import DecisionLog
 from prometheus.runtime.enums import RunStatus
@@ -377,3 +379,36 @@ def compare_experiments(settings: Settings, a: str, b: str, market: Market) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     write_comparison(frames[0], frames[1], path, names=(a, b))
     return path
+
+
+def evaluate_proposal(
+    settings: Settings,
+    store: RuntimeStore,
+    proposal_id: int,
+    market: Market,
+    start: date,
+    end: date,
+    current: ExperimentConfig,
+    echo: Echo,
+) -> dict[str, Any]:
+    """A Kronos proposal's hold-out: the current configs and the proposed ones backtested over ``[start, end]`` as
+    two experiments (``kronos-<id>-current`` / ``-proposed``), judged with the deflated Sharpe ratio over every
+    configuration evaluated so far (this one included); the verdict is added to the proposal's evidence."""
+    found = get_proposal(store, proposal_id)
+    proposed = current.model_copy(update={"portfolio": type(current.portfolio).from_mapping(
+        found["evidence"]["proposed_config"], source=f"proposal {proposal_id}")})  # fmt: skip
+    names = {"current": f"kronos-{proposal_id}-current", "proposed": f"kronos-{proposal_id}-proposed"}
+    returns = {}
+    for role, cfg in (("current", current), ("proposed", proposed)):
+        out = backtest(settings, market, start, end, names[role], cfg, echo,
+                       f"Kronos hold-out of proposal {proposal_id} ({role})")  # fmt: skip
+        returns[role] = read_daily(store, names[role], market, out.sessions[0], out.sessions[-1])["daily_return"]
+    evaluated = [
+        e for e in (get_proposal(store, p["id"])["evidence"] for p in list_proposals(store)) if e.get("holdout")
+    ]
+    trial_sharpes = [e["holdout"].get("sharpe_proposed") or 0.0 for e in evaluated]
+    verdict = judge(returns["current"].to_numpy(), returns["proposed"].to_numpy(), n_trials=len(evaluated) + 1,
+                    trial_sharpes=[*trial_sharpes, sharpe(returns["proposed"].to_numpy())])  # fmt: skip
+    verdict |= {"experiments": names, "start": start.isoformat(), "end": end.isoformat(), "market": market.value}
+    add_evidence(store, proposal_id, "holdout", verdict)
+    return verdict

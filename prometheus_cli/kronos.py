@@ -16,23 +16,20 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from prometheus.backtest.experiment import ExperimentConfig, read_daily
+from prometheus.backtest.experiment import ExperimentConfig
 from prometheus.calendar import get_calendar, parse_market
 from prometheus.core.errors import ConfigError
 from prometheus.core.time import utc_now
 from prometheus.core.types import Market, Mode
 from prometheus.meta.kronos import (
     KronosConfig,
-    add_evidence,
     approve,
     get_proposal,
-    judge,
     list_proposals,
     list_reports,
     promotions,
     reject,
     rollback,
-    sharpe,
 )
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.enums import ProposalStatus
@@ -140,23 +137,7 @@ def evaluate(
 
     def go() -> None:
         m = parse_market(market)
-        found = get_proposal(store, proposal_id)
-        current = _experiment_config(config)
-        proposed = current.model_copy(update={"portfolio": type(current.portfolio).from_mapping(
-            found["evidence"]["proposed_config"], source=f"proposal {proposal_id}")})  # fmt: skip
-        names = {"current": f"kronos-{proposal_id}-current", "proposed": f"kronos-{proposal_id}-proposed"}
-        returns = {}
-        for role, cfg in (("current", current), ("proposed", proposed)):
-            out = flows.backtest(s, m, start, end, names[role], cfg, typer.echo,
-                                 f"Kronos hold-out of proposal {proposal_id} ({role})")  # fmt: skip
-            returns[role] = read_daily(store, names[role], m, out.sessions[0], out.sessions[-1])["daily_return"]
-        # Every configuration judged so far counts as a trial (this one included).
-        tried = [p for p in list_proposals(store) if get_proposal(store, p["id"])["evidence"].get("holdout")]
-        trial_sharpes = [get_proposal(store, p["id"])["evidence"]["holdout"]["sharpe_proposed"] or 0.0 for p in tried]
-        verdict = judge(returns["current"].to_numpy(), returns["proposed"].to_numpy(), n_trials=len(tried) + 1,
-                        trial_sharpes=[*trial_sharpes, sharpe(returns["proposed"].to_numpy())])  # fmt: skip
-        verdict |= {"experiments": names, "start": start.isoformat(), "end": end.isoformat(), "market": m.value}
-        add_evidence(store, proposal_id, "holdout", verdict)
+        verdict = flows.evaluate_proposal(s, store, proposal_id, m, start, end, _experiment_config(config), typer.echo)
         typer.echo(f"hold-out {start}..{end}: Sharpe current {verdict['sharpe_current_annual']:.2f}, proposed "
                    f"{verdict['sharpe_proposed_annual']:.2f} (annualised); deflated Sharpe "
                    f"{verdict['deflated_sharpe']:.3f} over {verdict['n_trials']} trial(s): "
