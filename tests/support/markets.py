@@ -28,7 +28,7 @@ def stability_markets(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int
 
 @pytest.fixture(scope="session")
 def stability_history(stability_markets: Callable[[int], History]) -> History:
-    """Seed 21 (the first validation seed, so its market is ingested once) for poisoning and degradation tests."""
+    """Seed 21 (one ingested market shared by the engines' poisoning and degradation tests)."""
     return stability_markets(21)
 
 
