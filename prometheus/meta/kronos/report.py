@@ -189,7 +189,7 @@ def build_report(
 
 def save_report(store: RuntimeStore, report: KronosReport) -> int:
     """Upsert the report into ``kronos_reports`` (slices and findings as JSON); returns its row id."""
-    body = {"slices": _jsonable(report.slices.to_dicts()), "findings": _jsonable([asdict(f) for f in report.findings])}
+    body = _body(report)
     row = {"report_key": report.report_key, "experiment": report.experiment, "as_of": report.as_of,
            "first_session": report.first_session or report.as_of.date(),
            "last_session": report.last_session or report.as_of.date(), "summary": report.summary(),
@@ -215,8 +215,7 @@ def list_reports(store: RuntimeStore, experiment: str | None = None) -> list[dic
 
 def report_fingerprint(report: KronosReport) -> str:
     """Digest of the slices and findings: equal for equal reports (what the point-in-time test compares)."""
-    body = json.dumps({"slices": _jsonable(report.slices.to_dicts()),
-                       "findings": _jsonable([asdict(f) for f in report.findings])}, sort_keys=True)  # fmt: skip
+    body = json.dumps(_body(report), sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -225,6 +224,11 @@ def _welch(a: dict[str, Any], b: dict[str, Any]) -> float:
     va, vb = a["sd"] ** 2 / max(a["independent"], 1), b["sd"] ** 2 / max(b["independent"], 1)
     se = math.sqrt(va + vb) if math.isfinite(va + vb) else math.nan
     return (a["mean"] - b["mean"]) / se if se and math.isfinite(se) else math.nan
+
+
+def _body(report: KronosReport) -> dict[str, Any]:
+    """The stored JSON of a report: its slices and findings (what :func:`report_fingerprint` digests too)."""
+    return {"slices": _jsonable(report.slices.to_dicts()), "findings": _jsonable([asdict(f) for f in report.findings])}
 
 
 def _ts(frame: pl.DataFrame) -> str:
