@@ -180,6 +180,8 @@ class FakeIbGateway:
         self.duplicate_id_next = False  # answer the next new order with error 103 (duplicate order id)
         self.refuse_modify_next: int | None = None  # answer the next modify with this error code (order unchanged)
         self._thread: threading.Thread | None = None
+        #: More request handlers by incoming message id (extensions such as historical bars register here).
+        self.extra_handlers: dict[int, Callable[[_Session, list[str]], None]] = {}
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> FakeIbGateway:
@@ -313,7 +315,7 @@ class FakeIbGateway:
         msg_id = int(f[0])
         if msg_id == _START_API:
             return self._start_api(session, int(f[2]))
-        handler = self._handlers().get(msg_id)
+        handler = self.extra_handlers.get(msg_id) or self._handlers().get(msg_id)
         if handler is not None:
             handler(session, f)
         return True
