@@ -1,14 +1,17 @@
-"""The broker resource: one per mode, chosen when the definitions are built."""
+"""The broker resource: one per mode, chosen when the definitions are built (never at import, never connecting)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 import dagster as dg
 
-from prometheus.core.errors import ConfigError
+from prometheus.core.settings import Settings, env_name
+from prometheus.core.time import utc_now
 from prometheus.core.types import Mode
-from prometheus.execution import BacktestBroker, CorporateAction, MarketPanel, SimulatorConfig
+from prometheus.execution import BacktestBroker, CorporateAction, IbBroker, IbConfig, MarketPanel, SimulatorConfig
+from prometheus.execution.kill_switch import KillSwitch
 
 
 class BacktestBrokerResource(dg.ConfigurableResource):
@@ -26,19 +29,52 @@ class BacktestBrokerResource(dg.ConfigurableResource):
         return BacktestBroker(panel, config or SimulatorConfig(), self.initial_cash, corporate_actions)
 
 
-def broker_resource_for(mode: Mode) -> dg.ConfigurableResource:
-    """The broker resource of ``mode``.
+class IbBrokerResource(dg.ConfigurableResource):
+    """PAPER / LIVE: Interactive Brokers through IB Gateway or TWS.
 
-    Raises
-    ------
-    ConfigError
-        PAPER and LIVE until the IB brokers exist: a code location in those modes must not load with a broker
-        that would pretend to trade.
+    Holds connection settings only: building the definitions never opens a socket; :meth:`create_broker` gives
+    an unconnected :class:`IbBroker` and the caller connects it (the account guard runs then). ``account`` and
+    ``live_confirm`` come through ``dg.EnvVar`` so the UI shows the variable's name, never the account id.
     """
-    if mode is Mode.BACKTEST:
+
+    mode: str = Mode.PAPER.value
+    host: str = "127.0.0.1"
+    port: int
+    client_id: int = 1
+    account: str | None = None
+    live_confirm: str | None = None
+
+    def ib_config(self) -> IbConfig:
+        """The connection config (validated: PAPER or LIVE, a port in range)."""
+        return IbConfig(
+            mode=Mode(self.mode), host=self.host, port=self.port, client_id=self.client_id, account=self.account,
+            live_confirm=self.live_confirm,
+        )  # fmt: skip
+
+    def create_broker(self, kill_switch: KillSwitch | None = None, clock: Callable[[], datetime] = utc_now) -> IbBroker:
+        """An unconnected IbBroker of this config; ``kill_switch`` is moved to REDUCING while IB is unreachable."""
+        return IbBroker(self.ib_config(), clock=clock, kill_switch=kill_switch)
+
+
+def _secret(settings: Settings, field: str) -> dg.EnvVar | None:
+    # Only a variable that is set: an EnvVar of an unset variable fails when the resource is first used.
+    return dg.EnvVar(env_name(field)) if getattr(settings, field) else None
+
+
+def broker_resource_for(settings: Settings) -> dg.ConfigurableResource:
+    """The broker resource of ``settings.mode``: the BacktestBroker, or IB for PAPER and LIVE.
+
+    The settings have already refused what must not start (a live port in PAPER, LIVE without
+    ``PROMETHEUS_LIVE_CONFIRM`` equal to the account); the account guard runs when the broker connects.
+    """
+    if settings.mode is Mode.BACKTEST:
         return BacktestBrokerResource()
-    raise ConfigError(
-        f"PROMETHEUS_MODE={mode.value}: the Interactive Brokers broker for {mode.value} is not available in this "
-        "version; run the code location with PROMETHEUS_MODE=BACKTEST",
-        setting="PROMETHEUS_MODE",
+    ib = IbConfig.from_settings(settings)
+    return IbBrokerResource(
+        mode=ib.mode.value,
+        host=ib.host,
+        port=ib.port,
+        client_id=ib.client_id,
+        account=_secret(settings, "ib_account"),
+        live_confirm=_secret(settings, "live_confirm"),
     )

@@ -17,5 +17,5 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "calendar": CalendarResource(
             pre_open_minutes=settings.pre_open_minutes, post_close_minutes=settings.post_close_minutes
         ),
-        "broker": broker_resource_for(settings.mode),
+        "broker": broker_resource_for(settings),
     }

@@ -14,6 +14,8 @@ from prometheus.core.types import Market, Mode
 from prometheus_assets.definitions import build_definitions, configured_markets
 from prometheus_assets.ingestion import INGESTED_TABLES
 from prometheus_assets.partitions import partitions_for, sessions_in_window
+from prometheus_resources import BacktestBrokerResource, IbBrokerResource
+from tests.support.fake_ib_gateway import FakeIbGateway, SymbolSpec
 
 MARKET_KEYS = {m: dg.AssetKey([m.value.lower(), "trading_sessions"]) for m in Market}
 
@@ -123,13 +125,41 @@ def test_history_start_when_set_moves_the_first_partition(tmp_path: Path) -> Non
     assert graph.get(dg.AssetKey(["us_eq", "regime_model"])).partitions_def.get_partition_keys()[0] == "2019"
 
 
-@pytest.mark.parametrize("mode", ["PAPER", "LIVE"])
-def test_definitions_when_ib_mode_fail_at_load_with_clear_message(tmp_path: Path, mode: str) -> None:
-    env = {"PROMETHEUS_MODE": mode}
+@pytest.mark.parametrize(("mode", "account"), [("PAPER", "DU1234567"), ("LIVE", "U7654321")])
+def test_definitions_when_ib_mode_load_with_ib_broker_and_connect_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, account: str
+) -> None:
+    env = {"PROMETHEUS_MODE": mode, "PROMETHEUS_IB_ACCOUNT": account, "PROMETHEUS_IB_CLIENT_ID": "9"}
     if mode == "LIVE":
-        env |= {"PROMETHEUS_IB_ACCOUNT": "U1", "PROMETHEUS_LIVE_CONFIRM": "U1"}
-    with pytest.raises(ConfigError, match=f"PROMETHEUS_MODE={mode}.*not available"):
-        build_definitions(_settings(tmp_path, **env))
+        env["PROMETHEUS_LIVE_CONFIRM"] = account
+    # A gateway listens on the configured port: loading the code location must not touch it.
+    with FakeIbGateway({"AAA": SymbolSpec(1, 10.0)}, account=account) as gateway:
+        env["PROMETHEUS_IB_PORT"] = str(gateway.port)
+        for key, value in env.items():  # the resource reads the secrets through dg.EnvVar
+            monkeypatch.setenv(key, value)
+        defs = build_definitions(_settings(tmp_path, **env))
+        dg.Definitions.validate_loadable(defs)
+        broker = defs.resources["broker"]
+        assert isinstance(broker, IbBrokerResource)
+        assert gateway.requests == []
+        assert gateway.client_ids == set()
+        # As a run sees it: Dagster resolves the EnvVars when it initialises the resource.
+        config = broker.process_config_and_initialize().ib_config()
+    assert (config.mode, config.port, config.client_id, config.account) == (Mode(mode), gateway.port, 9, account)
+    assert config.live_confirm == (account if mode == "LIVE" else None)
+    assert account not in repr(config)
+    assert {"us_eq/target_portfolios", "us_eq/prices_daily"} <= {
+        k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()
+    }
+
+
+def test_definitions_when_backtest_use_the_backtest_broker(tmp_path: Path) -> None:
+    assert isinstance(build_definitions(_settings(tmp_path)).resources["broker"], BacktestBrokerResource)
+
+
+def test_definitions_when_paper_on_a_live_port_refuse_to_load(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PAPER mode refuses live port 4001"):
+        build_definitions(_settings(tmp_path, PROMETHEUS_MODE="PAPER", PROMETHEUS_IB_PORT="4001"))
 
 
 def test_partitions_when_backtest_are_months() -> None:
