@@ -1,8 +1,10 @@
 """A fake IB Gateway: a TCP server on 127.0.0.1 that speaks the TWS API wire protocol as ``ib_async`` reads it.
 
 Only what the IbBroker tests need: the handshake, startApi, managed accounts, next valid id, contract details
-(STK SMART USD), place / modify / cancel with a scripted behaviour per symbol, open orders, executions with
-commission reports, positions, account updates and account summary, and error messages by code.
+(STK SMART USD), place / modify / cancel with a scripted behaviour per symbol, open orders, completed orders,
+executions with commission reports, positions, account updates and account summary, and error messages by code.
+Orders of other API clients and manual TWS orders (:meth:`FakeIbGateway.place_foreign`) are listed by
+``reqAllOpenOrders`` / ``reqCompletedOrders`` like IB does, and never pushed to our client.
 
 Wire format (one message): a 4-byte big-endian length, then text fields each ended by NUL. The client opens with
 ``API\\0`` + a framed ``v157..178``; the server answers with its version and connection time (two fields), then
@@ -38,7 +40,7 @@ _ORDER_STATUS, _ERR_MSG, _OPEN_ORDER, _ACCT_VALUE, _PORTFOLIO_VALUE, _ACCT_UPDAT
 _NEXT_VALID_ID, _CONTRACT_DATA, _EXECUTION_DATA, _MANAGED_ACCTS, _CURRENT_TIME = 9, 10, 11, 15, 49
 _CONTRACT_DATA_END, _OPEN_ORDER_END, _ACCT_DOWNLOAD_END, _EXECUTION_DATA_END = 52, 53, 54, 55
 _COMMISSION_REPORT, _POSITION_DATA, _POSITION_END, _ACCOUNT_SUMMARY, _ACCOUNT_SUMMARY_END = 59, 61, 62, 63, 64
-_ACCOUNT_UPDATE_MULTI, _ACCOUNT_UPDATE_MULTI_END, _COMPLETED_ORDERS_END = 73, 74, 102
+_ACCOUNT_UPDATE_MULTI, _ACCOUNT_UPDATE_MULTI_END, _COMPLETED_ORDER, _COMPLETED_ORDERS_END = 73, 74, 101, 102
 _TICK_PRICE, _TICK_SNAPSHOT_END = 1, 57
 #: Tick types of a snapshot: bid, ask, last, close.
 _BID, _ASK, _LAST, _CLOSE = 1, 2, 4, 9
@@ -89,6 +91,11 @@ class FakeOrder:
     def working(self) -> bool:
         """Still able to fill, be modified or cancelled."""
         return self.status in {"PreSubmitted", "Submitted"}
+
+    @property
+    def manual(self) -> bool:
+        """Entered by hand in TWS: IB reports it with client id 0 and order id 0."""
+        return self.client_id == 0 and self.order_id == 0
 
     @property
     def remaining(self) -> float:
@@ -251,13 +258,63 @@ class FakeIbGateway:
             raise KeyError(order_ref)
         return found[-1]
 
-    def fill(self, order_ref: str, quantity: float | None = None, price: float | None = None) -> None:
-        """Fill a working order (all that remains by default) and report it to the client that placed it."""
+    def order_by_perm(self, perm_id: int) -> FakeOrder:
+        """The order with this permId."""
         with self._lock:
-            order = self.order_by_ref(order_ref)
-            session = self._owner[(order.client_id, order.order_id)]
+            return next(o for o in self.orders.values() if o.perm_id == perm_id)
+
+    def fill(
+        self, order_ref: str, quantity: float | None = None, price: float | None = None, *, perm_id: int = 0
+    ) -> None:
+        """Fill a working order (all that remains by default; by permId when given) and report it to the client
+        that placed it, if connected."""
+        with self._lock:
+            order = self.order_by_perm(perm_id) if perm_id else self.order_by_ref(order_ref)
             qty = order.remaining if quantity is None else quantity
-            self._execute(session, order, qty, self.symbols[order.symbol].price if price is None else price)
+            self._execute(
+                self._session_of(order), order, qty, self.symbols[order.symbol].price if price is None else price
+            )
+
+    def place_foreign(
+        self,
+        symbol: str,
+        action: str,
+        quantity: float,
+        *,
+        order_type: str = "LMT",
+        limit_price: float | None = None,
+        tif: str = "DAY",
+        order_ref: str = "",
+        client_id: int = 0,
+    ) -> FakeOrder:
+        """An order we did not send, resting at IB: entered by hand in TWS (``client_id`` 0, order id 0) or placed
+        by another API client (``client_id`` > 0, the next order id). Nothing is pushed to connected clients."""
+        with self._lock:
+            self._perm += 1
+            order_id = 0
+            if client_id:
+                order_id = self._next_order_id
+                self._next_order_id += 1
+            order = FakeOrder(
+                client_id, order_id, self._perm, symbol, action, float(quantity), order_type, limit_price, tif,
+                order_ref, self.account, status="Submitted",
+            )  # fmt: skip
+            # Manual orders all have order id 0: the permId keeps them apart.
+            key = (client_id, order_id) if order_id else (0, -self._perm)
+            self.orders[key] = order
+            owner = next((x for x in self._sessions if x.client_id == client_id and client_id), None)
+            if owner is not None:
+                self._owner[key] = owner
+            return order
+
+    def cancel_at_ib(self, order_ref: str = "", *, perm_id: int = 0) -> None:
+        """IB (or the operator in TWS) cancels a working order; its client hears of it only if connected."""
+        with self._lock:
+            order = self.order_by_perm(perm_id) if perm_id else self.order_by_ref(order_ref)
+            order.status = "Cancelled"
+            session = self._session_of(order)
+            if session is not None:
+                self._send_status(session, order)
 
     def broadcast_error(self, code: int, text: str) -> None:
         """Send a system message (error callback, reqId -1) to every client, e.g. 1100 / 1101 / 1102."""
@@ -267,6 +324,10 @@ class FakeIbGateway:
                     s.send(_ERR_MSG, 2, -1, code, text, "")
                 except OSError:
                     continue
+
+    def _session_of(self, order: FakeOrder) -> _Session | None:
+        session = self._owner.get((order.client_id, order.order_id))
+        return session if session in self._sessions else None
 
     def expire(self, order_ref: str) -> None:
         """IB cancels a working order on its own (a DAY order at the close): status Cancelled, then error 202."""
@@ -337,7 +398,7 @@ class FakeIbGateway:
             _REQ_ACCOUNT_SUMMARY: self._on_account_summary,
             _CANCEL_ACCOUNT_SUMMARY: lambda s, f: s.summary_reqs.pop(int(f[2]), None),
             _REQ_ACCOUNT_UPDATES_MULTI: self._on_account_updates_multi,
-            _REQ_COMPLETED_ORDERS: lambda s, f: s.send(_COMPLETED_ORDERS_END),
+            _REQ_COMPLETED_ORDERS: self._on_completed_orders,
         }
 
     def _start_api(self, session: _Session, client_id: int) -> bool:
@@ -425,7 +486,7 @@ class FakeIbGateway:
             return True
         return order.limit_price >= price if order.action == "BUY" else order.limit_price <= price
 
-    def _execute(self, session: _Session, order: FakeOrder, shares: float, price: float) -> None:
+    def _execute(self, session: _Session | None, order: FakeOrder, shares: float, price: float) -> None:
         shares = min(shares, order.remaining)
         if shares <= 0:
             return
@@ -446,7 +507,7 @@ class FakeIbGateway:
         )
         self.executions.append(ex)
         self._book(order.symbol, shares if order.action == "BUY" else -shares, price, ex.commission)
-        if session in self._sessions:  # a fill while the client is away is reported by reqExecutions later
+        if session is not None and session in self._sessions:  # else reqExecutions reports it later
             try:
                 self._send_execution(session, ex, -1)
                 self._send_status(session, order)
@@ -474,6 +535,15 @@ class FakeIbGateway:
                 self._send_open_order(session, order)
                 self._send_status(session, order)
         session.send(_OPEN_ORDER_END, 1)
+
+    def _on_completed_orders(self, session: _Session, f: list[str]) -> None:
+        # reqCompletedOrders: msg id, apiOnly. Every order of the account that IB finished (filled, cancelled,
+        # rejected), from any client; apiOnly leaves out those entered by hand in TWS.
+        api_only = f[1] == "1"
+        for order in list(self.orders.values()):
+            if not order.working and not (api_only and order.manual):
+                session.send(*_completed_order_fields(order, self._contract11(order.symbol), self._clock()))
+        session.send(_COMPLETED_ORDERS_END)
 
     def _on_executions(self, session: _Session, f: list[str]) -> None:
         req_id = int(f[2])
@@ -642,6 +712,35 @@ def _open_order_fields(o: FakeOrder, contract11: list[object]) -> list[object]:
         "None", "", "", "", "", "", "", 0, "", "", "", "", 0, 0, "", "",
         # duration (>= 159), postToAts (>= 160), autoCancelParent (>= 162)
         "", "", 0,
+        # minTradeQty, minCompeteSize, competeAgainstBestOffset, midOffsetAtWhole, midOffsetAtHalf (>= 170)
+        "", "", "", "", "",
+    ]  # fmt: skip
+
+
+def _completed_order_fields(o: FakeOrder, contract11: list[object], now: datetime) -> list[object]:
+    # completedOrder has no version and no order id / client id: IB identifies a completed order by permId.
+    blank = [""]
+    return [
+        _COMPLETED_ORDER, *contract11,
+        # action .. faPercentage (19 fields), then faProfile (server version < 177)
+        o.action, o.quantity, o.order_type, o.limit_price, None, o.tif, "", o.account, "O", 0, o.order_ref,
+        o.perm_id, 0, 0, 0.0, "", "", "", "",
+        "",
+        # modelCode .. deltaNeutralAuxPrice (23 fields); an empty deltaNeutralOrderType skips its block
+        *blank * 13, 0, 0, 0, 0, "", 0, 0, 0, "", "",
+        # continuousUpdate .. comboLegsDescrip (5), then no combo legs, order combo legs or routing params
+        0, "", "", "", "", 0, 0, 0,
+        # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement (empty: no scale block), hedgeType
+        "", "", "", "",
+        # clearingAccount, clearingIntent, notHeld, no delta-neutral contract, no algo
+        "", "IB", 0, 0, "",
+        # solicited, status, randomizeSize, randomizePrice
+        0, o.status, 0, 0,
+        0,  # conditions: none
+        # trailStopPrice, lmtPriceOffset, cashQty, dontUseAutoPriceForHedge, isOmsContainer, autoCancelDate,
+        # filledQuantity, refFuturesConId, autoCancelParent, shareholder, imbalanceOnly, routeMarketableToBbo,
+        # parentPermId, completedTime, completedStatus
+        "", "", "", 0, 0, "", o.filled, "", 0, "", 0, 0, "", now.strftime("%Y%m%d %H:%M:%S UTC"), o.status,
         # minTradeQty, minCompeteSize, competeAgainstBestOffset, midOffsetAtWhole, midOffsetAtHalf (>= 170)
         "", "", "", "", "",
     ]  # fmt: skip

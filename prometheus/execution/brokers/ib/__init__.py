@@ -4,7 +4,7 @@
 """
 
 from prometheus.execution.brokers.ib.broker import IbBroker, IbOpenOrder, IbStatus
-from prometheus.execution.brokers.ib.config import IbConfig
+from prometheus.execution.brokers.ib.config import ForeignPolicy, IbConfig
 from prometheus.execution.brokers.ib.mapping import (
     ORDER_TYPES,
     IbAccountRefused,
@@ -14,9 +14,13 @@ from prometheus.execution.brokers.ib.mapping import (
     is_paper_account,
     mask_account,
 )
+from prometheus.execution.brokers.ib.reconcile import ForeignAction, ForeignOrder, ReconcileReport
 
 __all__ = [
     "ORDER_TYPES",
+    "ForeignAction",
+    "ForeignOrder",
+    "ForeignPolicy",
     "IbAccountRefused",
     "IbBroker",
     "IbClientIdInUse",
@@ -24,6 +28,7 @@ __all__ = [
     "IbConnectionError",
     "IbOpenOrder",
     "IbStatus",
+    "ReconcileReport",
     "check_account",
     "is_paper_account",
     "mask_account",

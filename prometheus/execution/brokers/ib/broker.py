@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from prometheus.core.errors import BrokerError
 from prometheus.core.time import utc_now
 from prometheus.core.types import Mode
-from prometheus.execution.brokers.ib.client import build_order, open_connection, run_loop, stock
+from prometheus.execution.brokers.ib.client import build_order, fetch_state, open_connection, run_loop, stock
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus.execution.brokers.ib.connectivity import Connectivity
 from prometheus.execution.brokers.ib.mapping import (
@@ -32,6 +32,7 @@ from prometheus.execution.brokers.ib.mapping import (
     order_refusal,
     quote_price,
 )
+from prometheus.execution.brokers.ib.reconcile import ReconcileReport, Reconciliation
 from prometheus.execution.brokers.ib.tracker import OrderTracker
 from prometheus.execution.kill_switch import KillSwitch
 from prometheus.execution.risk_gate import Quote
@@ -88,13 +89,23 @@ class IbBroker:
         Timestamps of the events we create ourselves (SUBMIT, MODIFY_REQUEST, CANCEL_REQUEST).
     kill_switch
         Moved to REDUCING while IB connectivity is lost (1100 or a dropped socket), back on restore.
+    order_source
+        Our non-terminal order records from earlier processes (e.g. ``ExecutionStore.working_orders``), read on
+        every connect and reconnect for :meth:`reconcile`.
     """
 
     def __init__(
-        self, config: IbConfig, clock: Callable[[], datetime] = utc_now, kill_switch: KillSwitch | None = None
+        self,
+        config: IbConfig,
+        clock: Callable[[], datetime] = utc_now,
+        kill_switch: KillSwitch | None = None,
+        order_source: Callable[[], Iterable[Order]] | None = None,
     ) -> None:
         self.config = config
         self.account: str | None = None
+        #: The reconciliation of the latest connect / reconnect (None before the first).
+        self.last_reconcile: ReconcileReport | None = None
+        self._order_source = order_source
         self.connectivity = Connectivity(kill_switch)
         self._closing = False
         self._clock = clock
@@ -109,19 +120,27 @@ class IbBroker:
 
     # ----------------------------------------------------------------- connection
     def connect(self) -> str:
-        """Connect, synchronise with the gateway, pass the account guard; return the (masked) account.
+        """Connect, pass the account guard, reconcile (:attr:`last_reconcile`); return the (masked) account.
+
+        Connected already: nothing happens.
 
         Raises
         ------
         IbClientIdInUse
             IB error 326: the client id is taken by another API client.
         IbConnectionError
-            Nothing listens at host:port, or the API handshake did not complete in time.
+            Nothing listens at host:port, the API handshake did not complete in time, or IB did not answer the
+            reconciliation's requests (the connection is closed: without reconciliation nothing may be sent).
         IbAccountRefused
             The account guard refuses the login's account for this mode (the connection is closed).
         """
-        if self._ib is not None and self._ib.isConnected():
+        if self.connected:
             return mask_account(self.account)
+        self._open()
+        self._reconcile_or_close()
+        return mask_account(self.account)
+
+    def _open(self) -> None:
         self._closing = False
         ib = open_connection(self.config, self._wire)
         try:
@@ -137,7 +156,45 @@ class IbBroker:
             "connected to IB %s:%s clientId %s, %s account %s",
             cfg.host, cfg.port, cfg.client_id, cfg.mode.value, mask_account(self.account),
         )  # fmt: skip
-        return mask_account(self.account)
+
+    def _reconcile_or_close(self) -> ReconcileReport:
+        try:
+            self.last_reconcile = self.reconcile(self._order_source() if self._order_source else ())
+        except BrokerError as exc:
+            self.disconnect()
+            raise IbConnectionError(f"connected to IB, but reconciliation failed: {exc}") from None
+        return self.last_reconcile
+
+    def reconcile(self, known: Iterable[Order] = ()) -> ReconcileReport:
+        """Compare our orders with IB's and record what IB did: see :mod:`~prometheus.execution.brokers.ib.reconcile`.
+
+        ``known``: our non-terminal order records from earlier processes (records of refs this broker already
+        tracks are ignored: its own orders are newer). Runs on every connect and reconnect; safe to repeat (an
+        execution is booked once). Foreign orders are handled by ``config.foreign_orders``.
+
+        Raises
+        ------
+        BrokerError
+            Not connected, or IB did not answer within ``config.request_timeout_s``.
+        """
+        ib = self._connected()
+        self._pump()
+        state = fetch_state(ib, self.account or "", self.config.request_timeout_s)
+        first_fill = len(self._book.fills)
+        report = Reconciliation(self._book, self.config.foreign_orders, self._cancel_foreign).run(state, known)
+        # A fill is listed once its commission report is in: give IB a moment for reports still to come.
+        self.wait_until(lambda: not self._book.awaiting_commission, self.config.request_timeout_s)
+        report = dataclasses.replace(report, missed_fills=tuple(self._book.fills[first_fill:]))
+        if report.changed:
+            _log.info("IB reconciliation:\n  %s", "\n  ".join(report.lines()))
+        return report
+
+    def _cancel_foreign(self, trade: ib_async.Trade) -> str:
+        try:
+            self._connected().cancelOrder(trade.order)
+        except (BrokerError, ConnectionError) as exc:
+            return f"cancel not sent: {exc}"
+        return ""
 
     def disconnect(self) -> None:
         """Close the connection (orders stay at IB)."""
@@ -147,13 +204,11 @@ class IbBroker:
             self._ib = None
 
     def reconnect(self, attempts: int = 5, backoff_s: float = 0.5) -> list[OrderEvent]:
-        """Connect again after a drop (waits double after each failed try), then resynchronise our orders.
+        """Connect again after a drop (waits double after each failed try) and reconcile; connected already: only
+        reconcile. Returns the order events the reconciliation recorded (the report: :attr:`last_reconcile`).
 
-        Connected already: only the resync runs.
-
-        ib_async forgets its orders and fills on disconnect; the resync re-links our working orders to IB's open
-        orders by orderRef, records every execution missed while away exactly once (from ``reqExecutions``), and
-        cancels our record of working orders IB no longer lists as open. Returns the events the resync recorded.
+        ib_async forgets its orders and fills on disconnect: reconciliation re-links our working orders, books
+        every execution missed while away exactly once, and closes what IB finished meanwhile.
 
         Raises
         ------
@@ -161,11 +216,14 @@ class IbBroker:
             Still failing after ``attempts`` tries.
         IbAccountRefused
             The account guard refuses the account now logged in (no retry).
+        BrokerError
+            Connected already, and IB did not answer the reconciliation's requests.
         """
         self.wait_until(lambda: not self.connected, 0.05)  # let a drop that just happened be noticed
-        was_connected = self.connected
-        if self._ib is not None and not self._ib.isConnected():
-            self._ib = None  # the socket is gone; a fresh ib_async client starts from a clean state
+        if self.connected:  # a live socket degraded by 1100 waits for IB's 1101 / 1102 instead
+            self.last_reconcile = self.reconcile(self._order_source() if self._order_source else ())
+            return list(self.last_reconcile.events)
+        self._ib = None  # the socket is gone; a fresh ib_async client starts from a clean state
         delay = backoff_s
         for attempt in range(1, attempts + 1):
             try:
@@ -177,12 +235,9 @@ class IbBroker:
                 _log.warning("IB reconnect %d/%d failed (%s); next try in %.1fs", attempt, attempts, exc, delay)
                 time.sleep(delay)
                 delay *= 2
-        ib = self._connected()
-        start = len(self._book.events)
-        self._book.resync(ib.openTrades(), ib.fills())
-        if not was_connected:  # a live socket degraded by 1100 waits for IB's 1101 / 1102 instead
-            self.connectivity.restored(data_lost=True)
-        return self._book.events[start:]
+        self.connectivity.restored(data_lost=True)
+        assert self.last_reconcile is not None  # connect() reconciled
+        return list(self.last_reconcile.events)
 
     def adopt(self, order: Order) -> Order:
         """Take over an order an earlier process sent (IB knows its orderRef): link it and book what IB did since.
@@ -230,8 +285,13 @@ class IbBroker:
         self._require_healthy(order.ref)
         if order.status is not OrderStatus.NEW:
             raise BrokerError(f"order {order.ref} is {order.status}, only NEW orders are sent")
-        if any(t.order.orderRef == order.ref.value for t in ib.openTrades()):
+        at_ib = next((t for t in ib.trades() if t.order.orderRef == order.ref.value), None)
+        if at_ib is not None and not at_ib.isDone():
             raise BrokerError(f"order {order.ref} is already working at IB; reconcile instead of sending it again")
+        if at_ib is not None:
+            raise BrokerError(
+                f"order {order.ref} is already at IB ({at_ib.orderStatus.status}); reconcile, do not send it again"
+            )
         reason = order_refusal(order)
         contract = None if reason else self._contract(order.instrument)
         if not reason and contract is None:
@@ -260,7 +320,7 @@ class IbBroker:
         """
         order = self._book.working(ref)
         self._require_healthy(ref)
-        trade = self._book.trades[ref]
+        trade = self._own_trade(ref)
         if quantity is None and limit_price is None:
             raise BrokerError(f"modify {ref}: give a quantity or a limit price")
         if limit_price is not None and trade.order.orderType != "LMT":
@@ -281,11 +341,19 @@ class IbBroker:
         return order
 
     def cancel(self, ref: OrderRef) -> Order:
-        """Ask IB to cancel a working order; CANCELLED follows IB's confirmation."""
+        """Ask IB to cancel a working order; CANCELLED follows IB's confirmation.
+
+        Raises
+        ------
+        BrokerError
+            The order is not working, or was placed by another client id (adopted: IB lets only that client
+            cancel it).
+        """
         order = self._book.working(ref)
         ib = self._connected()
+        trade = self._own_trade(ref)
         self._book.record(order, OrderEvent(ref, E.CANCEL_REQUEST, self._clock()))
-        ib.cancelOrder(self._book.trades[ref].order)
+        ib.cancelOrder(trade.order)
         self._pump()
         return order
 
@@ -360,7 +428,7 @@ class IbBroker:
             IbOpenOrder(
                 t.order.orderRef, t.contract.symbol, t.order.action, float(t.order.totalQuantity),
                 float(t.orderStatus.filled), t.order.orderType, t.orderStatus.status, t.order.clientId,
-                t.order.orderId, t.order.permId, OrderRef(t.order.orderRef) in self._book.orders,
+                t.order.orderId, t.order.permId, self._book.ref_of(t) is not None,
             )
             for t in ib.openTrades()
         ]  # fmt: skip
@@ -435,6 +503,16 @@ class IbBroker:
                 f"order {ref} not sent: IB connectivity is degraded ({self.connectivity.reason}); no new orders "
                 "until IB reports 1101/1102 or reconnect() succeeds"
             )
+
+    def _own_trade(self, ref: OrderRef) -> ib_async.Trade:
+        trade = self._book.trades.get(ref)
+        if trade is None:
+            raise BrokerError(f"order {ref} is not linked to an order at IB; reconcile first")
+        # Order ids are per client id: a request with another client's order id would change our own order.
+        if trade.order.clientId != self.config.client_id or not trade.order.orderId:
+            who = f"client id {trade.order.clientId}" if trade.order.orderId else "TWS"
+            raise BrokerError(f"order {ref} was placed by {who}; only there can it be modified or cancelled")
+        return trade
 
     def _connected(self) -> ib_async.IB:
         if self._ib is None or not self._ib.isConnected():

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from prometheus.core.errors import BrokerError
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus.execution.brokers.ib.mapping import (
     CLIENT_ID_SETTING,
@@ -18,6 +19,8 @@ from prometheus.execution.brokers.ib.mapping import (
     IbOrderFields,
     mask_account,
 )
+from prometheus.execution.brokers.ib.reconcile import IbState
+from prometheus.execution.types import Position
 
 if TYPE_CHECKING:
     import ib_async
@@ -131,6 +134,42 @@ async def _connect(ib: ib_async.IB, cfg: IbConfig) -> None:
             connecting.cancel()
             with suppress(BaseException):
                 await connecting
+
+
+def fetch_state(ib: ib_async.IB, account: str, timeout: float) -> IbState:
+    """IB's open orders (every client id), completed orders, executions and the account's positions, fresh.
+
+    Raises
+    ------
+    BrokerError
+        IB did not answer a request within ``timeout`` seconds, or the connection dropped meanwhile.
+    """
+
+    async def ask(what: str, request: Awaitable[Any]) -> Any:
+        try:
+            return await asyncio.wait_for(request, timeout)
+        except TimeoutError:
+            raise BrokerError(f"IB did not answer {what} within {timeout:g}s; reconciliation incomplete") from None
+
+    async def fetch() -> IbState:
+        open_trades = await ask("reqAllOpenOrders", ib.reqAllOpenOrdersAsync())
+        completed = await ask("reqCompletedOrders", ib.reqCompletedOrdersAsync(False))
+        # After the orders, so that ib_async attaches each execution to its order.
+        await ask("reqExecutions", ib.reqExecutionsAsync())
+        held = await ask("reqPositions", ib.reqPositionsAsync())
+        positions = {
+            p.contract.symbol: Position(p.contract.symbol, float(p.position), float(p.position) * float(p.avgCost))
+            for p in held
+            if p.position and p.account == account
+        }
+        # ib.fills(), not the request's answer: an execution seen before keeps its first Fill, the one that
+        # receives the commission report.
+        return IbState(list(open_trades), list(completed), list(ib.fills()), positions)
+
+    try:
+        return load_ib_async().util.getLoop().run_until_complete(fetch())
+    except ConnectionError as exc:
+        raise BrokerError(f"the connection to IB dropped during reconciliation: {exc}") from None
 
 
 def stock(symbol: str, exchange: str, currency: str) -> ib_async.Contract:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from prometheus.core.config import VersionedConfig
 from prometheus.core.settings import IB_GATEWAY_PAPER_PORT, Settings
 from prometheus.core.types import Mode
+
+#: What reconciliation does with an order at IB that we did not send (each is also logged and reported).
+ForeignPolicy = Literal["alert", "adopt", "cancel"]
 
 
 class IbConfig(VersionedConfig):
@@ -17,6 +20,8 @@ class IbConfig(VersionedConfig):
     ``port`` is a setting, not a guard (IB's defaults: gateway 4002 paper / 4001 live, TWS 7497 / 7496): the
     account reported after connecting decides what the mode may trade. ``account`` and ``live_confirm`` are
     secrets: kept out of ``repr`` and of dumps (so of the config version), they never reach a log.
+    ``foreign_orders``: orders at IB we did not send are always alerted; "adopt" also takes them over as ours,
+    "cancel" cancels them at IB (where this client id may).
     """
 
     kind: ClassVar[str] = "ib_connection"
@@ -35,6 +40,7 @@ class IbConfig(VersionedConfig):
     request_timeout_s: float = Field(4.0, gt=0)
     exchange: str = "SMART"
     currency: str = "USD"
+    foreign_orders: ForeignPolicy = "alert"
 
     @field_validator("mode")
     @classmethod

@@ -98,6 +98,21 @@ def ib_order_fields(order: Order) -> IbOrderFields:
     return IbOrderFields(order.side.value, round(order.quantity), ib_type, tif, limit, order.ref.value)
 
 
+def order_type_from_ib(ib_type: str, tif: str) -> OrderType | None:
+    """Our order type for an IB ``orderType`` and ``tif`` (None: no counterpart, e.g. STP or a GTC order)."""
+    for ours, (t, f) in ORDER_TYPES.items():
+        if (t, f) == (ib_type, tif):
+            return ours
+    return None
+
+
+def side_from_action(action: str) -> Side:
+    """IB order action ("BUY" / "SELL") as our :class:`Side`."""
+    if action in ("BUY", "SELL"):
+        return Side(action)
+    raise BrokerError(f"unknown IB order action {action!r} (expected BUY or SELL)")
+
+
 def side_from_execution(ib_side: str) -> Side:
     """IB execution side ("BOT" / "SLD") as our :class:`Side`."""
     if ib_side == "BOT":

@@ -55,7 +55,10 @@ class OrderTracker:
         self.problems: list[str] = []  # IB callbacks we could not apply (each also logged)
         self.pending_modify: dict[OrderRef, tuple[float | None, float | None]] = {}
         self.awaiting_commission: dict[str, Fill] = {}  # execId → fill booked, commission report to come
+        self.perm_ids: dict[OrderRef, int] = {}  # IB's permId of our orders, once IB has assigned it
+        self.foreign_seen: set[int] = set()  # permIds of orders we did not send, already reported
         self._refs_by_id: dict[int, OrderRef] = {}
+        self._refs_by_perm: dict[int, OrderRef] = {}
         self._accepted: set[OrderRef] = set()
         self._seen_execs: set[str] = set()
 
@@ -66,14 +69,56 @@ class OrderTracker:
         self.events.append(ev)
         if order.status.is_terminal:
             self.open.pop(order.ref, None)
+            self.pending_modify.pop(order.ref, None)
+
+    def register(self, order: Order) -> None:
+        """Track ``order`` (sent by us, adopted, or a record of an earlier process)."""
+        self.orders[order.ref] = order
+        if not order.status.is_terminal:
+            self.open[order.ref] = order
+
+    def forget(self, ref: OrderRef) -> None:
+        """Stop tracking ``ref`` (a record that never reached IB)."""
+        self.orders.pop(ref, None)
+        self.open.pop(ref, None)
 
     def link(self, order: Order, trade: ib_async.Trade) -> None:
         """``order`` is ``trade`` at IB (status updates for that order id now reach it)."""
-        self.orders[order.ref] = order
+        self.register(order)
         self.trades[order.ref] = trade
-        self._refs_by_id[trade.order.orderId] = order.ref
-        if not order.status.is_terminal:
-            self.open[order.ref] = order
+        # Order ids are per client id: only ours identify our orders (another client's id 5 is not our 5).
+        if trade.order.clientId == self.client_id and trade.order.orderId:
+            self._refs_by_id[trade.order.orderId] = order.ref
+        self.note_perm(order.ref, perm_id(trade))
+
+    def note_perm(self, ref: OrderRef, perm: int) -> None:
+        """IB's permId of our order ``ref`` (0: not assigned yet, ignored)."""
+        if perm and ref in self.orders:
+            self.perm_ids[ref] = perm
+            self._refs_by_perm[perm] = ref
+
+    def ref_of(self, trade: ib_async.Trade) -> OrderRef | None:
+        """Our ref of an IB order: its orderRef if it is one of ours, else its permId, else our order id."""
+        if trade.order.orderRef and OrderRef(trade.order.orderRef) in self.orders:
+            return OrderRef(trade.order.orderRef)
+        ref = self._refs_by_perm.get(perm_id(trade))
+        if ref is None and trade.order.clientId == self.client_id and trade.order.orderId:
+            ref = self._refs_by_id.get(trade.order.orderId)
+        return ref
+
+    def ref_of_execution(self, ex: ib_async.Execution) -> OrderRef | None:
+        """Our ref of an IB execution: by its orderRef, else by its permId."""
+        if ex.orderRef and OrderRef(ex.orderRef) in self.orders:
+            return OrderRef(ex.orderRef)
+        return self._refs_by_perm.get(ex.permId)
+
+    def seen(self, exec_id: str) -> bool:
+        """The execution is booked already (or known to be booked by an earlier process)."""
+        return exec_id in self._seen_execs
+
+    def mark_seen(self, exec_id: str) -> None:
+        """Take the execution as booked without booking it (an earlier process recorded it)."""
+        self._seen_execs.add(exec_id)
 
     def working(self, ref: OrderRef) -> Order:
         """The working order with ``ref``.
@@ -95,13 +140,16 @@ class OrderTracker:
         )
 
     def order_for(self, trade: ib_async.Trade) -> Order | None:
-        """Our order behind an IB trade: by our order id, else by orderRef."""
+        """Our order behind an IB trade: by our order id, else by orderRef, else by permId."""
         ref = None
-        if trade.order.clientId == self.client_id:
+        if trade.order.clientId == self.client_id and trade.order.orderId:
             ref = self._refs_by_id.get(trade.order.orderId)
-        if ref is None and trade.order.orderRef:
-            ref = OrderRef(trade.order.orderRef)
-        return self.orders.get(ref) if ref is not None else None
+        if ref is None:
+            ref = self.ref_of(trade)
+        order = self.orders.get(ref) if ref is not None else None
+        if order is not None:
+            self.note_perm(order.ref, perm_id(trade))
+        return order
 
     # ----------------------------------------------------------------- IB callbacks
     def guarded(self, handler: Callable[..., None]) -> Callable[..., None]:
@@ -124,14 +172,14 @@ class OrderTracker:
             return
         status = trade.orderStatus.status
         if status in IB_WORKING:
-            self._accept(order)
+            self.accept(order)
             return
         last = trade.log[-1] if trade.log else None
         code = last.errorCode if last is not None and last.status == status else 0
         if status == IB_VALIDATION_ERROR:
             kind = warning_event(order.status)
         elif status in IB_ENDED:
-            kind = ended_event(order.status, order.ref in self._accepted or order.filled_quantity > 0, status, code)
+            kind = ended_event(order.status, self.was_accepted(order), status, code)
         else:
             return
         if kind is None:
@@ -188,29 +236,6 @@ class OrderTracker:
             self.awaiting_commission[ex.execId] = booked
 
     # ----------------------------------------------------------------- after a (re)connect
-    def resync(self, open_trades: Sequence[ib_async.Trade], executions: Sequence[ib_async.Fill]) -> None:
-        """Re-link working orders to IB's open trades by orderRef, book missed executions once, and record
-        CANCELLED for working orders IB no longer lists as open."""
-        at_ib = {t.order.orderRef: t for t in open_trades if t.order.orderRef}
-        for ref, order in list(self.open.items()):
-            if (trade := at_ib.get(ref.value)) is not None:
-                self.link(order, trade)
-        missed = [f for f in executions if f.execution.execId not in self._seen_execs]
-        for f in sorted(missed, key=lambda f: f.execution.time):
-            order = self.orders.get(OrderRef(f.execution.orderRef))
-            if order is None:
-                continue
-            if order.status is OrderStatus.FILLED:
-                self.problems.append(f"execution {f.execution.execId} for filled order {order.ref}")
-                continue
-            self.book_execution(order, f)
-        for ref, order in list(self.open.items()):
-            if ref.value not in at_ib:
-                self.pending_modify.pop(ref, None)
-                self.record(order, OrderEvent(ref, E.CANCELLED, self.clock(), reason=NOT_OPEN_AFTER_RECONNECT))
-            else:
-                self._accept(order)
-
     def adopt(self, order: Order, open_trades: Sequence[ib_async.Trade], executions: Sequence[ib_async.Fill]) -> Order:
         """Take over ``order``, sent by an earlier process (found at IB by orderRef), and book what IB did since.
 
@@ -245,10 +270,20 @@ class OrderTracker:
         if trade is None and not order.status.is_terminal:
             self.record(order, OrderEvent(order.ref, E.CANCELLED, self.clock(), reason=NOT_OPEN_AFTER_RECONNECT))
         elif trade is not None and trade.orderStatus.status in IB_WORKING:
-            self._accept(order)
+            self.accept(order)
         return order
 
-    def _accept(self, order: Order) -> None:
+    def was_accepted(self, order: Order) -> bool:
+        """IB acknowledged ``order`` (or filled part of it)."""
+        return order.ref in self._accepted or order.filled_quantity > 0
+
+    def accept(self, order: Order) -> None:
+        """Record IB's acknowledgement of a SUBMITTED order (once)."""
         if order.status is OrderStatus.SUBMITTED and order.ref not in self._accepted:
             self._accepted.add(order.ref)
             self.record(order, OrderEvent(order.ref, E.ACCEPT, self.clock()))
+
+
+def perm_id(trade: ib_async.Trade) -> int:
+    """IB's permId of a trade (0 until IB has assigned one)."""
+    return int(trade.order.permId or trade.orderStatus.permId or 0)

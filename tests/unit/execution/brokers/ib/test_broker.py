@@ -375,14 +375,18 @@ def test_reconnect_when_order_still_works_relinks_it_so_cancel_reaches_ib(
     assert len(_placed(gateway)) == 1
 
 
-def test_reconnect_when_order_vanished_at_ib_records_it_cancelled(broker: IbBroker, gateway: FakeIbGateway) -> None:
+def test_reconnect_when_order_cancelled_at_ib_while_away_records_it_cancelled(
+    broker: IbBroker, gateway: FakeIbGateway
+) -> None:
     order = broker.submit(make_order("DDD", quantity=10, ref="r-gone"))
     assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, order.ref), WAIT)
     gateway.drop_connections()
     gateway.order_by_ref("r-gone").status = "Cancelled"  # cancelled at IB while away (e.g. by the operator)
     events = broker.reconnect(attempts=3, backoff_s=0.05)
-    assert [(e.kind, e.reason) for e in events] == [(E.CANCELLED, "not open at IB after reconnect")]
+    assert [(e.kind, e.reason) for e in events] == [(E.CANCELLED, "IB status Cancelled (completed while away)")]
     assert broker.open_orders() == []
+    assert broker.last_reconcile is not None
+    assert broker.last_reconcile.completed == (order.ref,)
 
 
 def test_reconnect_when_gateway_restarts_retries_with_backoff_until_it_is_back(
