@@ -3,9 +3,11 @@ corporate-action adjustment and publishing into the historical store (see ``docs
 
 from prometheus.data.ingest.adjust import adjusted_as_of, adjusted_revisions, adjustment_factors
 from prometheus.data.ingest.api import (
+    DELIVERY_MANIFEST,
     VENDOR_FOLDER,
     default_vendor_dir,
     delivery_dates,
+    delivery_received_at,
     ingest_reference,
     ingest_synthetic,
     ingest_vendor,
@@ -21,6 +23,7 @@ from prometheus.data.ingest.rules import QcRule, counts_by_rule
 from prometheus.data.ingest.vendor import VendorSource
 
 __all__ = [
+    "DELIVERY_MANIFEST",
     "VENDOR_FOLDER",
     "Batch",
     "DateWindow",
@@ -39,6 +42,7 @@ __all__ = [
     "counts_by_rule",
     "default_vendor_dir",
     "delivery_dates",
+    "delivery_received_at",
     "incomplete_runs",
     "ingest_reference",
     "ingest_synthetic",

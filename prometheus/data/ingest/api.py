@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
 from prometheus.calendar import MARKETS, TradingCalendar, get_calendar
-from prometheus.core.errors import DataError
-from prometheus.core.settings import Settings
-from prometheus.core.time import utc_now
+from prometheus.core.errors import ConfigError, DataError
+from prometheus.core.time import parse_instant, utc_now
 from prometheus.core.types import Market
 from prometheus.data.ingest.batch import DateWindow
 from prometheus.data.ingest.config import QcConfig
@@ -27,6 +25,8 @@ from prometheus.data.synthetic import SyntheticConfig, generate_market, write_ve
 
 #: Folder under the data root that holds raw vendor files, one sub-folder per market (``vendor/us_eq``).
 VENDOR_FOLDER = "vendor"
+#: Optional file of a delivery: JSON whose ``received_at`` (ISO 8601 UTC) is when the delivery was received.
+DELIVERY_MANIFEST = "delivery.json"
 
 
 def default_vendor_dir(data_root: Path, market: Market) -> Path:
@@ -70,8 +70,9 @@ def ingest_vendor(
 ) -> IngestReport:
     """Parse, QC and publish the vendor files in ``directory`` (only the facts known inside ``window`` if given).
 
-    ``ingested_at`` (default: now) is when the delivery became known: a value that corrects a stored one is
-    published as a revision known then. Pass the original instant when replaying archived deliveries in order.
+    ``ingested_at`` (default: the ``received_at`` of the delivery's ``delivery.json``, else now) is when the
+    delivery became known: a value that corrects a stored one is published as a revision known then. Pass the
+    original instant when replaying archived deliveries in order.
 
     Raises
     ------
@@ -80,8 +81,8 @@ def ingest_vendor(
     StoreLockedError
         Another writer held a table for longer than the store's lock timeout; nothing was published.
     """
-    started = ingested_at or utc_now()
     directory = Path(directory)
+    started = ingested_at or delivery_received_at(directory) or utc_now()
     source = VendorSource(directory, market, calendar or get_calendar(), bar_delay, qc_config, started)
     try:
         batch = source.load()
@@ -92,6 +93,24 @@ def ingest_vendor(
     span = f", window {window.start}..{window.end}" if window is not None else ""
     rerun = f"the ingestion of {directory} (market {market.value}{span})"
     return publish(store, batch, window=window, delivery=delivery, rerun=rerun, source=str(directory))
+
+
+def delivery_received_at(directory: Path) -> datetime | None:
+    """The ``received_at`` of the delivery's ``delivery.json`` (None without one).
+
+    Raises
+    ------
+    DataError
+        The manifest is not JSON, or its ``received_at`` is not an ISO 8601 instant.
+    """
+    path = Path(directory) / DELIVERY_MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("received_at")
+        return None if value is None else parse_instant(str(value))
+    except (ValueError, AttributeError, ConfigError) as exc:
+        raise DataError(f"cannot read received_at: {exc}", file=str(path), field="received_at") from None
 
 
 def ingest_reference(
@@ -129,4 +148,3 @@ def write_synthetic_delivery(store: HistoricalStore, data_root: Path, config: Sy
     write_vendor_files(generate_market(config), directory)
     publish_market(store, Market.US_EQ)
     return directory
-
