@@ -19,6 +19,7 @@ from prometheus.execution.types import (
     OrderEventType,
     OrderIntent,
     OrderRef,
+    OrderStatus,
     OrderType,
     Position,
     Side,
@@ -66,7 +67,11 @@ class ExecutionStore:
         return row
 
     def save_orders(self, items: Iterable[Order], decision_time: datetime) -> int:
-        """Upsert each order's latest state and all its events."""
+        """Upsert each order's latest state and all its events (keyed by order_ref and the event's position)."""
+        with self.store.begin() as conn:
+            return self._save_orders(list(items), decision_time, conn)
+
+    def _save_orders(self, items: Sequence[Order], decision_time: datetime, conn: sa.Connection) -> int:
         now = utc_now()
         order_rows, event_rows = [], []
         for o in items:
@@ -87,10 +92,109 @@ class ExecutionStore:
                 }
             )
             event_rows += [_event_row(ev, seq, self.ctx.experiment) for seq, ev in enumerate(o.events)]
-        with self.store.begin() as conn:
-            self.store.upsert(orders, order_rows, connection=conn)
-            self.store.upsert(order_events, event_rows, connection=conn)
+        self.store.upsert(orders, order_rows, connection=conn)
+        self.store.upsert(order_events, event_rows, connection=conn)
         return len(order_rows)
+
+    def record_execution(self, items: Sequence[Order], fills_seen: Sequence[Fill], decision_time: datetime) -> int:
+        """Orders, their events and their fills in one transaction, each row keyed so a rewrite replaces it.
+
+        For a broker that outlives no process (PAPER / LIVE): the fill rows are derived from the orders' fill
+        events, ``seq`` being the fill's position among its order's fills. An order rebuilt by
+        :meth:`load_order` replays the same events in the same order, so a fill recorded before a crash keeps
+        its key and is replaced, never added twice, when the next process records it again, and a fill the
+        broker reports once more (``reqExecutions`` after a reconnect) cannot make a second row. ``fills_seen``
+        supplies commissions and costs (matched by time, quantity and price); a fill whose commission report has
+        not arrived is written with zero costs and completed by the next call. Returns the number of fill rows.
+        """
+        costs: dict[tuple[str, datetime, float, float], list[Fill]] = {}
+        for f in fills_seen:
+            costs.setdefault((f.ref.value, f.ts, f.quantity, f.price), []).append(f)
+        known, unknown = [], []
+        for o in items:
+            fill_events = [e for e in o.events if e.kind in (OrderEventType.PARTIAL_FILL, OrderEventType.FILL)]
+            for seq, ev in enumerate(fill_events):
+                price = ev.price if ev.price is not None else 0.0
+                # Identical executions (same second, shares and price) carry identical costs: any match will do.
+                bucket = costs.get((o.ref.value, ev.ts, ev.quantity, price), [])
+                seen = bucket.pop(0) if bucket else None
+                row = self._ids(o.session, decision_time) | {
+                    "order_ref": o.ref.value, "seq": seq, "instrument": o.instrument, "side": o.side.value,
+                    "quantity": ev.quantity, "price": price, "ts": ev.ts,
+                    "commission": seen.commission if seen else 0.0, "fees": seen.fees if seen else 0.0,
+                    "spread_cost": seen.spread_cost if seen else 0.0, "impact_cost": seen.impact_cost if seen else 0.0,
+                }  # fmt: skip
+                (known if seen else unknown).append(row)
+        with self.store.begin() as conn:
+            self._save_orders(items, decision_time, conn)
+            self.store.upsert(fills, known, connection=conn)
+            # Without its Fill here (booked by an earlier process, or its commission still to come) a fill row is
+            # only inserted if absent, so costs recorded earlier are never overwritten with zeros.
+            self.store.upsert(fills, unknown, replace=False, connection=conn)
+        return len(known) + len(unknown)
+
+    def working_orders(self) -> list[Order]:
+        """Orders of this experiment not yet terminal (NEW included: it may have reached the broker before a
+        crash), rebuilt from their events, oldest first: what a restarted process must re-link at the broker.
+
+        Feeds the IB broker's ``order_source``. Scoped to this store's market and experiment, like every row it
+        writes back.
+        """
+        open_states = [s.value for s in OrderStatus if not s.is_terminal]
+        stmt = (
+            sa.select(orders.c.order_ref)
+            .where(
+                orders.c.experiment == self.ctx.experiment,
+                orders.c.market == self.ctx.market.value,
+                orders.c.status.in_(open_states),
+            )
+            .order_by(orders.c.id)
+        )
+        with self.store.engine.connect() as conn:
+            refs = list(conn.execute(stmt).scalars())
+        return [o for r in refs if (o := self.load_order(OrderRef(r))) is not None]
+
+    def order_statuses(self, refs: Iterable[OrderRef]) -> dict[OrderRef, OrderStatus]:
+        """Stored status of each of ``refs`` that has an order row."""
+        values = [r.value for r in refs]
+        if not values:
+            return {}
+        stmt = sa.select(orders.c.order_ref, orders.c.status).where(orders.c.order_ref.in_(values))
+        with self.store.engine.connect() as conn:
+            return {OrderRef(r.order_ref): OrderStatus(r.status) for r in conn.execute(stmt)}
+
+    def fill_rows(self, session: date | None = None) -> list[dict[str, Any]]:
+        """Fill rows of this experiment and market (one session when given), by order and seq."""
+        stmt = sa.select(fills).where(
+            fills.c.experiment == self.ctx.experiment, fills.c.market == self.ctx.market.value
+        )
+        if session is not None:
+            stmt = stmt.where(fills.c.session == session)
+        with self.store.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt.order_by(fills.c.order_ref, fills.c.seq))]
+
+    def account(self, session: date) -> AccountSnapshot | None:
+        """The account snapshot of ``session`` (None when none was saved)."""
+        where = (cash.c.experiment == self.ctx.experiment, cash.c.market == self.ctx.market.value,
+                 cash.c.session == session)  # fmt: skip
+        with self.store.engine.connect() as conn:
+            money = conn.execute(sa.select(cash).where(*where)).first()
+            if money is None:
+                return None
+            held = conn.execute(
+                sa.select(positions).where(
+                    positions.c.experiment == self.ctx.experiment,
+                    positions.c.market == self.ctx.market.value,
+                    positions.c.session == session,
+                )
+            ).all()
+        return AccountSnapshot(
+            session,
+            {p.instrument: Position(p.instrument, p.quantity, p.cost_basis) for p in held},
+            money.balance,
+            money.as_of,
+            money.equity,
+        )
 
     def save_fills(self, items: Sequence[Fill], decision_time: datetime) -> int:
         """Upsert fills; ``seq`` numbers the fills of each order in the given order."""
