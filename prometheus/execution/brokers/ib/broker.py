@@ -92,6 +92,9 @@ class IbBroker:
     order_source
         Our non-terminal order records from earlier processes (e.g. ``ExecutionStore.working_orders``), read on
         every connect and reconnect for :meth:`reconcile`.
+    known_refs
+        Which of the given refs our records hold, finished ones included (e.g. ``ExecutionStore.known_refs``):
+        IB's completed orders with those refs are then ours, not foreign orders.
     """
 
     def __init__(
@@ -100,12 +103,14 @@ class IbBroker:
         clock: Callable[[], datetime] = utc_now,
         kill_switch: KillSwitch | None = None,
         order_source: Callable[[], Iterable[Order]] | None = None,
+        known_refs: Callable[[Iterable[OrderRef]], set[OrderRef]] | None = None,
     ) -> None:
         self.config = config
         self.account: str | None = None
         #: The reconciliation of the latest connect / reconnect (None before the first).
         self.last_reconcile: ReconcileReport | None = None
         self._order_source = order_source
+        self._known_refs = known_refs
         self.connectivity = Connectivity(kill_switch)
         self._closing = False
         self._clock = clock
@@ -181,7 +186,8 @@ class IbBroker:
         self._pump()
         state = fetch_state(ib, self.account or "", self.config.request_timeout_s)
         first_fill = len(self._book.fills)
-        report = Reconciliation(self._book, self.config.foreign_orders, self._cancel_foreign).run(state, known)
+        run = Reconciliation(self._book, self.config.foreign_orders, self._cancel_foreign, self._known_refs)
+        report = run.run(state, known)
         # A fill is listed once its commission report is in: give IB a moment for reports still to come.
         self.wait_until(lambda: not self._book.awaiting_commission, self.config.request_timeout_s)
         report = dataclasses.replace(report, missed_fills=tuple(self._book.fills[first_fill:]))

@@ -177,12 +177,22 @@ class Reconciliation:
     cancel
         Sends IB a cancel for a foreign order (called only under the "cancel" policy, only for an order this
         client id may cancel); returns "" or why it could not.
+    known_refs
+        Which of the given refs our records hold (e.g. ``ExecutionStore.known_refs``), finished orders
+        included: an IB order with such an orderRef is ours, not foreign, even when it is not in ``known``.
     """
 
-    def __init__(self, book: OrderTracker, policy: ForeignPolicy, cancel: Callable[[ib_async.Trade], str]) -> None:
+    def __init__(
+        self,
+        book: OrderTracker,
+        policy: ForeignPolicy,
+        cancel: Callable[[ib_async.Trade], str],
+        known_refs: Callable[[Iterable[OrderRef]], set[OrderRef]] | None = None,
+    ) -> None:
         self.book = book
         self.policy = policy
         self.cancel = cancel
+        self.known_refs = known_refs
         self._adopted: list[OrderRef] = []
         self._completed: list[OrderRef] = []
         self._unknown: list[OrderRef] = []
@@ -199,6 +209,8 @@ class Reconciliation:
         self._learn_perm_ids(state, executions)
         open_ours, open_foreign = self._split(state.open_trades)
         done_ours, done_foreign = self._split(state.completed)
+        self._drop_recorded(open_foreign, working=True)
+        self._drop_recorded(done_foreign, working=False)
         execs: dict[OrderRef, list[ib_async.Fill]] = {}
         for f in executions:
             if (ref := book.ref_of_execution(f.execution)) is not None:
@@ -259,6 +271,19 @@ class Reconciliation:
                 foreign[perm_id(t)] = t
         return ours, foreign
 
+    def _drop_recorded(self, foreign: dict[int, ib_async.Trade], working: bool) -> None:
+        # IB orders whose orderRef our records hold as finished (an earlier process's) are ours, not foreign.
+        by_ref = {OrderRef(t.order.orderRef): perm for perm, t in foreign.items() if t.order.orderRef}
+        if self.known_refs is None or not by_ref:
+            return
+        for ref in self.known_refs(by_ref):
+            trade = foreign.pop(by_ref[ref])
+            if working:
+                self._problem(
+                    f"IB has {ref} open ({trade.orderStatus.status}) but our records hold it finished; "
+                    "reconcile with its record or cancel it at IB"
+                )
+
     # ----------------------------------------------------------------- our orders
     def _settle(
         self,
@@ -277,18 +302,19 @@ class Reconciliation:
             return
         if order.status is OrderStatus.NEW:  # it reached IB, but the process died before recording that
             book.record(order, OrderEvent(order.ref, E.SUBMIT, book.clock(), reason="found at IB by reconciliation"))
-        if trade is not None and not order.status.is_terminal and book.trades.get(order.ref) is not trade:
+        was_open = not order.status.is_terminal
+        if trade is not None and was_open and book.trades.get(order.ref) is not trade:
             book.link(order, trade)
             self._adopted.append(order.ref)
+        if trade is not None and trade.orderStatus.status in IB_WORKING:
+            book.accept(order)
         self._book_fills(order, unseen, from_record)
-        if trade is not None:
-            if trade.orderStatus.status in IB_WORKING:
-                book.accept(order)
-        elif done is not None:
+        if trade is None and done is not None:
             self._complete(order, done)
-        elif not order.status.is_terminal:
+        elif trade is None and not order.status.is_terminal:
             # Executions but neither an open nor a completed order: IB has finished with it.
             self._close(order, E.CANCELLED, "IB lists it neither open nor completed; its executions are booked")
+        if was_open and order.status.is_terminal:
             self._completed.append(order.ref)
 
     def _book_fills(self, order: Order, fills: list[ib_async.Fill], from_record: bool) -> None:
@@ -324,7 +350,6 @@ class Reconciliation:
         if kind is None:
             return
         self._close(order, kind, f"IB status {status} (completed while away)")
-        self._completed.append(order.ref)
 
     def _no_trace(self, order: Order) -> None:
         today = session_of(self.book.clock())
@@ -349,11 +374,14 @@ class Reconciliation:
         perm = perm_id(trade)
         self.book.foreign_seen.add(perm)
         handled, note, adopted = ForeignAction.ALERTED, "", None
-        if self.policy == "adopt":
-            adopted, note = self._adopt_foreign(trade, executions, working)
+        if not working:
+            # Nothing to take over or cancel; adopting its fills could book an earlier process's fills twice.
+            note = f"completed at IB ({trade.orderStatus.status})"
+        elif self.policy == "adopt":
+            adopted, note = self._adopt_foreign(trade, executions)
             handled = ForeignAction.ADOPTED if adopted is not None else ForeignAction.ALERTED
         elif self.policy == "cancel":
-            handled, note = self._cancel_foreign(trade, working)
+            handled, note = self._cancel_foreign(trade)
         o = trade.order
         limit = float(o.lmtPrice) if o.orderType == "LMT" else None
         found = ForeignOrder(
@@ -364,9 +392,7 @@ class Reconciliation:
         _log.warning("%s", found.describe())
         self._foreign.append(found)
 
-    def _adopt_foreign(
-        self, trade: ib_async.Trade, executions: Sequence[ib_async.Fill], working: bool
-    ) -> tuple[OrderRef | None, str]:
+    def _adopt_foreign(self, trade: ib_async.Trade, executions: Sequence[ib_async.Fill]) -> tuple[OrderRef | None, str]:
         o = trade.order
         kind = order_type_from_ib(o.orderType, o.tif)
         if kind is None:
@@ -386,21 +412,16 @@ class Reconciliation:
         book.note_perm(ref, perm)
         who = f"clientId {o.clientId}" if o.orderId else "TWS"
         book.record(order, OrderEvent(ref, E.SUBMIT, book.clock(), reason=f"adopted from IB (permId {perm}, {who})"))
-        if working:
-            book.link(order, trade)
+        book.link(order, trade)
+        # Its executions so far (IB reports today's): booked now, so our records match IB's positions.
+        if trade.orderStatus.status in IB_WORKING:
+            book.accept(order)
         mine = [f for f in executions if f.execution.permId == perm and not book.seen(f.execution.execId)]
         self._book_fills(order, mine, from_record=False)
-        if working:
-            if trade.orderStatus.status in IB_WORKING:
-                book.accept(order)
-        else:
-            self._complete(order, trade)
         return ref, ""
 
-    def _cancel_foreign(self, trade: ib_async.Trade, working: bool) -> tuple[ForeignAction, str]:
+    def _cancel_foreign(self, trade: ib_async.Trade) -> tuple[ForeignAction, str]:
         o = trade.order
-        if not working:
-            return ForeignAction.ALERTED, f"already {trade.orderStatus.status} at IB"
         # Order ids are per client id, so a cancel for another client's order id would hit our own order with that
         # id; IB lets only the client that placed an order (or TWS) cancel it.
         if o.clientId != self.book.client_id or not o.orderId:
