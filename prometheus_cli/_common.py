@@ -1,7 +1,10 @@
-"""Helpers shared by the CLI modules: settings loading, error reporting and the parsers of date options."""
+"""Helpers shared by the CLI modules: settings loading (with log masking), error reporting and the parsers of date
+options."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -10,7 +13,8 @@ from typing import TypeVar
 import typer
 
 from prometheus.core.errors import ConfigError, PrometheusError
-from prometheus.core.settings import Settings, load_settings, mask_secrets
+from prometheus.core.log_masking import install_log_masking, mask_text, masked_secrets
+from prometheus.core.settings import SECRET_FIELDS, Settings, env_name, load_settings
 from prometheus.core.time import parse_date, parse_instant
 
 T = TypeVar("T")
@@ -18,18 +22,28 @@ T = TypeVar("T")
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """Turn platform errors into a one-line message on stderr and exit code 2 (URL secrets masked)."""
+    """Turn platform errors into a one-line message on stderr and exit code 2 (secrets, account ids and URL
+    passwords masked)."""
     try:
         yield
     except PrometheusError as exc:
-        typer.echo(f"error: {mask_secrets(str(exc))}", err=True)
+        typer.echo(f"error: {mask_text(str(exc), known_secrets())}", err=True)
         raise typer.Exit(code=2) from None
 
 
+def known_secrets() -> list[str]:
+    """The secrets to mask in what the CLI prints: the loaded settings', or their variables' raw values (settings
+    that failed to load are still secret)."""
+    return [*masked_secrets(), *(os.environ.get(env_name(name), "") for name in sorted(SECRET_FIELDS))]
+
+
 def settings() -> Settings:
-    """Load settings, reporting a bad setting as a CLI error."""
+    """Load settings, reporting a bad setting as a CLI error; from then on every log record of our loggers has the
+    settings' secrets (and any IB account id or URL password) masked."""
     with cli_errors():
-        return load_settings()
+        loaded = load_settings()
+        install_log_masking(str(getattr(loaded, name) or "") for name in sorted(SECRET_FIELDS))
+        return loaded
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -57,3 +71,19 @@ def instant_option(text: str) -> datetime:
         return parse_instant(text)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only: ``localhost`` or a loopback address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other name may resolve to a reachable interface
+
+
+def warn_unless_loopback(host: str, what: str, risk: str) -> None:
+    """A warning on stderr when ``what`` binds or connects to ``host`` other than loopback."""
+    if not is_loopback(host):
+        typer.echo(f"warning: {what} on {host}, not loopback: {risk}", err=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from prometheus.core.errors import ConfigError
-from prometheus.core.settings import check_settings, env_name, mask_secrets
-from prometheus_cli._common import settings
+from prometheus.core.log_masking import mask_text
+from prometheus.core.settings import check_settings, env_name
+from prometheus_cli._common import known_secrets, settings
 
 app = typer.Typer(
     help="Effective settings (from PROMETHEUS_* variables): show them, or check them and every file they name.",
@@ -50,7 +51,7 @@ def check() -> None:
 
 def _report(problems: list[ConfigError], checked: list[str]) -> None:
     for problem in problems:
-        typer.echo(f"error: {mask_secrets(str(problem))}", err=True)
+        typer.echo(f"error: {mask_text(str(problem), known_secrets())}", err=True)
     if problems:
         typer.echo(f"{len(problems)} problem(s) found", err=True)
         raise typer.Exit(code=PROBLEMS_EXIT_CODE)

@@ -29,7 +29,7 @@ from prometheus.data.synthetic import SyntheticConfig
 from prometheus.execution.brokers.ib.client import load_ib_async, open_connection, stock
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus_cli import flows
-from prometheus_cli._common import date_option, run, settings
+from prometheus_cli._common import date_option, run, settings, warn_unless_loopback
 
 if TYPE_CHECKING:
     import ib_async
@@ -172,6 +172,9 @@ def ingest_ib_history(
     if end < start:
         raise DataError(f"--end {end} is before --start {start}", field="--end")
     config = ib_connection(s, client_id)
+    # The TWS API is plain, unauthenticated TCP: a gateway elsewhere should be reached through a tunnel.
+    warn_unless_loopback(config.host, "connecting to IB", "the TWS API is unencrypted; prefer an SSH tunnel to a "
+                         "gateway on 127.0.0.1")  # fmt: skip
     ib = open_connection(config, lambda _ib: None)
     try:
         feed = IbBarFeed(ib, config.exchange, config.currency)

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from prometheus_assets.launch import prepare_home
-from prometheus_cli._common import run, settings
+from prometheus_cli._common import run, settings, warn_unless_loopback
 
 HELP = (
     "Start the Dagster UI (dagster dev) on the local instance under DAGSTER_HOME (default "
@@ -28,10 +28,15 @@ load_from:
 
 
 def ui(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to listen on (default loopback only; anything else warns)."
+    ),
     port: int = typer.Option(3000, "--port", help="Port of the UI."),
 ) -> None:
     """Prepare the instance and replace this process with ``dagster dev``."""
+    # The UI has no login and launches runs (in PAPER / LIVE, runs that send orders): loopback unless asked.
+    warn_unless_loopback(host, "the Dagster UI listens", "it has no login and anyone who reaches it can launch "
+                         "runs; prefer 127.0.0.1 behind an SSH tunnel or an authenticating proxy")  # fmt: skip
     s = settings()
 
     def go() -> list[str]:

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from prometheus.core.log_masking import remove_log_masking
 from prometheus.data.ingest import delivery_received_at
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
@@ -41,6 +42,7 @@ def env(tmp_path: Path, gateway: tuple[FakeIbGateway, FakeHistory]) -> Iterator[
     with fresh_pg_database() as url:
         yield {"PROMETHEUS_DATA_ROOT": str(tmp_path / "data"), "PROMETHEUS_IB_PORT": str(gateway[0].port),
                "PROMETHEUS_RUNTIME_DB_URL": url, "PROMETHEUS_IB_CLIENT_ID": "21"}  # fmt: skip
+    remove_log_masking()  # the command loaded the settings
 
 
 def test_ib_command_when_bars_served_keeps_raw_file_and_ingests_through_qc(
