@@ -11,6 +11,7 @@ by execId, however often reconciliation runs.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -308,14 +309,43 @@ class Reconciliation:
             self._adopted.append(order.ref)
         if trade is not None and trade.orderStatus.status in IB_WORKING:
             book.accept(order)
+            self._settle_request(order, trade)
         self._book_fills(order, unseen, from_record)
         if trade is None and done is not None:
             self._complete(order, done)
         elif trade is None and not order.status.is_terminal:
             # Executions but neither an open nor a completed order: IB has finished with it.
-            self._close(order, E.CANCELLED, "IB lists it neither open nor completed; its executions are booked")
+            self._note(order, E.CANCELLED, "IB lists it neither open nor completed; its executions are booked")
         if was_open and order.status.is_terminal:
             self._completed.append(order.ref)
+
+    def _settle_request(self, order: Order, trade: ib_async.Trade) -> None:
+        # A modify or cancel whose answer was lost with the connection (or sent by an earlier process): IB
+        # answers requests in order, so its open-order report already reflects it.
+        if order.status is OrderStatus.PENDING_CANCEL:
+            self._note(
+                order, E.CANCEL_REJECT, "IB still lists the order working after the cancel request; cancel again"
+            )
+            return
+        if order.status is not OrderStatus.PENDING_MODIFY:
+            return
+        quantity = float(trade.order.totalQuantity)
+        limit = float(trade.order.lmtPrice) if trade.order.orderType == "LMT" else None
+        wanted = self.book.pending_modify.pop(order.ref, None)
+        if wanted is not None:
+            applied = (wanted[0] is None or math.isclose(quantity, wanted[0])) and (
+                wanted[1] is None or (limit is not None and math.isclose(limit, wanted[1]))
+            )
+        else:  # an earlier process's request: did IB's order change from our record?
+            applied = not math.isclose(quantity, order.quantity) or (
+                limit is not None and order.limit_price is not None and not math.isclose(limit, order.limit_price)
+            )
+        if applied:
+            ev = OrderEvent(order.ref, E.MODIFIED, self.book.clock(), quantity=quantity, price=limit,
+                            reason="IB lists the order modified")  # fmt: skip
+            self.book.record(order, ev)
+        else:
+            self._note(order, E.MODIFY_REJECT, "IB lists the order unchanged after the modify request")
 
     def _book_fills(self, order: Order, fills: list[ib_async.Fill], from_record: bool) -> None:
         for f in fills:
@@ -349,7 +379,7 @@ class Reconciliation:
         kind = ended_event(order.status, self.book.was_accepted(order), status, 0)
         if kind is None:
             return
-        self._close(order, kind, f"IB status {status} (completed while away)")
+        self._note(order, kind, f"IB status {status} (completed while away)")
 
     def _no_trace(self, order: Order) -> None:
         today = session_of(self.book.clock())
@@ -359,14 +389,14 @@ class Reconciliation:
             self._unsent.append(order.ref)
             return
         if order.status is OrderStatus.NEW:
-            self._close(order, E.CANCELLED, f"never sent; its session {order.session} has ended")
+            self._note(order, E.CANCELLED, f"never sent; its session {order.session} has ended")
         elif order.session < today:
-            self._close(order, E.EXPIRE, f"{NO_TRACE}; its session {order.session} has ended")
+            self._note(order, E.EXPIRE, f"{NO_TRACE}; its session {order.session} has ended")
         else:
-            self._close(order, E.CANCELLED, NO_TRACE)
+            self._note(order, E.CANCELLED, NO_TRACE)
         self._unknown.append(order.ref)
 
-    def _close(self, order: Order, kind: OrderEventType, reason: str) -> None:
+    def _note(self, order: Order, kind: OrderEventType, reason: str) -> None:
         self.book.record(order, OrderEvent(order.ref, kind, self.book.clock(), reason=reason))
 
     # ----------------------------------------------------------------- foreign orders

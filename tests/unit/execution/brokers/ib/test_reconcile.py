@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from prometheus.core.errors import BrokerError
 from prometheus.core.types import Mode
-from prometheus.execution import Order, OrderEventType, OrderRef, OrderStatus, Side
+from prometheus.execution import Order, OrderEventType, OrderRef, OrderStatus, OrderType, Side
 from prometheus.execution.brokers.ib import (
     ForeignAction,
     IbBroker,
@@ -94,7 +94,10 @@ def _gone(broker: IbBroker, gateway: FakeIbGateway) -> None:
 
 def _record(order: Order) -> Order:
     """What an earlier process left in the ExecutionStore: a copy rebuilt from the order's events."""
-    copy = make_order(order.instrument, order.side, order.quantity, ref=order.ref.value, order_type=order.order_type)
+    copy = make_order(
+        order.instrument, order.side, order.quantity, ref=order.ref.value, order_type=order.order_type,
+        limit_price=order.limit_price, session=order.session,
+    )  # fmt: skip
     for ev in order.events:
         copy.apply(ev)
     return copy
@@ -219,6 +222,33 @@ def test_restart_when_record_is_working_at_ib_relinks_it_so_later_fills_arrive_l
     assert restarted.wait_for_orders([record.ref], WAIT)
     assert record.status is OrderStatus.FILLED
     assert len(_requests(gateway, "3")) == 1
+
+
+def test_restart_when_record_awaits_an_answer_ib_gave_settles_it_from_ib(
+    connect: Callable[..., IbBroker], gateway: FakeIbGateway
+) -> None:
+    """A modify IB applied, and a cancel that never reached IB, both unanswered in our records when the process
+    died: IB's open order tells which, so neither order stays pending forever."""
+    first = connect()
+    moved = first.submit(make_order("DDD", quantity=10, ref="r-mod", order_type=OrderType.LIMIT, limit_price=39.0))
+    kept = first.submit(make_order("DDD", quantity=10, ref="r-cxl", order_type=OrderType.LIMIT, limit_price=38.0))
+    _accepted(first, moved)
+    _accepted(first, kept)
+    moved_record, kept_record = _record(moved), _record(kept)
+    moved_record.apply(_event(moved_record, E.MODIFY_REQUEST))
+    kept_record.apply(_event(kept_record, E.CANCEL_REQUEST))  # written, then the process died before sending
+    first.modify(moved.ref, quantity=20, limit_price=39.5)
+    assert first.wait_until(lambda: gateway.order_by_ref("r-mod").quantity == 20, WAIT)
+    first.disconnect()
+    _disconnected(gateway)
+
+    restarted = connect(known=[moved_record, kept_record])
+    assert (moved_record.status, moved_record.quantity, moved_record.limit_price) == (OrderStatus.SUBMITTED, 20, 39.5)
+    assert moved_record.events[-1].kind is E.MODIFIED
+    assert (kept_record.status, kept_record.events[-1].kind) == (OrderStatus.SUBMITTED, E.CANCEL_REJECT)
+    restarted.cancel(kept_record.ref)
+    assert restarted.wait_for_orders([kept_record.ref], WAIT)
+    assert gateway.order_by_ref("r-cxl").status == "Cancelled"
 
 
 # ----------------------------------------------------------------- records IB knows nothing about
