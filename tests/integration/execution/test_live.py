@@ -97,10 +97,11 @@ def test_execute_when_targets_fill_records_orders_fills_and_account_once(rig: Ri
 
 
 def test_execute_when_run_twice_for_the_session_sends_nothing_the_second_time(rig: Rig) -> None:
-    first = rig.run({"AAA": 0.2, "DDD": 0.1})  # DDD rests at the gateway
+    short = ExecuteConfig(wait_s=0.5, poll_s=0.1)
+    first = rig.run({"AAA": 0.2, "DDD": 0.1}, short)  # DDD rests at the gateway
     placed = len(rig.gw.orders)
     rig.reconnect()
-    second = rig.run({"AAA": 0.2, "DDD": 0.1})
+    second = rig.run({"AAA": 0.2, "DDD": 0.1}, short)
     assert len(first.sent) == 2
     assert (second.sent, len(rig.gw.orders)) == ((), placed)
     working = [r for r, s in first.statuses.items() if s is OrderStatus.SUBMITTED]

@@ -1,0 +1,71 @@
+"""``prometheus execute``: send one session's target portfolio to the current mode's IB account (PAPER / LIVE).
+
+Plans against the account's positions with the broker's snapshot prices, passes the RiskGate (kill switch in
+force), sends only what no earlier run sent for the session (order_ref de-duplication after re-linking), waits
+for fills and records everything in the runtime store. Safe to run again: a second run sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from prometheus.calendar import get_calendar, parse_market
+from prometheus.core.time import utc_now
+from prometheus.data.store import HistoricalStore
+from prometheus.execution.live import (
+    ExecuteConfig,
+    SessionRequest,
+    execute_session,
+    last_close_quotes,
+    load_session_targets,
+    read_targets_csv,
+)
+from prometheus.execution.planner import PlannerConfig
+from prometheus.execution.risk_gate import RiskGate
+from prometheus.execution.risk_limits import risk_limits_from_settings
+from prometheus.execution.types import OrderType
+from prometheus_cli._common import date_option, run
+from prometheus_cli.broker import ib_session, ib_settings
+
+HELP = (
+    "Execute a session's target portfolio at the current mode's IB account (PAPER / LIVE): plan with the broker's "
+    "snapshot prices, pass the RiskGate, send what was not sent yet, wait for fills, record and summarise."
+)
+
+app = typer.Typer(help=HELP, add_completion=False)
+
+
+@app.command("execute", help=HELP)
+def execute(
+    market: str = typer.Option(..., "--market", help="Market id, e.g. US_EQ."),
+    session: date = typer.Option(..., "--session", parser=date_option, help="Session whose target is executed."),
+    targets: Path | None = typer.Option(
+        None, "--targets", help="CSV 'symbol,weight' to execute instead of the session's target_portfolios rows."
+    ),
+    wait: float = typer.Option(30.0, "--wait", min=0, help="Seconds to wait for fills after sending."),
+    order_type: OrderType = typer.Option(OrderType.MOO, "--order-type", help="MOO, MOC, LIMIT or MARKET."),
+) -> None:
+    """Execute ``session``'s targets of ``market`` and print a summary (exit code 1 if sending stopped early)."""
+    s = ib_settings("execute")
+    m = run(lambda: parse_market(market))
+    config = run(lambda: ExecuteConfig(planner=PlannerConfig(order_type=order_type), wait_s=wait))
+    limits = run(lambda: risk_limits_from_settings(s))
+    with ib_session(s, m) as ib:
+        if targets is not None:
+            weights = run(lambda: read_targets_csv(targets))
+            source = f"file {targets}"
+        else:
+            weights, source = run(lambda: load_session_targets(ib.runtime, m, session))
+        held = run(ib.broker.positions)
+        names = sorted(set(weights) | set(held))
+        closes = run(lambda: last_close_quotes(HistoricalStore(s.lake_path), get_calendar(), m, names, utc_now()))
+        gate = RiskGate(limits, ib.kill_switch, recorder=ib.execution)
+        request = SessionRequest(session, weights, source, closes)
+        summary = run(lambda: execute_session(ib.broker, ib.execution, gate, request, config))
+    for line in summary.lines():
+        typer.echo(line)
+    if summary.errors:
+        raise typer.Exit(code=1)
