@@ -3,7 +3,7 @@
 ``ib_async`` itself is imported on the first connect, so importing this package stays cheap.
 """
 
-from prometheus.execution.brokers.ib.broker import IbBroker, IbOpenOrder, IbStatus
+from prometheus.execution.brokers.ib.broker import IbBroker
 from prometheus.execution.brokers.ib.config import ForeignPolicy, IbConfig
 from prometheus.execution.brokers.ib.mapping import (
     ORDER_TYPES,
@@ -15,6 +15,7 @@ from prometheus.execution.brokers.ib.mapping import (
     mask_account,
 )
 from prometheus.execution.brokers.ib.reconcile import ForeignAction, ForeignOrder, ReconcileReport
+from prometheus.execution.brokers.ib.status import IbOpenOrder, IbStatus
 
 __all__ = [
     "ORDER_TYPES",

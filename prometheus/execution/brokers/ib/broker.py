@@ -13,13 +13,11 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from prometheus.core.errors import BrokerError
 from prometheus.core.time import utc_now
-from prometheus.core.types import Mode
 from prometheus.execution.brokers.ib.client import build_order, fetch_state, open_connection, run_loop, stock
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus.execution.brokers.ib.connectivity import Connectivity
@@ -33,6 +31,7 @@ from prometheus.execution.brokers.ib.mapping import (
     quote_price,
 )
 from prometheus.execution.brokers.ib.reconcile import ReconcileReport, Reconciliation
+from prometheus.execution.brokers.ib.status import IbOpenOrder, IbStatus, open_order_view
 from prometheus.execution.brokers.ib.tracker import OrderTracker
 from prometheus.execution.kill_switch import KillSwitch
 from prometheus.execution.risk_gate import Quote
@@ -45,37 +44,6 @@ if TYPE_CHECKING:
 E = OrderEventType
 _log = logging.getLogger(__name__)
 _QTY_TOL = 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class IbOpenOrder:
-    """One order open at IB as IB reports it; ``ours``: sent by this broker in this process."""
-
-    order_ref: str
-    instrument: str
-    action: str
-    quantity: float
-    filled: float
-    order_type: str
-    status: str
-    client_id: int
-    order_id: int
-    perm_id: int
-    ours: bool
-
-
-@dataclass(frozen=True, slots=True)
-class IbStatus:
-    """What ``broker status`` shows: the connection, the (masked) account, positions and IB's open orders."""
-
-    mode: Mode
-    endpoint: str  # host:port
-    client_id: int
-    connected: bool
-    account: str  # masked
-    degraded: str  # why new orders are held back ("" when healthy)
-    positions: dict[str, Position]
-    open_orders: list[IbOpenOrder]
 
 
 class IbBroker:
@@ -430,14 +398,7 @@ class IbBroker:
         """Every order IB lists as open for this login (any client id), ours or not."""
         ib = self._connected()
         self._pump()
-        return [
-            IbOpenOrder(
-                t.order.orderRef, t.contract.symbol, t.order.action, float(t.order.totalQuantity),
-                float(t.orderStatus.filled), t.order.orderType, t.orderStatus.status, t.order.clientId,
-                t.order.orderId, t.order.permId, self._book.ref_of(t) is not None,
-            )
-            for t in ib.openTrades()
-        ]  # fmt: skip
+        return [open_order_view(t, ours=self._book.ref_of(t) is not None) for t in ib.openTrades()]
 
     def snapshot_quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
         """Snapshot quotes (the last trade, else the midpoint, else the close) with the time they arrived.

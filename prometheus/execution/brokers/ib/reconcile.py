@@ -217,7 +217,12 @@ class Reconciliation:
             if (ref := book.ref_of_execution(f.execution)) is not None:
                 execs.setdefault(ref, []).append(f)
         for ref, order in list(book.orders.items()):
-            self._settle(order, open_ours.get(ref), done_ours.get(ref), execs.get(ref, []), ref in from_records)
+            # One record at odds with IB (an illegal transition, a fill too large) must not keep the broker from
+            # connecting: it is reported, the order unchanged (Order.apply is all or nothing).
+            try:
+                self._settle(order, open_ours.get(ref), done_ours.get(ref), execs.get(ref, []), ref in from_records)
+            except BrokerError as exc:
+                self._problem(f"order {ref}: {exc}")
         for trade in open_foreign.values():
             self._foreign_order(trade, executions, working=True)
         for perm, trade in done_foreign.items():

@@ -251,6 +251,32 @@ def test_restart_when_record_awaits_an_answer_ib_gave_settles_it_from_ib(
     assert gateway.order_by_ref("r-cxl").status == "Cancelled"
 
 
+def test_restart_when_ib_reports_filled_without_executions_reports_a_problem_and_invents_no_fill(
+    connect: Callable[..., IbBroker], gateway: FakeIbGateway
+) -> None:
+    """IB reports executions of the current day only: a Filled order whose executions are gone cannot be booked
+    (no price), so it stays working and the report says why; nothing is sent again for it."""
+    first = connect()
+    order = first.submit(make_order("DDD", Side.BUY, 10, ref="r-old-fill"))
+    _accepted(first, order)
+    record = _record(order)
+    first.disconnect()
+    _disconnected(gateway)
+    gateway.fill("r-old-fill")
+    gateway.executions.clear()  # a new day at IB
+
+    restarted = connect(known=[record])
+    report = _report(restarted)
+    assert report.missed_fills == ()
+    assert record.status is OrderStatus.SUBMITTED
+    [problem] = report.problems
+    assert "r-old-fill Filled" in problem
+    assert "current day" in problem
+    assert report.lines() == [f"problem: {problem}"]
+    assert restarted.submit(make_order("DDD", Side.BUY, 10, ref="r-old-fill")) is record
+    assert len(_requests(gateway, "3")) == 1
+
+
 # ----------------------------------------------------------------- records IB knows nothing about
 def test_reconcile_when_working_record_has_no_trace_at_ib_closes_it_with_the_reason(
     connect: Callable[..., IbBroker], gateway: FakeIbGateway
