@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support.fake_ib_gateway import Behaviour, FakeIbGateway, SymbolSpec
@@ -84,3 +87,20 @@ def orders_per_ref(gw: FakeIbGateway) -> dict[str, int]:
 def gateway_positions(gw: FakeIbGateway) -> dict[str, float]:
     """Non-zero holdings at the gateway."""
     return {s: q for s, (q, _) in gw.holdings.items() if q}
+
+
+def clear_prometheus_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove every ``PROMETHEUS_*`` variable of the calling environment for this test."""
+    for key in [k for k in os.environ if k.startswith("PROMETHEUS_")]:
+        monkeypatch.delenv(key)
+
+
+@contextmanager
+def cli_gateway(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIbGateway]:
+    """A started gateway holding 30 DDD (bought at 38) and the PAPER environment of a CLI run against it."""
+    clear_prometheus_env(monkeypatch)
+    with gateway() as fake:
+        fake.holdings["DDD"] = [30.0, 38.0]
+        for key, value in paper_env(fake.port, pg_url, write_limits(tmp_path / "limits.yaml"), tmp_path).items():
+            monkeypatch.setenv(key, value)
+        yield fake
