@@ -61,8 +61,31 @@ HOT_SPOTS = 5
 #: Alerts listed on a page.
 ALERT_LIMIT = 50
 
-_OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 _UTC = pl.Datetime("us", "UTC")
+#: Columns of :attr:`StabilityView.hot_spots`.
+STABILITY_HOT_SPOTS: dict[str, pl.DataType] = {"sector": pl.String(), "score": pl.Float64(),
+                                               "turbulent": pl.Boolean(), "absorption_ratio": pl.Float64(),
+                                               "avg_correlation": pl.Float64()}  # fmt: skip
+#: Columns of :attr:`FragilityView.hot_spots`.
+FRAGILITY_HOT_SPOTS: dict[str, pl.DataType] = {"instrument": pl.String(), "score": pl.Float64(),
+                                               "cluster_size": pl.Float64(), "own_corr": pl.Float64(),
+                                               "amihud_trend": pl.Float64()}  # fmt: skip
+#: Columns of :attr:`FragilityView.flagged_clusters`.
+FLAGGED_CLUSTERS: dict[str, pl.DataType] = {"cluster": pl.String(), "score": pl.Float64(), "cluster_size": pl.Float64()}
+#: Columns of :attr:`PortfolioView.holdings`.
+HOLDINGS: dict[str, pl.DataType] = {"instrument": pl.String(), "target_weight": pl.Float64(), "quantity": pl.Float64(),
+                                    "cost_basis": pl.Float64(), "average_price": pl.Float64(),
+                                    "weight_at_cost": pl.Float64()}  # fmt: skip
+#: Columns of :func:`open_orders` (those of ``orders``).
+OPEN_ORDERS: dict[str, pl.DataType] = {"order_ref": pl.String(), "session": pl.Date(), "instrument": pl.String(),
+                                       "side": pl.String(), "quantity": pl.Float64(), "filled_quantity": pl.Float64(),
+                                       "order_type": pl.String(), "limit_price": pl.Float64(), "status": pl.String(),
+                                       "updated_at": _UTC}  # fmt: skip
+#: Columns of :func:`recent_alerts` (those of ``alerts``).
+ALERTS: dict[str, pl.DataType] = {"id": pl.Int64(), "ts": _UTC, "severity": pl.String(), "source": pl.String(),
+                                  "market": pl.String(), "message": pl.String(), "acknowledged_by": pl.String(),
+                                  "acknowledged_at": _UTC}  # fmt: skip
+_OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,27 +304,14 @@ def stability_view(store: RuntimeStore, market: Market, experiment: str, top: in
         rows = _session_rows(conn, stability_scores, market, experiment, version, session)
     market_row = next((r for r in rows if r.instrument == MARKET_ROW), None)
     sectors = sorted((r for r in rows if r.instrument.startswith(SECTOR_PREFIX)), key=lambda r: (r.score, r.instrument))
-    hot = pl.DataFrame(
-        {
-            "sector": [r.instrument.removeprefix(SECTOR_PREFIX) for r in sectors[:top]],
-            "score": [float(r.score) for r in sectors[:top]],
-            "turbulent": [_component(r, "turbulent") == 1.0 for r in sectors[:top]],
-            "absorption_ratio": [_component(r, "absorption_ratio") for r in sectors[:top]],
-            "avg_correlation": [_component(r, "avg_correlation") for r in sectors[:top]],
-        },
-        schema={
-            "sector": pl.String(),
-            "score": pl.Float64(),
-            "turbulent": pl.Boolean(),
-            "absorption_ratio": pl.Float64(),
-            "avg_correlation": pl.Float64(),
-        },  # fmt: skip
-    )
+    hot = [{"sector": r.instrument.removeprefix(SECTOR_PREFIX), "score": float(r.score),
+            "turbulent": _component(r, "turbulent") == 1.0, "absorption_ratio": _component(r, "absorption_ratio"),
+            "avg_correlation": _component(r, "avg_correlation")} for r in sectors[:top]]  # fmt: skip
     return StabilityView(
         session=session,
         market_score=float(market_row.score) if market_row else None,
         components=dict(market_row.components) if market_row else {},
-        hot_spots=hot,
+        hot_spots=pl.DataFrame(hot, schema=STABILITY_HOT_SPOTS),
     )
 
 
@@ -317,31 +327,14 @@ def fragility_view(store: RuntimeStore, market: Market, experiment: str, top: in
         (r for r in rows if r.instrument.startswith(CLUSTER_PREFIX) and _component(r, "flagged") == 1.0),
         key=lambda r: (-r.score, r.instrument),
     )
-    hot = pl.DataFrame(
-        {
-            "instrument": [r.instrument for r in names[:top]],
-            "score": [float(r.score) for r in names[:top]],
-            "cluster_size": [_component(r, "cluster_size") for r in names[:top]],
-            "own_corr": [_component(r, "own_corr") for r in names[:top]],
-            "amihud_trend": [_component(r, "amihud_trend") for r in names[:top]],
-        },
-        schema={
-            "instrument": pl.String(),
-            "score": pl.Float64(),
-            "cluster_size": pl.Float64(),
-            "own_corr": pl.Float64(),
-            "amihud_trend": pl.Float64(),
-        },  # fmt: skip
+    hot = [{"instrument": r.instrument, "score": float(r.score), "cluster_size": _component(r, "cluster_size"),
+            "own_corr": _component(r, "own_corr"), "amihud_trend": _component(r, "amihud_trend")}
+           for r in names[:top]]  # fmt: skip
+    flagged = [{"cluster": r.instrument.removeprefix(CLUSTER_PREFIX), "score": float(r.score),
+                "cluster_size": _component(r, "cluster_size")} for r in clusters]  # fmt: skip
+    return FragilityView(
+        session, pl.DataFrame(hot, schema=FRAGILITY_HOT_SPOTS), pl.DataFrame(flagged, schema=FLAGGED_CLUSTERS)
     )
-    flagged = pl.DataFrame(
-        {
-            "cluster": [r.instrument.removeprefix(CLUSTER_PREFIX) for r in clusters],
-            "score": [float(r.score) for r in clusters],
-            "cluster_size": [_component(r, "cluster_size") for r in clusters],
-        },
-        schema={"cluster": pl.String(), "score": pl.Float64(), "cluster_size": pl.Float64()},
-    )
-    return FragilityView(session, hot, flagged)
 
 
 def portfolio_view(store: RuntimeStore, market: Market, experiment: str) -> PortfolioView:
@@ -372,9 +365,7 @@ def portfolio_view(store: RuntimeStore, market: Market, experiment: str) -> Port
                 "weight_at_cost": basis / equity if equity else None,
             }
         )
-    schema = {"instrument": pl.String(), "target_weight": pl.Float64(), "quantity": pl.Float64(),
-              "cost_basis": pl.Float64(), "average_price": pl.Float64(), "weight_at_cost": pl.Float64()}  # fmt: skip
-    holdings = pl.DataFrame(rows, schema=schema, orient="row")
+    holdings = pl.DataFrame(rows, schema=HOLDINGS)
     return PortfolioView(target_session, position_session, equity, cash_balance, holdings)
 
 
@@ -435,28 +426,14 @@ def pnl_view(store: RuntimeStore, market: Market, experiment: str, sessions: int
 def open_orders(store: RuntimeStore, market: Market, experiment: str) -> pl.DataFrame:
     """Orders of ``market`` not yet filled, cancelled or rejected, oldest session first."""
     stmt = (
-        sa.select(
-            orders.c.order_ref,
-            orders.c.session,
-            orders.c.instrument,
-            orders.c.side,
-            orders.c.quantity,
-            orders.c.filled_quantity,
-            orders.c.order_type,
-            orders.c.limit_price,
-            orders.c.status,
-            orders.c.updated_at,
-        )  # fmt: skip
+        sa.select(*(orders.c[name] for name in OPEN_ORDERS))
         .where(orders.c.market == market.value, orders.c.experiment == experiment)
         .where(orders.c.status.in_(_OPEN_STATUSES))
         .order_by(orders.c.session, orders.c.order_ref)
     )
-    schema = {"order_ref": pl.String(), "session": pl.Date(), "instrument": pl.String(), "side": pl.String(),
-              "quantity": pl.Float64(), "filled_quantity": pl.Float64(), "order_type": pl.String(),
-              "limit_price": pl.Float64(), "status": pl.String(), "updated_at": _UTC}  # fmt: skip
     with store.read() as conn:
         rows = [tuple(r) for r in conn.execute(stmt)]
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=OPEN_ORDERS, orient="row")
 
 
 def recent_alerts(
@@ -464,19 +441,22 @@ def recent_alerts(
 ) -> pl.DataFrame:
     """Alerts, newest first: of ``market`` and the platform-wide ones (market NULL), or all when ``market`` is
     None; ``open_only`` keeps the unacknowledged ones."""
-    stmt = sa.select(
-        alerts.c.id, alerts.c.ts, alerts.c.severity, alerts.c.source, alerts.c.market, alerts.c.message,
-        alerts.c.acknowledged_by, alerts.c.acknowledged_at,
-    ).order_by(alerts.c.ts.desc(), alerts.c.id.desc()).limit(limit)  # fmt: skip
+    stmt = sa.select(*(alerts.c[name] for name in ALERTS)).order_by(alerts.c.ts.desc(), alerts.c.id.desc()).limit(limit)
     if market is not None:
         stmt = stmt.where(sa.or_(alerts.c.market == market.value, alerts.c.market.is_(None)))
     if open_only:
         stmt = stmt.where(alerts.c.acknowledged_at.is_(None))
-    schema = {"id": pl.Int64(), "ts": _UTC, "severity": pl.String(), "source": pl.String(), "market": pl.String(),
-              "message": pl.String(), "acknowledged_by": pl.String(), "acknowledged_at": _UTC}  # fmt: skip
     with store.read() as conn:
         rows = [tuple(r) for r in conn.execute(stmt)]
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=ALERTS, orient="row")
+
+
+def open_alert_count(store: RuntimeStore, market: Market) -> int:
+    """Unacknowledged alerts of ``market`` and platform-wide ones (market NULL)."""
+    stmt = sa.select(sa.func.count()).select_from(alerts).where(alerts.c.acknowledged_at.is_(None))
+    stmt = stmt.where(sa.or_(alerts.c.market == market.value, alerts.c.market.is_(None)))
+    with store.read() as conn:
+        return int(conn.execute(stmt).scalar_one())
 
 
 def kill_switch_view(store: RuntimeStore, scope: str = GLOBAL_SCOPE, limit: int = 10) -> KillSwitchView:
@@ -535,7 +515,7 @@ def overview(store: RuntimeStore, calendar: TradingCalendar, experiment: str, no
                 equity=pnl.equity,
                 day_pnl=pnl.day_pnl,
                 open_orders=open_orders(store, market, experiment).height,
-                open_alerts=recent_alerts(store, market, open_only=True).height,
+                open_alerts=open_alert_count(store, market),
             )
         )
     return out

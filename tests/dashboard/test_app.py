@@ -105,3 +105,10 @@ def test_halt_when_not_a_form_is_refused(client: TestClient, store: RuntimeStore
 def test_halt_when_get_is_not_allowed(client: TestClient, store: RuntimeStore) -> None:
     assert client.get(f"/kill-switch/halt?confirm={CONFIRM_WORD}").status_code == 405
     assert KillSwitch(store).state() is TradingState.ACTIVE
+
+
+@pytest.mark.parametrize(("path", "refreshes"), [("/", True), ("/market/US_EQ", True), ("/alerts", True),
+                                                 ("/kill-switch", False)])  # fmt: skip
+def test_page_when_served_refreshes_itself_except_the_halt_form(client: TestClient, path: str, refreshes: bool) -> None:
+    # A refresh would wipe a half-typed confirmation: the kill-switch page never reloads itself.
+    assert ('http-equiv="refresh"' in client.get(path).text) is refreshes

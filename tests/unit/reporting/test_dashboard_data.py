@@ -150,6 +150,11 @@ def test_recent_alerts_when_market_given_adds_platform_wide_ones(store: RuntimeS
     assert dd.recent_alerts(store, Market.EU_EQ, open_only=True)["message"].to_list() == ["IB gateway reconnected"]
 
 
+def test_open_alert_count_when_seeded_counts_unacknowledged_of_market_and_platform(store: RuntimeStore) -> None:
+    assert dd.open_alert_count(store, US) == 2
+    assert dd.open_alert_count(store, Market.EU_EQ) == 1  # its own alert is acknowledged
+
+
 def test_overview_when_seeded_summarises_each_market(store: RuntimeStore) -> None:
     us, eu = dd.overview(store, get_calendar(), kit.LIVE, kit.NOW)
     assert (us.clock.market, eu.clock.market) == (US, Market.EU_EQ)
