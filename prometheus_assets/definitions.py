@@ -42,6 +42,7 @@ from prometheus_assets.engines.universe import build_universe_assets
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
 from prometheus_assets.meta import KRONOS_ASSET, OUTCOMES_ASSET, build_kronos_assets, build_outcome_assets
 from prometheus_assets.partitions import MarketScope
+from prometheus_assets.sensors import build_alert_sensors, build_market_orchestration, order_job_for
 from prometheus_resources import resources_for
 
 # Single-run backfill policies and source-code references are beta APIs we use on purpose; one warning per asset
@@ -174,8 +175,12 @@ def build_definitions(
     chain = engines or EngineChainConfig()
     assets: list[dg.AssetsDefinition] = []
     jobs: list[dg.UnresolvedAssetJobDefinition] = []
+    sensors: list[dg.SensorDefinition] = build_alert_sensors(settings)
+    schedules: list[dg.ScheduleDefinition] = []
+    checks: list[dg.AssetChecksDefinition] = []
     for market in configured_markets(settings).markets:
         scope = MarketScope(market, settings.mode, settings.history_start)
+        first = len(assets)
         assets.append(build_trading_sessions_asset(scope))
         assets.append(build_ingestion_asset(scope, bar_delay))
         assets += build_encoder_assets(scope, numeric or DEMO_NUMERIC)
@@ -190,6 +195,13 @@ def build_definitions(
         assets += build_outcome_assets(scope)
         assets += build_kronos_assets(scope, chain)
         jobs += _market_jobs(scope)
+        # Sensors, the fallback schedule and freshness checks (prometheus_assets/sensors.py, docs/orchestration.md).
+        orchestration = build_market_orchestration(
+            scope, assets[first:], settings, order_job=order_job_for(scope, jobs)
+        )
+        sensors += orchestration.sensors
+        schedules += orchestration.schedules
+        checks += orchestration.checks
         if market is Market.US_EQ:
             assets.append(build_reference_asset(bar_delay))
             reference = dg.AssetSelection.assets(scope.key("reference_series"))
@@ -197,6 +209,9 @@ def build_definitions(
     return dg.Definitions(
         assets=dg.with_source_code_references(assets),
         jobs=jobs,
+        asset_checks=checks,
+        sensors=sensors,
+        schedules=schedules,
         resources=resources_for(settings),
         # Backtests and tests pay torch-sized imports once, not per step.
         executor=dg.in_process_executor,

@@ -73,6 +73,11 @@ class Settings(BaseModel):
         "embedded synthetic market) plus every market with a vendor folder under the data root.",
     )
     history_start: date = Field(date(2014, 1, 1), description="First day of the partitions (the data's history).")
+    alert_webhook: str | None = Field(
+        None,
+        description="http(s) URL that receives every alert as a JSON POST (prometheus.orchestration.alerts); "
+        "unset: alerts go to the alerts table and the log only.",
+    )
 
     @model_validator(mode="after")
     def _check_mode_rules(self) -> Settings:

@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"backtest"},
     {"reporting"},
     {"meta"},
+    {"orchestration"},
 ]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
 

@@ -1,0 +1,66 @@
+"""Orchestration: market-state watch (what each market's sensor runs when), market_states, and alerts.
+
+Plain Python: the Dagster sensors and schedules in ``prometheus_assets/sensors.py`` call these and stay thin.
+"""
+
+from prometheus.orchestration.alerts import (
+    Alert,
+    Alerter,
+    AlertSource,
+    NewAlert,
+    UnknownAlert,
+    acknowledge,
+    get_alert,
+    list_alerts,
+)
+from prometheus.orchestration.market_states import MarketStateRow, list_transitions, record_transitions
+from prometheus.orchestration.market_watch import (
+    Clock,
+    CycleKind,
+    CycleRequest,
+    MarketWatch,
+    ObservedTransition,
+    Tick,
+    WatchCursor,
+    cycle_key,
+    fallback_cron,
+)
+from prometheus.orchestration.sources import (
+    BrokerAlerts,
+    CheckEvaluation,
+    ConnectivityHook,
+    check_alert,
+    kill_switch_alerts,
+    missed_cycle_alerts,
+    run_failure_alert,
+)
+
+__all__ = [
+    "Alert",
+    "AlertSource",
+    "Alerter",
+    "BrokerAlerts",
+    "CheckEvaluation",
+    "Clock",
+    "ConnectivityHook",
+    "CycleKind",
+    "CycleRequest",
+    "MarketStateRow",
+    "MarketWatch",
+    "NewAlert",
+    "ObservedTransition",
+    "Tick",
+    "UnknownAlert",
+    "WatchCursor",
+    "acknowledge",
+    "check_alert",
+    "cycle_key",
+    "fallback_cron",
+    "get_alert",
+    "kill_switch_alerts",
+    "list_alerts",
+    "list_transitions",
+    "missed_cycle_alerts",
+    "record_transitions",
+    "run_failure_alert",
+]

@@ -1,0 +1,337 @@
+"""Sensors and schedules: one market-state sensor per market, the fallback schedule, freshness checks, alerts.
+
+Thin on purpose: :class:`~prometheus.orchestration.MarketWatch` decides what a tick runs, ``prometheus.orchestration``
+records market states and raises alerts; this module turns those decisions into Dagster run requests.
+
+- ``<m>_market_state_sensor``: on POST_CLOSE the session's daily cycle (``<m>_daily_cycle_job``, the market's
+  session-partitioned assets, run key ``<MARKET>|<session>``); on PRE_OPEN the pre-open QC
+  (``<m>_pre_open_job``: freshness checks, PAPER/LIVE) and, where an order job is configured, the orders for the
+  open (``<m>_submit_orders_job``).
+- ``<m>_daily_cycle_fallback_schedule``: after the POST_CLOSE window, the same cycle if no run carries its tag.
+- ``<m>_freshness_checks_sensor`` (PAPER/LIVE): evaluates the time-partition freshness checks.
+- ``alerts_run_failure_sensor``, ``alerts_check_sensor``, ``alerts_kill_switch_sensor``: alerts.
+
+Everything starts RUNNING in PAPER/LIVE and STOPPED in BACKTEST (history is replayed by backtests, not watched).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import dagster as dg
+from dagster import DagsterEventType, EventRecordsFilter
+from dagster._utils.error import SerializableErrorInfo
+
+from prometheus.calendar import TradingCalendar, get_calendar
+from prometheus.core.errors import ConfigError
+from prometheus.core.settings import Settings
+from prometheus.core.time import utc_now
+from prometheus.core.types import Market, Mode
+from prometheus.orchestration import (
+    Alerter,
+    CheckEvaluation,
+    Clock,
+    CycleKind,
+    CycleRequest,
+    MarketWatch,
+    WatchCursor,
+    check_alert,
+    cycle_key,
+    fallback_cron,
+    kill_switch_alerts,
+    missed_cycle_alerts,
+    record_transitions,
+    run_failure_alert,
+)
+from prometheus_assets.backtest import BACKTEST_ASSET
+from prometheus_assets.launch import MARKET_TAG
+from prometheus_assets.partitions import MarketScope
+from prometheus_resources.stores import RuntimeStoreResource
+
+#: Run tag naming the daily cycle a run belongs to (``US_EQ|2024-03-05``); the fallback schedule looks for it.
+CYCLE_TAG = "prometheus/cycle"
+#: Run tag with the session a cycle run is for.
+SESSION_TAG = "prometheus/session"
+#: Flows of the orchestration (``<m>_<flow>_job``); the order job is defined by the execution service.
+DAILY_CYCLE_FLOW, PRE_OPEN_FLOW, ORDER_FLOW = "daily_cycle", "pre_open", "submit_orders"
+#: The fallback schedule fires this long after the market's usual close (after the POST_CLOSE window).
+FALLBACK_DELAY = timedelta(hours=2)
+#: The session's partition of every daily asset must be materialised this long after the usual close.
+FRESHNESS_DELAY = timedelta(hours=4)
+#: How often the market sensors tick (transition instants come from the calendar, so this only bounds latency).
+SENSOR_INTERVAL_S = 60
+
+
+def default_sensor_status(mode: Mode) -> dg.DefaultSensorStatus:
+    """RUNNING in PAPER/LIVE, STOPPED in BACKTEST."""
+    return dg.DefaultSensorStatus.STOPPED if mode is Mode.BACKTEST else dg.DefaultSensorStatus.RUNNING
+
+
+def default_schedule_status(mode: Mode) -> dg.DefaultScheduleStatus:
+    """RUNNING in PAPER/LIVE, STOPPED in BACKTEST."""
+    return dg.DefaultScheduleStatus.STOPPED if mode is Mode.BACKTEST else dg.DefaultScheduleStatus.RUNNING
+
+
+def flow_job_name(scope: MarketScope, flow: str) -> str:
+    """``<m>_<flow>_job`` (as ``prometheus_assets.definitions.job_name``)."""
+    return f"{scope.prefix}_{flow}_job"
+
+
+@dataclass(frozen=True)
+class MarketOrchestration:
+    """What one market adds to the code location."""
+
+    jobs: list[dg.UnresolvedAssetJobDefinition] = field(default_factory=list)
+    sensors: list[dg.SensorDefinition] = field(default_factory=list)
+    schedules: list[dg.ScheduleDefinition] = field(default_factory=list)
+    checks: list[dg.AssetChecksDefinition] = field(default_factory=list)
+
+
+def daily_cycle_keys(scope: MarketScope, market_assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
+    """The market's assets on its time partitions (one session each in PAPER/LIVE), in their build order.
+
+    The backtest asset (the market simulator) belongs to BACKTEST only: in PAPER/LIVE the orders go to the broker.
+    Model assets (partitioned by period) are not in it: Dagster runs one partitions definition per job.
+    """
+    keys = [k for a in market_assets if a.partitions_def == scope.partitions for k in a.keys]
+    if scope.mode is not Mode.BACKTEST:
+        keys = [k for k in keys if k != scope.key(BACKTEST_ASSET)]
+    return keys
+
+
+def session_partition_key(scope: MarketScope, session: date) -> str:
+    """The partition of ``scope`` holding ``session`` (the session itself in PAPER/LIVE, its month in BACKTEST)."""
+    midnight = datetime.combine(session, time(0), tzinfo=get_calendar().tz(scope.market))
+    return scope.partitions.get_partition_key_for_timestamp(midnight.timestamp())
+
+
+def _cycle_tags(scope: MarketScope, request: CycleRequest) -> dict[str, str]:
+    return {MARKET_TAG: scope.market.value, CYCLE_TAG: cycle_key(scope.market, request.session),
+            SESSION_TAG: request.session.isoformat()}  # fmt: skip
+
+
+def build_market_orchestration(
+    scope: MarketScope,
+    market_assets: Sequence[dg.AssetsDefinition],
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    order_job: dg.UnresolvedAssetJobDefinition | dg.JobDefinition | None = None,
+) -> MarketOrchestration:
+    """The daily-cycle and pre-open jobs, the market-state sensor, the fallback schedule and, in PAPER/LIVE, the
+    freshness checks of ``scope.market``.
+
+    ``clock`` is what the sensor takes as now (tests walk a day through it); ``order_job`` is the job that sends
+    the orders for the open (from the execution service), requested at PRE_OPEN when given.
+    """
+    calendar = get_calendar(settings.pre_open_minutes, settings.post_close_minutes)
+    keys = daily_cycle_keys(scope, market_assets)
+    daily = dg.define_asset_job(
+        flow_job_name(scope, DAILY_CYCLE_FLOW),
+        selection=dg.AssetSelection.assets(*keys),
+        description=f"The daily cycle of {scope.market.value} for one session: ingest, encoders, engines, "
+        "portfolio, outcomes (asked for by the market-state sensor at POST_CLOSE).",
+        tags={MARKET_TAG: scope.market.value, "prometheus/flow": DAILY_CYCLE_FLOW},
+    )
+    out = MarketOrchestration(jobs=[daily])
+    pre_open: dg.UnresolvedAssetJobDefinition | None = None
+    if scope.mode is not Mode.BACKTEST:
+        # Freshness against the wall clock means nothing for history replayed by a backtest.
+        around = clock().astimezone(calendar.tz(scope.market)).date()
+        # Partition-aware freshness checks (the session's partition is there by the deadline) rather than 1.13's
+        # FreshnessPolicy, which judges an asset by its latest materialisation whatever the partition, and is not
+        # an asset check the pre-open job can run. Dagster marks the checks "superseded", hence the filter.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.SupersessionWarning)
+            out.checks.extend(dg.build_time_partition_freshness_checks(
+                assets=keys, deadline_cron=fallback_cron(calendar, scope.market, FRESHNESS_DELAY, around),
+                timezone=str(calendar.tz(scope.market)), severity=dg.AssetCheckSeverity.ERROR,
+            ))  # fmt: skip
+        pre_open = dg.define_asset_job(
+            flow_job_name(scope, PRE_OPEN_FLOW),
+            selection=dg.AssetSelection.checks(*out.checks),
+            description=f"Pre-open QC of {scope.market.value}: the freshness checks of the daily assets.",
+            tags={MARKET_TAG: scope.market.value, "prometheus/flow": PRE_OPEN_FLOW},
+        )
+        out.jobs.append(pre_open)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.SupersessionWarning)
+            out.sensors.append(dg.build_sensor_for_freshness_checks(
+                freshness_checks=out.checks, name=f"{scope.prefix}_freshness_checks_sensor",
+                default_status=default_sensor_status(scope.mode),
+            ))  # fmt: skip
+    out.sensors.append(
+        _market_state_sensor(scope, calendar, settings, clock, daily, pre_open, order_job)  # fmt: skip
+    )
+    out.schedules.append(_fallback_schedule(scope, calendar, daily, clock))
+    return out
+
+
+def _market_state_sensor(
+    scope: MarketScope,
+    calendar: TradingCalendar,
+    settings: Settings,
+    clock: Clock,
+    daily: dg.UnresolvedAssetJobDefinition,
+    pre_open: dg.UnresolvedAssetJobDefinition | None,
+    order_job: dg.UnresolvedAssetJobDefinition | dg.JobDefinition | None,
+) -> dg.SensorDefinition:
+    watch = MarketWatch(calendar, scope.market)
+    targets = [j for j in (daily, pre_open, order_job) if j is not None]
+
+    def run_requests(request: CycleRequest) -> list[dg.RunRequest]:
+        tags = _cycle_tags(scope, request)
+        if request.kind is CycleKind.DAILY_CYCLE:
+            return [dg.RunRequest(run_key=request.run_key, job_name=daily.name, tags=tags,
+                                  partition_key=session_partition_key(scope, request.session))]  # fmt: skip
+        out = [] if pre_open is None else [dg.RunRequest(run_key=request.run_key, job_name=pre_open.name, tags=tags)]
+        if order_job is not None:
+            key = f"{cycle_key(scope.market, request.session)}|{ORDER_FLOW}"
+            out.append(dg.RunRequest(run_key=key, job_name=order_job.name, tags=tags))
+        return out
+
+    @dg.sensor(
+        name=f"{scope.prefix}_market_state_sensor",
+        jobs=targets,
+        minimum_interval_seconds=SENSOR_INTERVAL_S,
+        default_status=default_sensor_status(scope.mode),
+        description=f"Watches the TradingCalendar state of {scope.market.value}: POST_CLOSE asks for the "
+        "session's daily cycle, PRE_OPEN for the pre-open QC and orders; records market_states.",
+    )
+    def market_state_sensor(context: dg.SensorEvaluationContext, runtime: RuntimeStoreResource) -> dg.SensorResult:
+        tick = watch.tick(clock(), WatchCursor.loads(context.cursor))
+        store = runtime.store()
+        try:
+            new = record_transitions(store, tick.transitions)
+            Alerter(store, settings.alert_webhook, clock).raise_all(missed_cycle_alerts(tick.missed))
+        finally:
+            store.close()
+        context.log.info(f"{scope.market.value} {tick.state.value}: {new} new transition(s), "
+                         f"{len(tick.requests)} request(s), {len(tick.missed)} missed")  # fmt: skip
+        # The cursor moves only after the transitions are stored: a failed write is retried next tick.
+        return dg.SensorResult(
+            run_requests=[r for req in tick.requests for r in run_requests(req)], cursor=tick.cursor.dumps()
+        )
+
+    return market_state_sensor
+
+
+def _fallback_schedule(
+    scope: MarketScope, calendar: TradingCalendar, daily: dg.UnresolvedAssetJobDefinition, clock: Clock
+) -> dg.ScheduleDefinition:
+    watch = MarketWatch(calendar, scope.market)
+    tz = calendar.tz(scope.market)
+    cron = fallback_cron(calendar, scope.market, FALLBACK_DELAY, clock().astimezone(tz).date())
+
+    @dg.schedule(
+        name=f"{scope.prefix}_daily_cycle_fallback_schedule",
+        cron_schedule=cron,
+        execution_timezone=str(tz),
+        job=daily,
+        default_status=default_schedule_status(scope.mode),
+        description=f"Fallback for the market-state sensor of {scope.market.value}: after the POST_CLOSE window, "
+        "the last closed session's daily cycle unless a run already carries its cycle tag.",
+    )
+    def fallback(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        at = context.scheduled_execution_time or clock()
+        request = CycleRequest(CycleKind.DAILY_CYCLE, scope.market, watch.session_closed_by(at))
+        tags = _cycle_tags(scope, request)
+        # Run keys are kept per sensor and per schedule: the tag is what tells this schedule the sensor ran it.
+        if context.instance.get_run_records(dg.RunsFilter(tags={CYCLE_TAG: tags[CYCLE_TAG]}), limit=1):
+            return dg.SkipReason(f"daily cycle {tags[CYCLE_TAG]} already has a run")
+        return dg.RunRequest(run_key=request.run_key, tags=tags,
+                             partition_key=session_partition_key(scope, request.session))  # fmt: skip
+
+    return fallback
+
+
+def _root_error(error: SerializableErrorInfo | None) -> str:
+    # Dagster wraps the asset's exception (DagsterExecutionStepExecutionError): the cause says what went wrong.
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return "" if error is None else error.message.strip()
+
+
+def _market_of(text: str | None) -> Market | None:
+    if not text:
+        return None
+    try:
+        return Market(text.upper())
+    except ValueError:
+        return None
+
+
+def build_alert_sensors(settings: Settings, *, clock: Clock = utc_now) -> list[dg.SensorDefinition]:
+    """Run failures, failed checks (ERROR checks, Kronos' degraded-config check) and kill-switch moves -> alerts."""
+    status = default_sensor_status(settings.mode)
+
+    def alerter(store_resource: RuntimeStoreResource) -> Alerter:
+        return Alerter(store_resource.store(), settings.alert_webhook, clock)
+
+    @dg.run_failure_sensor(name="alerts_run_failure_sensor", default_status=status,
+                           description="Raises a CRITICAL alert for every failed run.")  # fmt: skip
+    def run_failure(context: dg.RunFailureSensorContext, runtime: RuntimeStoreResource) -> None:
+        steps = context.get_step_failure_events()
+        error = _root_error(steps[0].event_specific_data.error) if steps else context.failure_event.message
+        sink = alerter(runtime)
+        try:
+            sink.raise_alert(run_failure_alert(context.dagster_run.job_name, context.dagster_run.run_id, error or "",
+                                               _market_of(context.dagster_run.tags.get(MARKET_TAG))))  # fmt: skip
+        finally:
+            sink.store.close()
+
+    @dg.sensor(name="alerts_check_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=status,
+               description="Raises alerts for failed ERROR checks (QC, freshness) and Kronos' degraded-config "
+               "check; a first tick starts at the newest evaluation.")  # fmt: skip
+    def checks(context: dg.SensorEvaluationContext, runtime: RuntimeStoreResource) -> dg.SensorResult:
+        kind = EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION,
+                                  after_cursor=int(context.cursor) if context.cursor else None)  # fmt: skip
+        # get_event_records is deprecated for 2.0, but 1.13 has no other query of check evaluations across runs.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if context.cursor is None:
+                newest = context.instance.get_event_records(kind, limit=1, ascending=False)
+                return dg.SensorResult(cursor=str(newest[0].storage_id if newest else 0))
+            records = context.instance.get_event_records(kind, limit=500, ascending=True)
+        news = []
+        for record in records:
+            ev = record.event_log_entry.dagster_event.event_specific_data  # an AssetCheckEvaluation
+            asset = ev.asset_key.to_user_string()
+            found = check_alert(CheckEvaluation(asset, ev.check_name, ev.passed, ev.severity.value, record.run_id,
+                                                {k: v.value for k, v in ev.metadata.items()}),
+                                _market_of(ev.asset_key.path[0]))  # fmt: skip
+            if found is not None:
+                news.append(found)
+        sink = alerter(runtime)
+        try:
+            sink.raise_all(news)
+        finally:
+            sink.store.close()
+        return dg.SensorResult(cursor=str(records[-1].storage_id) if records else context.cursor)
+
+    @dg.sensor(name="alerts_kill_switch_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=status,
+               description="Raises an alert for every kill-switch change in risk_state (any process).")  # fmt: skip
+    def kill_switch(context: dg.SensorEvaluationContext, runtime: RuntimeStoreResource) -> dg.SensorResult:
+        sink = alerter(runtime)
+        try:
+            news, last = kill_switch_alerts(sink.store, int(context.cursor) if context.cursor else None)
+            sink.raise_all(news)
+        finally:
+            sink.store.close()
+        return dg.SensorResult(cursor=None if last is None else str(last))
+
+    return [run_failure, checks, kill_switch]
+
+
+def order_job_for(
+    scope: MarketScope, jobs: Sequence[dg.UnresolvedAssetJobDefinition]
+) -> dg.UnresolvedAssetJobDefinition | None:
+    """The market's order-submission job (``<m>_submit_orders_job``) among ``jobs``, if the code location has one."""
+    name = flow_job_name(scope, ORDER_FLOW)
+    found = [j for j in jobs if j.name == name]
+    if len(found) > 1:
+        raise ConfigError(f"two jobs named {name}", setting="jobs")
+    return found[0] if found else None
