@@ -20,7 +20,8 @@ from prometheus.core.settings import Settings
 from prometheus.core.types import Market, Mode
 from prometheus.execution.brokers.ib import ForeignOrder, IbBroker, IbConfig, IbStatus, mask_account
 from prometheus.execution.kill_switch import KillSwitch
-from prometheus.execution.live import LIVE_EXPERIMENT, ExecuteConfig, reconcile_and_record
+from prometheus.execution.live import LIVE_EXPERIMENT, reconcile_and_record
+from prometheus.execution.planner import PlannerConfig
 from prometheus.execution.store import ExecutionContext, ExecutionStore
 from prometheus.orchestration.alerts import Alerter, AlertSource, NewAlert
 from prometheus.runtime import RuntimeStore
@@ -61,14 +62,18 @@ class IbSession:
 
 
 @contextmanager
-def ib_session(s: Settings, market: Market) -> Iterator[IbSession]:
-    """Open the runtime store (migrated), connect to IB (account guard), close both afterwards."""
+def ib_session(s: Settings, market: Market, config_version: str | None = None) -> Iterator[IbSession]:
+    """Open the runtime store (migrated), connect to IB (account guard, reconciliation), close both afterwards.
+
+    ``config_version`` goes on the execution rows written (default: the default planner's).
+    """
     runtime = run(lambda: RuntimeStore(s.effective_runtime_db_url))
     try:
         run(runtime.upgrade)
         switch = KillSwitch(runtime)
         # IB connectivity loss moves this switch to REDUCING, seen by every process.
-        execution = ExecutionStore(runtime, ExecutionContext(market, LIVE_EXPERIMENT, ExecuteConfig().config_version))
+        version = config_version or PlannerConfig().config_version
+        execution = ExecutionStore(runtime, ExecutionContext(market, LIVE_EXPERIMENT, version))
         # Reconciliation on every connect reads our working orders (and which refs we ever sent) from the store.
         broker = IbBroker(
             IbConfig.from_settings(s), kill_switch=switch, order_source=execution.working_orders,

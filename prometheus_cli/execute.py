@@ -53,7 +53,8 @@ def execute(
     m = run(lambda: parse_market(market))
     config = run(lambda: ExecuteConfig(planner=PlannerConfig(order_type=order_type), wait_s=wait))
     limits = run(lambda: risk_limits_from_settings(s))
-    with ib_session(s, m) as ib:
+    # The rows carry the planner's version: what shaped the orders (not how long this run waited).
+    with ib_session(s, m, config.planner.config_version) as ib:
         if targets is not None:
             weights = run(lambda: read_targets_csv(targets))
             source = f"file {targets}"

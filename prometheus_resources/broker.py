@@ -10,7 +10,14 @@ import dagster as dg
 from prometheus.core.settings import Settings, env_name
 from prometheus.core.time import utc_now
 from prometheus.core.types import Mode
-from prometheus.execution import BacktestBroker, CorporateAction, IbBroker, IbConfig, MarketPanel, SimulatorConfig
+from prometheus.execution import (
+    BacktestBroker,
+    CorporateAction,
+    IbBroker,
+    IbConfig,
+    MarketPanel,
+    SimulatorConfig,
+)
 from prometheus.execution.kill_switch import KillSwitch
 
 
