@@ -115,11 +115,10 @@ class _Dashboard:
             return self._not_found(request, "unknown experiment")
         return self._page(request, "alerts.html", experiment, alerts=dd.recent_alerts(self.store, limit=200))
 
-    def kill_switch(self, request: Request, error: str = "", status_code: int = 200) -> Response:
+    def kill_switch(self, request: Request, error: str = "", reason: str = "", status_code: int = 200) -> Response:
         experiment = self._experiment(request) or self.config.experiment
-        return self._page(
-            request, "kill_switch.html", experiment, error=error, confirm_word=CONFIRM_WORD, status_code=status_code
-        )
+        return self._page(request, "kill_switch.html", experiment, error=error, reason=reason,
+                          confirm_word=CONFIRM_WORD, status_code=status_code)  # fmt: skip
 
     async def halt(self, request: Request) -> Response:
         """Halt after the confirmation word; a refused request changes nothing."""
@@ -130,10 +129,12 @@ class _Dashboard:
         # A url-encoded form is parsed here: Starlette's form parser needs python-multipart, not installed.
         form = parse_qs((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True)
         confirm = form.get("confirm", [""])[0].strip()
-        reason = form.get("reason", [""])[0].strip() or "halted from the dashboard"
+        reason = form.get("reason", [""])[0].strip()
         if confirm != CONFIRM_WORD:
             message = f"Not halted: type {CONFIRM_WORD} in the confirmation field to halt trading."
-            return await run_in_threadpool(self.kill_switch, request, message, 400)
+            # The reason typed is kept in the form; the confirmation is not, it must be typed again.
+            return await run_in_threadpool(self.kill_switch, request, message, reason, 400)
+        reason = reason or "halted from the dashboard"
         await run_in_threadpool(dd.halt, self.store, reason, self.config.operator, self.config.scope, self.clock)
         return RedirectResponse(f"/kill-switch?{urlencode({'halted': '1'})}", status_code=303)
 

@@ -71,6 +71,7 @@ def test_halt_when_not_confirmed_is_refused_and_changes_nothing(
     response = client.post("/kill-switch/halt", data={"confirm": confirm, "reason": "drill"})
     assert response.status_code == 400
     assert f"type {CONFIRM_WORD} in the confirmation field" in response.text
+    assert 'value="drill"' in response.text  # the reason is kept for the second try
     assert KillSwitch(store).state() is TradingState.ACTIVE
     assert len(KillSwitch(store).history()) == 1  # the seeded row only
 
@@ -112,3 +113,8 @@ def test_halt_when_get_is_not_allowed(client: TestClient, store: RuntimeStore) -
 def test_page_when_served_refreshes_itself_except_the_halt_form(client: TestClient, path: str, refreshes: bool) -> None:
     # A refresh would wipe a half-typed confirmation: the kill-switch page never reloads itself.
     assert ('http-equiv="refresh"' in client.get(path).text) is refreshes
+
+
+def test_halt_when_confirmed_without_reason_records_a_default_one(client: TestClient, store: RuntimeStore) -> None:
+    assert client.post("/kill-switch/halt", data={"confirm": CONFIRM_WORD}).status_code == 200  # after the redirect
+    assert KillSwitch(store).history(limit=1)[0].reason == "halted from the dashboard"
