@@ -2,8 +2,8 @@
 
 IB is compared on four lists: open orders of every client id (``reqAllOpenOrders``), completed orders
 (``reqCompletedOrders``), executions (``reqExecutions``) and positions. An IB order is ours when its orderRef is
-one of our refs, else when its permId is one we saw for our order (the orderRef can be lost: an order changed in
-TWS, an order sent by a tool that does not set it). Everything else at IB is *foreign*, handled by
+one of our refs, else when its permId is one we saw for our order (so an order IB reports without its orderRef
+still matches). Everything else at IB is *foreign*, handled by
 :attr:`IbConfig.foreign_orders`. Every change goes through the order state machine; an execution is booked once,
 by execId, however often reconciliation runs.
 """
@@ -45,6 +45,8 @@ IB_FILLED = "Filled"
 EXCHANGE_TZ = ZoneInfo("America/New_York")
 #: Prefix of the ref given to an adopted foreign order that has no orderRef.
 SYNTHETIC_REF_PREFIX = "ib-perm-"
+#: Answers to a pending modify / cancel that reconciliation reads off IB's open order.
+_ANSWERS = frozenset({OrderEventType.MODIFIED, OrderEventType.MODIFY_REJECT, OrderEventType.CANCEL_REJECT})
 NO_TRACE = "IB has no open order, completed order or execution with this orderRef or permId"
 
 
@@ -120,10 +122,13 @@ class ReconcileReport:
 
     @property
     def changed(self) -> bool:
-        """Anything to report (re-linked orders, completions, fills, foreign orders, unknown refs, problems)."""
-        return bool(
-            self.adopted or self.completed or self.missed_fills or self.foreign or self.unknown_refs or self.problems
-        )
+        """Anything to report: re-linked orders, completions, fills, foreign orders, unknown refs, answers to
+        pending requests, problems (an acknowledgement alone is not a change)."""
+        listed = self.adopted or self.completed or self.missed_fills or self.foreign or self.unknown_refs
+        return bool(listed or self.problems or self._answers())
+
+    def _answers(self) -> list[OrderEvent]:
+        return [e for e in self.events if e.kind in _ANSWERS]
 
     def lines(self) -> list[str]:
         """A short human-readable summary ("nothing changed" when so)."""
@@ -136,6 +141,7 @@ class ReconcileReport:
         if self.completed:
             done = ", ".join(f"{r} {status.get(r, '?')}" for r in self.completed)
             out.append(f"completed at IB while away: {done}")
+        out += [f"{e.ref} {e.kind.value}: {e.reason}" for e in self._answers()]
         if self.missed_fills:
             fills = ", ".join(
                 f"{f.ref} {f.side.value} {f.quantity:g} {f.instrument} @ {f.price:g}" for f in self.missed_fills

@@ -381,7 +381,7 @@ def test_reconnect_when_order_cancelled_at_ib_while_away_records_it_cancelled(
     order = broker.submit(make_order("DDD", quantity=10, ref="r-gone"))
     assert broker.wait_until(lambda: E.ACCEPT in _kinds(broker, order.ref), WAIT)
     gateway.drop_connections()
-    gateway.order_by_ref("r-gone").status = "Cancelled"  # cancelled at IB while away (e.g. by the operator)
+    gateway.cancel_at_ib("r-gone")  # cancelled at IB while away (e.g. by the operator in TWS)
     events = broker.reconnect(attempts=3, backoff_s=0.05)
     assert [(e.kind, e.reason) for e in events] == [(E.CANCELLED, "IB status Cancelled (completed while away)")]
     assert broker.open_orders() == []

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from prometheus.core.errors import BrokerError
 from prometheus.core.types import Mode
 from prometheus.execution import OrderEventType, OrderStatus, OrderType, Side
 from prometheus.execution.brokers.ib import IbAccountRefused, check_account, mask_account
@@ -14,7 +15,9 @@ from prometheus.execution.brokers.ib.mapping import (
     ended_event,
     ib_order_fields,
     order_refusal,
+    order_type_from_ib,
     quote_price,
+    side_from_action,
     side_from_execution,
     warning_event,
 )
@@ -138,3 +141,20 @@ def test_warning_event_when_a_request_is_pending_rejects_it(
     status: OrderStatus, expected: OrderEventType | None
 ) -> None:
     assert warning_event(status) is expected
+
+
+@pytest.mark.parametrize("kind", list(OrderType))
+def test_order_type_from_ib_when_mapped_back_gives_our_type(kind: OrderType) -> None:
+    assert order_type_from_ib(*ORDER_TYPES[kind]) is kind
+
+
+@pytest.mark.parametrize(("ib_type", "tif"), [("STP", "DAY"), ("LMT", "GTC"), ("MKT", "IOC"), ("", "")])
+def test_order_type_from_ib_when_no_counterpart_gives_none(ib_type: str, tif: str) -> None:
+    """An adopted foreign order must be one we can manage: anything else stays an alert."""
+    assert order_type_from_ib(ib_type, tif) is None
+
+
+def test_side_from_action_when_buy_or_sell_maps_and_else_raises() -> None:
+    assert (side_from_action("BUY"), side_from_action("SELL")) == (Side.BUY, Side.SELL)
+    with pytest.raises(BrokerError, match="SSHORT"):
+        side_from_action("SSHORT")

@@ -246,6 +246,9 @@ def test_restart_when_record_awaits_an_answer_ib_gave_settles_it_from_ib(
     assert (moved_record.status, moved_record.quantity, moved_record.limit_price) == (OrderStatus.SUBMITTED, 20, 39.5)
     assert moved_record.events[-1].kind is E.MODIFIED
     assert (kept_record.status, kept_record.events[-1].kind) == (OrderStatus.SUBMITTED, E.CANCEL_REJECT)
+    lines = _report(restarted).lines()
+    assert "r-mod MODIFIED: IB lists the order modified" in lines
+    assert any(line.startswith("r-cxl CANCEL_REJECT") for line in lines)
     restarted.cancel(kept_record.ref)
     assert restarted.wait_for_orders([kept_record.ref], WAIT)
     assert gateway.order_by_ref("r-cxl").status == "Cancelled"
