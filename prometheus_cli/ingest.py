@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from prometheus.calendar import TradingCalendar, get_calendar, parse_market
-from prometheus.core.errors import DataError
+from prometheus.core.errors import ConfigError, DataError
 from prometheus.core.settings import Settings
 from prometheus.core.time import utc_now
 from prometheus.core.types import Market, Mode
+from prometheus.data.ingest import delivery_dates, publish_market
 from prometheus.data.ingest.ib_history import (
     IbBar,
     IbInstrument,
@@ -25,9 +26,13 @@ from prometheus.data.ingest.ib_history import (
     write_delivery,
 )
 from prometheus.data.ingest.ib_pacing import HistoryRequest, PacingLimiter
+from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
 from prometheus.execution.brokers.ib.client import load_ib_async, open_connection, stock
 from prometheus.execution.brokers.ib.config import IbConfig
+from prometheus_assets.definitions import Flow, job_name
+from prometheus_assets.ingestion import REPORT_METADATA
+from prometheus_assets.launch import COMMAND_TAG, MARKET_TAG, partition_range, run_job
 from prometheus_cli import flows
 from prometheus_cli._common import date_option, run, settings, warn_unless_loopback
 
@@ -187,8 +192,35 @@ def ingest_ib_history(
                f"{history.violations} pacing violation(s), {history.waited_s:.0f}s paced)")  # fmt: skip
     if history.bar_count == 0:
         raise DataError(f"IB sent no bar for {', '.join(symbols)} between {start} and {end}", field="--start/--end")
-    flows.ingest_vendor(s, directory, market, None, typer.echo)
+    run_ib_ingestion(s, directory, market, received_at)
     return directory
+
+
+def run_ib_ingestion(s: Settings, directory: Path, market: Market, received_at: datetime) -> None:
+    """The market's ingestion job on an IB delivery, as ``ingest vendor`` runs it, over the partitions from its first
+    bar to the one holding ``received_at``.
+
+    A bar that corrects a stored one is known at ``received_at``; a partition publishes the facts known inside its
+    window, so the run must reach that instant's partition (``ingest vendor`` stops at the delivery's last bar,
+    which a morning fetch ending yesterday would miss).
+    """
+    first, last = delivery_dates(directory)
+    if first < s.history_start:
+        raise ConfigError(f"the delivery {directory} starts on {first}, before the partitions start "
+                          f"({s.history_start}); set PROMETHEUS_HISTORY_START={first.replace(day=1)} or earlier",
+                          setting="PROMETHEUS_HISTORY_START")  # fmt: skip
+    launcher = flows.Launcher.for_market(s, market, typer.echo)
+    publish_market(HistoricalStore.from_settings(s), market, None)
+    job = job_name(market, Flow.INGESTION)
+    received_on = received_at.astimezone(get_calendar().tz(market)).date()
+    span = partition_range(launcher.defs.resolve_job_def(job).partitions_def, first, max(last, received_on))
+    if span is None:
+        raise DataError(f"{directory}: no partition covers {first}..{last}", file=str(directory))
+    run_config = {"ops": {f"{market.value.lower()}_vendor_ingest": {"config": {"vendor_dir": str(directory)}}}}
+    report = run_job(launcher.defs, launcher.instance, job, partitions=span, run_config=run_config, echo=typer.echo,
+                     tags={COMMAND_TAG: "ingest ib", MARKET_TAG: market.value})  # fmt: skip
+    for line in str(report.metadata(f"{market.value.lower()}/prices_daily")[REPORT_METADATA]).splitlines():
+        typer.echo(line)
 
 
 @app.command("ib", help=IB_HELP)

@@ -7,32 +7,48 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from prometheus.core.log_masking import remove_log_masking
+from prometheus.core.time import utc_now
 from prometheus.data.ingest import delivery_received_at
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
-from prometheus_cli.ingest import app
+from prometheus_cli.ingest import app, last_known_session
 from tests.support.fake_ib_gateway import FakeIbGateway, SymbolSpec
 from tests.support.fake_ib_history import Bar, FakeHistory
-from tests.support.ingest_kit import SESSIONS, clean_prices, close_at
+from tests.support.ingest_kit import CAL, MARKET, close_at
 from tests.support.pg import fresh_pg_database
 
 SYMBOLS = ("AAA", "BBB")
+# Recent sessions: the run covers the partitions up to the one holding the receipt (today), so bars from years
+# ago would make it walk every month since.
+LAST = last_known_session(CAL, MARKET, utc_now(), timedelta(seconds=300))
+SESSIONS = CAL.sessions(MARKET, LAST - timedelta(days=80), LAST)
 BAD = SESSIONS[20]
+
+
+def _walk(symbol: str, base: float, seed: int) -> list[Bar]:
+    """Cent-rounded random-walk bars (1 % daily sigma) over ``SESSIONS``; BBB's ``BAD`` bar has high < low."""
+    rng = np.random.default_rng(seed)
+    closes = base * np.exp(np.cumsum(rng.normal(0.0, 0.01, len(SESSIONS))))
+    bars, prev = [], round(base, 2)
+    for d, c in zip(SESSIONS, closes, strict=True):
+        c = round(float(c), 2)
+        high, low = round(max(prev, c) * 1.004, 2), round(min(prev, c) * 0.996, 2)
+        if (symbol, d) == ("BBB", BAD):
+            high = low - 0.5  # QC must catch it
+        bars.append(Bar(d, prev, high, low, c, 10_000.0 + len(bars)))
+        prev = c
+    return bars
 
 
 @pytest.fixture
 def gateway() -> Iterator[tuple[FakeIbGateway, FakeHistory]]:
-    frame = clean_prices(symbols=SYMBOLS)
-    table: dict[str, list[Bar]] = {}
-    for r in frame.iter_rows(named=True):
-        d = next(s for s in SESSIONS if s.isoformat() == r["date"])
-        high = r["low"] - 0.5 if (r["symbol"], d) == ("BBB", BAD) else r["high"]  # high < low: QC must catch it
-        table.setdefault(r["symbol"], []).append(Bar(d, r["open"], high, r["low"], r["close"], r["volume"]))
+    table = {"AAA": _walk("AAA", 50.0, 1), "BBB": _walk("BBB", 80.0, 2)}
     with FakeIbGateway({"AAA": SymbolSpec(101, 50.0), "BBB": SymbolSpec(102, 80.0)}) as gw:
         yield gw, FakeHistory(table).install(gw)
 
@@ -74,7 +90,7 @@ def test_ib_command_when_bars_served_keeps_raw_file_and_ingests_through_qc(
     assert lake.read(Table.PRICES_ADJUSTED).height == prices.height
 
     with dg.DagsterInstance.from_config(str(tmp_path / "data" / "dagster_home")) as instance:
-        runs = instance.get_runs(filters=dg.RunsFilter(tags={"prometheus/market": "US_EQ"}))
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"prometheus/command": "ingest ib"}))
         assert [r.job_name for r in runs] == ["us_eq_ingestion_job"]
         assert runs[0].run_config["ops"]["us_eq_vendor_ingest"]["config"]["vendor_dir"] == str(directory)
 
@@ -96,3 +112,40 @@ def test_ib_command_when_gateway_not_running_says_where_it_looked(tmp_path: Path
                                 env=env)  # fmt: skip
     assert result.exit_code == 2
     assert "cannot connect to IB at 127.0.0.1:1" in result.output
+
+
+def test_ib_command_when_ib_restates_a_bar_publishes_a_revision_known_at_receipt(
+    tmp_path: Path, env: dict[str, str], gateway: tuple[FakeIbGateway, FakeHistory]
+) -> None:
+    args = ["ib", "--symbols", "AAA", "--start", SESSIONS[0].isoformat(), "--end", SESSIONS[-1].isoformat()]
+    assert CliRunner().invoke(app, args, env=env).exit_code == 0
+    history = gateway[1]
+    history.identical_gap_s = 0.0  # the same requests again at once: this test is not about pacing
+    day = SESSIONS[5]
+    bars = list(history.bars["AAA"])
+    k = next(i for i, b in enumerate(bars) if b.session == day)
+    restated = round((bars[k].high + bars[k].low) / 2, 2)
+    bars[k] = Bar(day, bars[k].open, bars[k].high, bars[k].low, restated, bars[k].volume)
+    history.bars = {**history.bars, "AAA": bars}
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+
+    second = max((tmp_path / "data" / "vendor" / "ib" / "us_eq").iterdir())
+    received = delivery_received_at(second)
+    rows = (
+        HistoricalStore(tmp_path / "data" / "lake")
+        .read(Table.PRICES_DAILY)
+        .filter((pl.col("symbol") == "AAA") & (pl.col("date") == day))
+        .sort("known_at")
+    )
+    # The original stays as it was known; the restated close is a revision known when we received it.
+    assert rows["known_at"].to_list() == [close_at(day) + timedelta(seconds=300), received]
+    assert rows["close"][1] == restated
+
+
+def test_last_known_session_when_bar_delay_not_passed_is_the_session_before() -> None:
+    day = SESSIONS[10]
+    delay = timedelta(minutes=5)
+    assert last_known_session(CAL, MARKET, close_at(day) + timedelta(minutes=4), delay) == SESSIONS[9]
+    assert last_known_session(CAL, MARKET, close_at(day) - timedelta(hours=3), delay) == SESSIONS[9]
+    assert last_known_session(CAL, MARKET, close_at(day) + delay, delay) == day

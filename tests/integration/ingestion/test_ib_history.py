@@ -32,7 +32,8 @@ def _bars(symbol: str, base: float) -> list[Bar]:
 def gateway() -> Iterator[tuple[FakeIbGateway, FakeHistory]]:
     symbols = {"AAA": SymbolSpec(101, 50.0), "BBB": SymbolSpec(102, 80.0, primary_exchange="NYSE")}
     with FakeIbGateway(symbols) as gw:
-        history = FakeHistory({"AAA": _bars("AAA", 50.0), "BBB": _bars("BBB", 80.0)}, identical_gap_s=0.4).install(gw)
+        table = {"AAA": _bars("AAA", 50.0), "BBB": _bars("BBB", 80.0)}
+        history = FakeHistory(table, identical_gap_s=0.4, per_contract_window_s=1.9).install(gw)
         yield gw, history
 
 
@@ -89,3 +90,25 @@ def test_feed_when_symbol_unknown_raises_naming_it(feed: IbBarFeed) -> None:
 def test_feed_when_range_has_no_bars_returns_none(feed: IbBarFeed) -> None:
     feed.describe("BBB")
     assert feed.daily_bars(HistoryRequest("BBB", date(2023, 1, 31), 30)) == []
+
+
+def test_fetch_when_many_requests_for_one_contract_limiter_keeps_the_gateway_pacing(
+    gateway: tuple[FakeIbGateway, FakeHistory], feed: IbBarFeed
+) -> None:
+    # Five years and a day: six requests for AAA, one more than IB takes within 2 s.
+    history = fetch_history(feed, Market.US_EQ, ["AAA"], date(2019, 3, 15), SESSIONS[-1], PacingLimiter(FAST),
+                            echo=print)  # fmt: skip
+    sent = gateway[1].requests
+    assert len(sent) == 6
+    assert [r.answer for r in sent] == ["bars"] * 6  # five ranges without bars (IB: "no data"), then March 2024
+    assert history.violations == 0
+    assert sent[5].at - sent[0].at >= 1.9  # the sixth waited for the first to leave the 2 s window
+    assert len(history.bars["AAA"]) == len(SESSIONS)
+
+
+def test_feed_when_six_requests_for_one_contract_come_at_once_gateway_refuses_the_sixth(feed: IbBarFeed) -> None:
+    feed.describe("AAA")
+    for k in range(5):
+        feed.daily_bars(HistoryRequest("AAA", date(2024, 3, 15 - k), 12))
+    with pytest.raises(PacingViolation):
+        feed.daily_bars(HistoryRequest("AAA", date(2024, 3, 8), 12))
