@@ -26,6 +26,7 @@ from prometheus.data.ingest.ib_history import (
     write_delivery,
 )
 from prometheus.data.ingest.ib_pacing import HistoryRequest, PacingLimiter
+from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.synthetic import SyntheticConfig
 from prometheus.execution.brokers.ib.client import load_ib_async, open_connection, stock
@@ -176,6 +177,7 @@ def ingest_ib_history(
     end = end or last_known_session(calendar, market, utc_now(), timedelta(seconds=s.bar_delay_seconds))
     if end < start:
         raise DataError(f"--end {end} is before --start {start}", field="--end")
+    _check_history(s, start)  # before asking IB for anything
     config = ib_connection(s, client_id)
     # The TWS API is plain, unauthenticated TCP: a gateway elsewhere should be reached through a tunnel.
     warn_unless_loopback(config.host, "connecting to IB", "the TWS API is unencrypted; prefer an SSH tunnel to a "
@@ -196,6 +198,13 @@ def ingest_ib_history(
     return directory
 
 
+def _check_history(s: Settings, first: date) -> None:
+    if first < s.history_start:
+        raise ConfigError(f"the bars start on {first}, before the partitions start ({s.history_start}); set "
+                          f"PROMETHEUS_HISTORY_START={first.replace(day=1)} or earlier",
+                          setting="PROMETHEUS_HISTORY_START")  # fmt: skip
+
+
 def run_ib_ingestion(s: Settings, directory: Path, market: Market, received_at: datetime) -> None:
     """The market's ingestion job on an IB delivery, as ``ingest vendor`` runs it, over the partitions from its first
     bar to the one holding ``received_at``.
@@ -205,12 +214,12 @@ def run_ib_ingestion(s: Settings, directory: Path, market: Market, received_at: 
     which a morning fetch ending yesterday would miss).
     """
     first, last = delivery_dates(directory)
-    if first < s.history_start:
-        raise ConfigError(f"the delivery {directory} starts on {first}, before the partitions start "
-                          f"({s.history_start}); set PROMETHEUS_HISTORY_START={first.replace(day=1)} or earlier",
-                          setting="PROMETHEUS_HISTORY_START")  # fmt: skip
+    _check_history(s, first)
     launcher = flows.Launcher.for_market(s, market, typer.echo)
-    publish_market(HistoricalStore.from_settings(s), market, None)
+    store = HistoricalStore.from_settings(s)
+    # The market's row once (equal-weighted market); a benchmark set by `ingest vendor --benchmark` stays.
+    if store.read(Table.MARKETS, market=market).is_empty():
+        publish_market(store, market, None)
     job = job_name(market, Flow.INGESTION)
     received_on = received_at.astimezone(get_calendar().tz(market)).date()
     span = partition_range(launcher.defs.resolve_job_def(job).partitions_def, first, max(last, received_on))

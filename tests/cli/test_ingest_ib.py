@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from prometheus.core.log_masking import remove_log_masking
 from prometheus.core.time import utc_now
-from prometheus.data.ingest import delivery_received_at
+from prometheus.data.ingest import delivery_received_at, publish_market
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus_cli.ingest import app, last_known_session
@@ -64,10 +64,13 @@ def env(tmp_path: Path, gateway: tuple[FakeIbGateway, FakeHistory]) -> Iterator[
 def test_ib_command_when_bars_served_keeps_raw_file_and_ingests_through_qc(
     tmp_path: Path, env: dict[str, str], gateway: tuple[FakeIbGateway, FakeHistory]
 ) -> None:
+    lake = HistoricalStore(tmp_path / "data" / "lake")
+    publish_market(lake, MARKET, "SP500")  # configured earlier (ingest vendor --benchmark): the fetch keeps it
     args = ["ib", "--symbols", "AAA,BBB", "--start", SESSIONS[0].isoformat(), "--end", SESSIONS[-1].isoformat()]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     assert "high_low_inconsistent" in result.output
+    assert lake.read(Table.MARKETS)["benchmark"].to_list() == ["SP500"]
     assert [r.answer for r in gateway[1].requests] == ["bars", "bars"]
 
     # The raw delivery is kept, every bar as IB sent it (the bad one included).
@@ -78,7 +81,6 @@ def test_ib_command_when_bars_served_keeps_raw_file_and_ingests_through_qc(
     received = delivery_received_at(directory)
     assert received is not None
 
-    lake = HistoricalStore(tmp_path / "data" / "lake")
     prices, quarantine = lake.read(Table.PRICES_DAILY), lake.read(Table.QUARANTINE)
     assert prices.height == 2 * len(SESSIONS) - 1
     assert quarantine.select("symbol", "date", "rule").rows() == [("BBB", BAD, "high_low_inconsistent")]
@@ -104,6 +106,15 @@ def test_ib_command_when_symbol_unknown_exits_naming_it_and_writes_nothing(
     assert "IB has no stock ZZZZ" in result.output
     assert gateway[1].requests == []
     assert not (tmp_path / "data" / "vendor").exists()
+
+
+def test_ib_command_when_start_before_history_start_fails_before_asking_ib(tmp_path: Path) -> None:
+    env = {"PROMETHEUS_DATA_ROOT": str(tmp_path / "data"), "PROMETHEUS_IB_PORT": "1"}
+    result = CliRunner().invoke(app, ["ib", "--symbols", "AAA", "--start", "2010-01-04", "--end", "2010-01-08"],
+                                env=env)  # fmt: skip
+    assert result.exit_code == 2
+    assert "PROMETHEUS_HISTORY_START=2010-01-01" in result.output
+    assert "cannot connect" not in result.output
 
 
 def test_ib_command_when_gateway_not_running_says_where_it_looked(tmp_path: Path) -> None:
