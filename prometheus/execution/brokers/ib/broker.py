@@ -2,7 +2,8 @@
 
 A synchronous facade: ib_async runs its asyncio loop only while one of our methods waits (``connect``, the
 reads, :meth:`IbBroker.wait_until`), and the IB callbacks translate into our order events there, through the
-same state machine the BacktestBroker uses. Not for use from inside a running asyncio loop.
+same state machine the BacktestBroker uses. Every connect and reconnect reconciles our orders with IB's
+(:mod:`~prometheus.execution.brokers.ib.reconcile`). Not for use from inside a running asyncio loop.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class IbBroker:
     config
         Host, port, client id, the expected account and (LIVE) the confirmation.
     clock
-        Timestamps of the events we create ourselves (SUBMIT, MODIFY_REQUEST, CANCEL_REQUEST).
+        Timestamps of the events we create ourselves (SUBMIT, MODIFY_REQUEST, CANCEL_REQUEST, reconciliation's);
+        its New York date is "today" for reconciliation.
     kill_switch
         Moved to REDUCING while IB connectivity is lost (1100 or a dropped socket), back on restore.
     order_source

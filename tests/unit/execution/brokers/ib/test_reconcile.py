@@ -21,6 +21,7 @@ from prometheus.execution.brokers.ib import (
     ForeignAction,
     IbBroker,
     IbConfig,
+    IbConnectionError,
     ReconcileReport,
 )
 from prometheus.execution.types import OrderEvent, Position
@@ -122,6 +123,16 @@ def test_connect_when_nothing_happened_reports_nothing_changed_with_ib_positions
     assert (report.events, report.missed_fills, report.foreign, report.unknown_refs) == ((), (), (), ())
     assert report.positions == {"DDD": Position("DDD", 30.0, 30.0 * 38.0)}
     assert broker.reconcile().lines() == ["nothing changed"]
+
+
+def test_connect_when_ib_does_not_answer_reconciliation_refuses_to_stay_connected(
+    connect: Callable[..., IbBroker], gateway: FakeIbGateway
+) -> None:
+    """Without a reconciliation nothing may be sent: connect fails and closes the connection."""
+    gateway.extra_handlers[99] = lambda session, fields: None  # reqCompletedOrders never answered
+    with pytest.raises(IbConnectionError, match="reconciliation failed.*reqCompletedOrders"):
+        connect(connect_timeout_s=0.3, request_timeout_s=0.3)
+    _disconnected(gateway)
 
 
 # ----------------------------------------------------------------- fills while away
