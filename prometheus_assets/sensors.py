@@ -46,6 +46,7 @@ from prometheus.orchestration import (
     record_transitions,
     run_failure_alert,
 )
+from prometheus.orchestration.alerts import check_webhook_url
 from prometheus_assets.backtest import BACKTEST_ASSET
 from prometheus_assets.launch import MARKET_TAG
 from prometheus_assets.partitions import MarketScope
@@ -265,7 +266,16 @@ def _market_of(text: str | None) -> Market | None:
 
 
 def build_alert_sensors(settings: Settings, *, clock: Clock = utc_now) -> list[dg.SensorDefinition]:
-    """Run failures, failed checks (ERROR checks, Kronos' degraded-config check) and kill-switch moves -> alerts."""
+    """Run failures, failed checks (ERROR checks, Kronos' degraded-config check) and kill-switch moves -> alerts.
+
+    Raises
+    ------
+    ConfigError
+        ``PROMETHEUS_ALERT_WEBHOOK`` is not an http(s) URL: the code location refuses to load rather than every
+        sensor tick failing later.
+    """
+    if settings.alert_webhook:
+        check_webhook_url(settings.alert_webhook)
     status = default_sensor_status(settings.mode)
 
     def alerter(store_resource: RuntimeStoreResource) -> Alerter:

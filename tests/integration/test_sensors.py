@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from prometheus.core.errors import ConfigError
 from prometheus.core.settings import Settings, load_settings
 from prometheus.core.types import Market, MarketState, Mode
 from prometheus.execution.kill_switch import KillSwitch
@@ -288,3 +289,9 @@ def test_alert_sensors_when_runs_fail_checks_fail_and_the_switch_trips_raise_ale
     assert alerts[2].message == "run of __ephemeral_asset_job__ failed: ValueError: regime fit diverged"
     assert alerts[2].details["run_id"] == failed.run_id
     assert all(a.ts == clock.now for a in alerts[:3])
+
+
+def test_definitions_when_alert_webhook_is_not_http_refuse_to_load(tmp_path: Path) -> None:
+    settings = load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path), "PROMETHEUS_ALERT_WEBHOOK": "file:///etc/passwd"})
+    with pytest.raises(ConfigError, match="PROMETHEUS_ALERT_WEBHOOK|not an http"):
+        build_definitions(settings)

@@ -19,7 +19,7 @@ from prometheus.orchestration import Alerter, AlertSource, NewAlert, UnknownAler
 from prometheus.orchestration.alerts import ALERT_PAYLOAD_FIELDS
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.enums import AlertSeverity
-from tests.support.fixtures import runtime_db_url  # noqa: F401  (fixture)
+from tests.support.fixtures import runtime_db_url, sqlite_url  # noqa: F401  (fixtures)
 
 T0 = datetime(2024, 3, 5, 21, 0, tzinfo=UTC)
 
@@ -62,6 +62,15 @@ def store(runtime_db_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
     s.close()
 
 
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
+    """SQLite only: for tests of the webhook and the log, where the SQL is the same as in the tests above."""
+    s = RuntimeStore(sqlite_url)
+    s.upgrade()
+    yield s
+    s.close()
+
+
 def _clock() -> Any:
     ticks = iter(range(1000))
     return lambda: T0 + timedelta(minutes=next(ticks))
@@ -91,8 +100,9 @@ def test_raise_when_webhook_configured_stores_logs_and_posts_the_row(
 
 @pytest.mark.parametrize("failure", ["http_500", "nothing_listening"])
 def test_raise_when_webhook_fails_keeps_the_row_and_warns(
-    store: RuntimeStore, caplog: pytest.LogCaptureFixture, failure: str
+    sqlite_store: RuntimeStore, caplog: pytest.LogCaptureFixture, failure: str
 ) -> None:
+    store = sqlite_store
     with Webhook(status=500) as hook:
         url = hook.url
         if failure == "http_500":
@@ -107,7 +117,8 @@ def test_raise_when_webhook_fails_keeps_the_row_and_warns(
     assert "failed" in caplog.text
 
 
-def test_raise_when_no_webhook_posts_nothing_and_post_says_so(store: RuntimeStore) -> None:
+def test_raise_when_no_webhook_posts_nothing_and_post_says_so(sqlite_store: RuntimeStore) -> None:
+    store = sqlite_store
     alerter = Alerter(store, None, clock=_clock())
     alert = alerter.raise_alert(HALT)
     assert alerter.post(alert) is False
@@ -115,9 +126,9 @@ def test_raise_when_no_webhook_posts_nothing_and_post_says_so(store: RuntimeStor
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "http://"])
-def test_alerter_when_webhook_is_not_http_is_refused(store: RuntimeStore, url: str) -> None:
+def test_alerter_when_webhook_is_not_http_is_refused(sqlite_store: RuntimeStore, url: str) -> None:
     with pytest.raises(ConfigError, match="not an http"):
-        Alerter(store, url)
+        Alerter(sqlite_store, url)
 
 
 def test_list_when_filtered_shows_open_alerts_newest_first_and_all_with_include(store: RuntimeStore) -> None:

@@ -26,7 +26,7 @@ from prometheus.orchestration import (
 )
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.enums import AlertSeverity, TradingState
-from tests.support.fixtures import runtime_db_url  # noqa: F401  (fixture)
+from tests.support.fixtures import runtime_db_url, sqlite_url  # noqa: F401  (fixtures)
 
 T0 = datetime(2024, 3, 5, 21, 0, tzinfo=UTC)
 
@@ -34,6 +34,14 @@ T0 = datetime(2024, 3, 5, 21, 0, tzinfo=UTC)
 @pytest.fixture
 def store(runtime_db_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
     s = RuntimeStore(runtime_db_url)
+    s.upgrade()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
+    s = RuntimeStore(sqlite_url)
     s.upgrade()
     yield s
     s.close()
@@ -107,7 +115,8 @@ def test_kill_switch_alerts_when_state_moves_alert_each_change_after_the_cursor(
     assert last > cursor
 
 
-def test_kill_switch_alerts_when_fresh_and_everything_active_report_nothing(store: RuntimeStore) -> None:
+def test_kill_switch_alerts_when_fresh_and_everything_active_report_nothing(sqlite_store: RuntimeStore) -> None:
+    store = sqlite_store
     switch = KillSwitch(store, "global")
     switch.set(TradingState.HALTED, "drill", "ops")
     switch.set(TradingState.ACTIVE, "done", "ops")
