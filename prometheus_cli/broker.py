@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
@@ -17,6 +17,7 @@ import typer
 
 from prometheus.calendar import parse_market
 from prometheus.core.settings import Settings
+from prometheus.core.time import utc_now
 from prometheus.core.types import Market, Mode
 from prometheus.execution.brokers.ib import ForeignOrder, IbBroker, IbConfig, IbStatus, mask_account
 from prometheus.execution.kill_switch import KillSwitch
@@ -81,6 +82,10 @@ def ib_session(s: Settings, market: Market, config_version: str | None = None) -
         )  # fmt: skip
         run(broker.connect)
         try:
+            report = broker.last_reconcile
+            if report is not None:  # what the connect's reconciliation changed, recorded at once
+                changed = list(report.orders)
+                run(lambda: execution.record_execution(changed, broker.fills(), utc_now()))
             yield IbSession(broker, runtime, switch, execution)
         finally:
             broker.disconnect()
@@ -137,10 +142,16 @@ def reconcile(market: str = _MARKET) -> None:
         typer.echo(f"account {mask_account(session.broker.account)} ({s.mode.value}), {chosen.value}")
         for line in done.lines:
             typer.echo(line)
-        alerter = Alerter(session.runtime, s.alert_webhook)
-        foreign = {f.perm_id: f for r in done.reports for f in r.foreign if isinstance(f, ForeignOrder)}
-        for f in foreign.values():
-            details = {"perm_id": f.perm_id, "client_id": f.client_id, "order_ref": f.order_ref,
-                       "instrument": f.instrument, "action": f.action, "quantity": f.quantity,
-                       "status": f.ib_status, "handled": f.handled.value}  # fmt: skip
-            alerter.raise_alert(NewAlert(AlertSeverity.WARNING, AlertSource.BROKER, f.describe(), chosen, details))
+        alert_foreign(session, s, chosen, [f for r in done.reports for f in r.foreign])
+
+
+def alert_foreign(session: IbSession, s: Settings, market: Market, found: Iterable[object]) -> int:
+    """Write one WARNING alert (source ``broker``) per foreign order (by permId); returns how many."""
+    foreign = {f.perm_id: f for f in found if isinstance(f, ForeignOrder)}
+    alerter = Alerter(session.runtime, s.alert_webhook)
+    for f in foreign.values():
+        details = {"perm_id": f.perm_id, "client_id": f.client_id, "order_ref": f.order_ref,
+                   "instrument": f.instrument, "action": f.action, "quantity": f.quantity,
+                   "status": f.ib_status, "handled": f.handled.value}  # fmt: skip
+        alerter.raise_alert(NewAlert(AlertSeverity.WARNING, AlertSource.BROKER, f.describe(), market, details))
+    return len(foreign)

@@ -28,7 +28,7 @@ from prometheus.execution.risk_gate import RiskGate
 from prometheus.execution.risk_limits import risk_limits_from_settings
 from prometheus.execution.types import OrderType
 from prometheus_cli._common import date_option, run
-from prometheus_cli.broker import ib_session, ib_settings
+from prometheus_cli.broker import alert_foreign, ib_session, ib_settings
 
 HELP = (
     "Execute a session's target portfolio at the current mode's IB account (PAPER / LIVE): plan with the broker's "
@@ -66,6 +66,8 @@ def execute(
         gate = RiskGate(limits, ib.kill_switch, recorder=ib.execution)
         request = SessionRequest(session, weights, source, closes)
         summary = run(lambda: execute_session(ib.broker, ib.execution, gate, request, config))
+        if ib.broker.last_reconcile is not None:  # orders at IB we did not send, found when connecting
+            alert_foreign(ib, s, m, ib.broker.last_reconcile.foreign)
     for line in summary.lines():
         typer.echo(line)
     if summary.errors:

@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables.engine import target_portfolios
+from prometheus.runtime.tables.meta import alerts
 from prometheus_cli.execute import app
 from tests.support.fake_ib_gateway import FakeIbGateway
 from tests.support.live_kit import clear_prometheus_env, cli_gateway, gateway_positions, orders_per_ref, write_targets
@@ -35,18 +37,24 @@ def test_execute_when_backtest_refuses_with_a_clear_message(monkeypatch: pytest.
     assert "prometheus execute needs a broker account: PROMETHEUS_MODE is BACKTEST" in result.output
 
 
-def test_execute_when_run_twice_sends_nothing_the_second_time(gw: FakeIbGateway, tmp_path: Path) -> None:
+def test_execute_when_run_twice_sends_nothing_the_second_time(gw: FakeIbGateway, tmp_path: Path, pg_url: str) -> None:
+    gw.place_foreign("CCC", "BUY", 5, limit_price=9.0)  # typed in TWS: alerted, left alone
     targets = write_targets(tmp_path / "t.csv", {"AAA": 0.2, "DDD": 0.0})
     args = ["--market", "US_EQ", "--session", SESSION, "--targets", str(targets), "--wait", "3"]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
+    assert "reconciliation: foreign order" in first.output
+    store = RuntimeStore(pg_url)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(alerts.c.source, alerts.c.market)).all() == [("broker", "US_EQ")]
+    store.close()
     assert "planned 2, sent 2," in first.output  # buy AAA, sell the 30 DDD
     assert "fills recorded: 2; settled" in first.output
     second = CliRunner().invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "sent 0, already sent earlier" in second.output
     assert set(orders_per_ref(gw).values()) == {1}
-    assert len(gw.orders) == 2
+    assert len(gw.orders) == 3  # ours (AAA, DDD) and the foreign CCC
     assert gateway_positions(gw) == {"AAA": 404.0}  # 0.2 x (100 000 cash + 30 x 40 DDD) / 50
 
 
