@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from prometheus.core.errors import DataError
 from prometheus.core.types import Market
 from prometheus.data.ingest import delivery_received_at
 from prometheus.data.ingest.ib_history import (
@@ -149,5 +150,12 @@ def test_write_delivery_when_folder_holds_files_refuses(tmp_path: Path) -> None:
     history = fetch_history(TableFeed(_bars(("AAA",))), Market.US_EQ, ["AAA"], SESSIONS[0], SESSIONS[5], limiter,
                             echo=print)  # fmt: skip
     write_delivery(history, tmp_path / "d", RECEIVED)
-    with pytest.raises(Exception, match="never overwritten"):
+    with pytest.raises(DataError, match="never overwritten"):
         write_delivery(history, tmp_path / "d", RECEIVED)
+
+
+def test_delivery_received_at_when_manifest_unreadable_names_the_file(tmp_path: Path) -> None:
+    assert delivery_received_at(tmp_path) is None  # no manifest: the ingestion uses now
+    (tmp_path / "delivery.json").write_text('{"received_at": "yesterday"}')
+    with pytest.raises(DataError, match=r"delivery\.json.*received_at"):
+        delivery_received_at(tmp_path)
