@@ -542,7 +542,7 @@ class FakeIbGateway:
         api_only = f[1] == "1"
         for order in list(self.orders.values()):
             if not order.working and not (api_only and order.manual):
-                session.send(*_completed_order_fields(order, self._contract11(order.symbol), self._clock()))
+                session.send(*completed_order_fields(order, self._contract11(order.symbol), self._clock()))
         session.send(_COMPLETED_ORDERS_END)
 
     def _on_executions(self, session: _Session, f: list[str]) -> None:
@@ -717,8 +717,9 @@ def _open_order_fields(o: FakeOrder, contract11: list[object]) -> list[object]:
     ]  # fmt: skip
 
 
-def _completed_order_fields(o: FakeOrder, contract11: list[object], now: datetime) -> list[object]:
-    # completedOrder has no version and no order id / client id: IB identifies a completed order by permId.
+def completed_order_fields(o: FakeOrder, contract11: list[object], now: datetime) -> list[object]:
+    """The completedOrder message of ``o`` (server version 176), field by field."""
+    # No version field and no order id / client id: IB identifies a completed order by permId.
     blank = [""]
     return [
         _COMPLETED_ORDER, *contract11,

@@ -229,11 +229,13 @@ class Reconciliation:
                 self._settle(order, open_ours.get(ref), done_ours.get(ref), execs.get(ref, []), ref in from_records)
             except BrokerError as exc:
                 self._problem(f"order {ref}: {exc}")
-        for trade in open_foreign.values():
-            self._foreign_order(trade, executions, working=True)
-        for perm, trade in done_foreign.items():
-            if perm not in book.foreign_seen:
-                self._foreign_order(trade, executions, working=False)
+        foreign = [(t, True) for t in open_foreign.values()]
+        foreign += [(t, False) for perm, t in done_foreign.items() if perm not in book.foreign_seen]
+        for trade, working in foreign:
+            try:
+                self._foreign_order(trade, executions, working)
+            except BrokerError as exc:
+                self._problem(f"foreign order permId {perm_id(trade)}: {exc}")
         events = tuple(book.events[first_event:])
         touched = dict.fromkeys(e.ref for e in events)
         return ReconcileReport(

@@ -10,8 +10,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
+from ib_async.decoder import Decoder
 from pydantic import ValidationError
 
 from prometheus.core.errors import BrokerError
@@ -26,7 +28,15 @@ from prometheus.execution.brokers.ib import (
 )
 from prometheus.execution.types import OrderEvent, Position
 from tests.support.execution_kit import make_order
-from tests.support.fake_ib_gateway import Behaviour, FakeIbGateway, SymbolSpec
+from tests.support.fake_ib_gateway import (
+    SERVER_VERSION,
+    Behaviour,
+    FakeIbGateway,
+    FakeOrder,
+    SymbolSpec,
+    completed_order_fields,
+    decode_fields,
+)
 
 E = OrderEventType
 WAIT = 3.0
@@ -109,6 +119,27 @@ def _disconnected(gateway: FakeIbGateway) -> None:
     while gateway.client_ids and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not gateway.client_ids
+
+
+# ----------------------------------------------------------------- the fake's completed orders
+def test_fake_completed_order_when_decoded_by_ib_async_lands_field_for_field() -> None:
+    """The fake's completedOrder message has the layout ib_async decodes at server version 176: a shifted field
+    would be decoded silently wrong (the decoder logs and drops what it cannot parse)."""
+    decoded: list[tuple[Any, Any, Any]] = []
+
+    class Wrapper:
+        def completedOrder(self, contract: Any, order: Any, state: Any) -> None:  # noqa: N802 (ib_async's name)
+            decoded.append((contract, order, state))
+
+    order = FakeOrder(0, 0, 900_123, "DDD", "SELL", 7.0, "LMT", 41.5, "DAY", "ref-x", "DU1234567", "Cancelled", 3.0)
+    fields = completed_order_fields(order, [1004, "DDD", "STK", "", 0.0, "", "", "SMART", "USD", "DDD", "NMS"], NOW)
+    Decoder(Wrapper(), SERVER_VERSION).interpret(decode_fields(fields))  # type: ignore[arg-type]
+    [(contract, ib_order, state)] = decoded
+    assert (contract.conId, contract.symbol, contract.currency) == (1004, "DDD", "USD")
+    assert (ib_order.action, ib_order.totalQuantity, ib_order.orderType, ib_order.lmtPrice) == ("SELL", 7, "LMT", 41.5)
+    assert (ib_order.tif, ib_order.orderRef, ib_order.permId, ib_order.filledQuantity) == ("DAY", "ref-x", 900_123, 3)
+    assert (state.status, state.completedStatus) == ("Cancelled", "Cancelled")
+    assert state.completedTime == "20240301 15:00:00 UTC"
 
 
 # ----------------------------------------------------------------- nothing to do
