@@ -22,6 +22,7 @@ from prometheus.execution.live import (
     last_close_quotes,
     load_session_targets,
     read_targets_csv,
+    trip_on_losses,
 )
 from prometheus.execution.planner import PlannerConfig
 from prometheus.execution.risk_gate import RiskGate
@@ -63,6 +64,10 @@ def execute(
         held = run(ib.broker.positions)
         names = sorted(set(weights) | set(held))
         closes = run(lambda: last_close_quotes(HistoricalStore(s.lake_path), get_calendar(), m, names, utc_now()))
+        # A drawdown or daily loss beyond the limits trips the switch before anything is planned.
+        tripped = run(lambda: trip_on_losses(ib.broker, ib.execution, ib.kill_switch, limits, session))
+        if tripped is not None:
+            typer.echo(f"kill switch {tripped.state.value}: {tripped.reason}")
         gate = RiskGate(limits, ib.kill_switch, recorder=ib.execution)
         request = SessionRequest(session, weights, source, closes)
         summary = run(lambda: execute_session(ib.broker, ib.execution, gate, request, config))

@@ -41,8 +41,10 @@ from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import TimeMachine
 from prometheus.execution.broker import Broker
+from prometheus.execution.kill_switch import KillSwitch, StateChange
 from prometheus.execution.planner import OrderPlanner, PlannerConfig, PlanningInput
 from prometheus.execution.risk_gate import AccountView, Quote, RejectionRecord, RiskGate
+from prometheus.execution.risk_limits import RiskLimits
 from prometheus.execution.state_machine import Order
 from prometheus.execution.store import ExecutionStore
 from prometheus.execution.types import OrderRef, OrderStatus
@@ -325,6 +327,21 @@ def price_sources(
         else:
             sources[name] = "stale close (refused)"
     return trusted, sizing, sources
+
+
+def trip_on_losses(
+    broker: SessionBroker, store: ExecutionStore, switch: KillSwitch, limits: RiskLimits, session: date
+) -> StateChange | None:
+    """Move the kill switch to ``limits.breach_state`` when the account's net liquidation breaches the drawdown
+    (from the peak of the recorded snapshots) or the daily loss (from the last snapshot before ``session``).
+
+    Returns the change, or None (no snapshot yet, no breach, or the switch already as strict).
+    """
+    equity = broker.account_summary().get("NetLiquidation")
+    peak, day_start = store.equity_marks(session)
+    if equity is None or peak is None or day_start is None:
+        return None
+    return switch.trip_if_breached(limits, equity, max(peak, equity), day_start)
 
 
 def reconcile_and_record(broker: SessionBroker, store: ExecutionStore, now: datetime | None = None) -> Reconciliation:

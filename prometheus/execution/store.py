@@ -173,6 +173,17 @@ class ExecutionStore:
         with self.store.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt.order_by(fills.c.order_ref, fills.c.seq))]
 
+    def equity_marks(self, before: date) -> tuple[float | None, float | None]:
+        """Peak equity of the snapshots before ``before`` and the equity of the latest of them (None: none)."""
+        where = (cash.c.experiment == self.ctx.experiment, cash.c.market == self.ctx.market.value,
+                 cash.c.session < before, cash.c.equity.is_not(None))  # fmt: skip
+        with self.store.engine.connect() as conn:
+            peak = conn.execute(sa.select(sa.func.max(cash.c.equity)).where(*where)).scalar()
+            last = conn.execute(
+                sa.select(cash.c.equity).where(*where).order_by(cash.c.session.desc()).limit(1)
+            ).scalar()
+        return (None if peak is None else float(peak)), (None if last is None else float(last))
+
     def account(self, session: date) -> AccountSnapshot | None:
         """The account snapshot of ``session`` (None when none was saved)."""
         where = (cash.c.experiment == self.ctx.experiment, cash.c.market == self.ctx.market.value,

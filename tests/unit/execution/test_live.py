@@ -22,6 +22,7 @@ from prometheus.execution.live import (
     load_session_targets,
     price_sources,
     read_targets_csv,
+    trip_on_losses,
 )
 from prometheus.execution.store import ExecutionContext, ExecutionStore
 from prometheus.execution.types import TradingState
@@ -173,3 +174,21 @@ def test_read_targets_csv_when_bad_rows_names_file_row_and_field(tmp_path: Path)
     (tmp_path / "head.csv").write_text("ticker,w\nAAA,0.1\n", encoding="utf-8")
     with pytest.raises(DataError, match="symbol,weight"):
         read_targets_csv(tmp_path / "head.csv")
+
+
+def test_trip_on_losses_when_drawdown_beyond_the_limit_halts_and_nothing_is_sent(rig: Rig) -> None:
+    peak = rig.gw.cash / 0.4  # net liquidation is 60 % below this earlier snapshot's equity (limit 50 %)
+    rig.store.save_account(SESSION - timedelta(days=1), {}, peak, datetime(2024, 2, 29, 22, tzinfo=UTC), peak)
+    change = trip_on_losses(rig.broker, rig.store, rig.switch, rig.limits, SESSION)
+    assert change is not None
+    assert (change.state, rig.switch.state()) == (TradingState.HALTED, TradingState.HALTED)
+    assert "drawdown 60.00%" in change.reason
+    assert rig.run({"AAA": 0.1}).sent == ()
+    assert trip_on_losses(rig.broker, rig.store, rig.switch, rig.limits, SESSION) is None  # already HALTED
+
+
+def test_trip_on_losses_when_no_snapshot_or_within_limits_leaves_the_switch(rig: Rig) -> None:
+    assert trip_on_losses(rig.broker, rig.store, rig.switch, rig.limits, SESSION) is None
+    rig.store.save_account(SESSION - timedelta(days=1), {}, 0.0, datetime(2024, 2, 29, 22, tzinfo=UTC), 105_000.0)
+    assert trip_on_losses(rig.broker, rig.store, rig.switch, rig.limits, SESSION) is None
+    assert rig.switch.state() is TradingState.ACTIVE
