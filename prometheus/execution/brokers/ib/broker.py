@@ -138,6 +138,9 @@ class IbBroker:
         except BrokerError as exc:
             self.disconnect()
             raise IbConnectionError(f"connected to IB, but reconciliation failed: {exc}") from None
+        except BaseException:  # the order source failed (its store?): not connected either way
+            self.disconnect()
+            raise
         return self.last_reconcile
 
     def reconcile(self, known: Iterable[Order] = ()) -> ReconcileReport:

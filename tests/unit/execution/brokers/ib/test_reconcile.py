@@ -166,6 +166,19 @@ def test_connect_when_ib_does_not_answer_reconciliation_refuses_to_stay_connecte
     _disconnected(gateway)
 
 
+def test_connect_when_the_order_source_fails_does_not_stay_connected(gateway: FakeIbGateway) -> None:
+    """Our records could not be read, so IB cannot be reconciled: the connection is closed, the error kept."""
+
+    def broken() -> list[Order]:
+        raise OSError("runtime store unreachable")
+
+    broker = IbBroker(IbConfig(mode=Mode.PAPER, port=gateway.port, client_id=CLIENT_ID), order_source=broken)
+    with pytest.raises(OSError, match="runtime store unreachable"):
+        broker.connect()
+    assert not broker.connected
+    _disconnected(gateway)
+
+
 # ----------------------------------------------------------------- fills while away
 def test_reconnect_when_partially_filled_while_away_books_the_fill_once(
     connect: Callable[..., IbBroker], gateway: FakeIbGateway
