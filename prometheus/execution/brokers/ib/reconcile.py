@@ -248,7 +248,7 @@ class Reconciliation:
             unsent=tuple(self._unsent),
             positions=dict(state.positions),
             events=events,
-            orders=tuple(book.orders[r] for r in touched),
+            orders=tuple(book.orders[r] for r in touched if r in book.orders),
             problems=tuple(self._problems),
         )
 
