@@ -16,13 +16,15 @@ Everything starts RUNNING in PAPER/LIVE and STOPPED in BACKTEST (history is repl
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import dagster as dg
-from dagster import DagsterEventType, EventRecordsFilter
+from dagster import DagsterEventType, EventLogEntry
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 from dagster._utils.error import SerializableErrorInfo
 
 from prometheus.calendar import TradingCalendar, get_calendar
@@ -37,6 +39,7 @@ from prometheus.orchestration import (
     CycleKind,
     CycleRequest,
     MarketWatch,
+    NewAlert,
     WatchCursor,
     check_alert,
     cycle_key,
@@ -249,6 +252,22 @@ def _fallback_schedule(
     return fallback
 
 
+#: Run statuses after which a run's check evaluations are final.
+_FINISHED = (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE)
+CHECK_EVALUATION = DagsterEventType.ASSET_CHECK_EVALUATION
+
+
+def _check_alerts(entry: EventLogEntry, run_id: str) -> list[NewAlert]:
+    ev = entry.dagster_event.event_specific_data if entry.dagster_event else None
+    if not isinstance(ev, AssetCheckEvaluation):
+        return []
+    metadata = {k: v.value for k, v in ev.metadata.items()}
+    verdict = CheckEvaluation(ev.asset_key.to_user_string(), ev.check_name, ev.passed, ev.severity.value, run_id,
+                              metadata)  # fmt: skip
+    found = check_alert(verdict, _market_of(ev.asset_key.path[0]))
+    return [] if found is None else [found]
+
+
 def _root_error(error: SerializableErrorInfo | None) -> str:
     # Dagster wraps the asset's exception (DagsterExecutionStepExecutionError): the cause says what went wrong.
     while error is not None and error.cause is not None:
@@ -295,32 +314,30 @@ def build_alert_sensors(settings: Settings, *, clock: Clock = utc_now) -> list[d
 
     @dg.sensor(name="alerts_check_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=status,
                description="Raises alerts for failed ERROR checks (QC, freshness) and Kronos' degraded-config "
-               "check; a first tick starts at the newest evaluation.")  # fmt: skip
+               "check of every finished run; a first tick starts at the newest finished run.")  # fmt: skip
     def checks(context: dg.SensorEvaluationContext, runtime: RuntimeStoreResource) -> dg.SensorResult:
-        kind = EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION,
-                                  after_cursor=int(context.cursor) if context.cursor else None)  # fmt: skip
-        # get_event_records is deprecated for 2.0, but 1.13 has no other query of check evaluations across runs.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            if context.cursor is None:
-                newest = context.instance.get_event_records(kind, limit=1, ascending=False)
-                return dg.SensorResult(cursor=str(newest[0].storage_id if newest else 0))
-            records = context.instance.get_event_records(kind, limit=500, ascending=True)
+        # Finished runs, then each run's check evaluations: the one way that works on every instance storage
+        # (a query of check evaluations across runs needs a run-sharded cursor on the default SQLite storage).
+        instance = context.instance
+        if not context.cursor:
+            newest = {t.value: instance.fetch_run_status_changes(t, limit=1).cursor for t in _FINISHED}
+            return dg.SensorResult(cursor=json.dumps(newest))
+        cursors: dict[str, str] = json.loads(context.cursor)
         news = []
-        for record in records:
-            ev = record.event_log_entry.dagster_event.event_specific_data  # an AssetCheckEvaluation
-            asset = ev.asset_key.to_user_string()
-            found = check_alert(CheckEvaluation(asset, ev.check_name, ev.passed, ev.severity.value, record.run_id,
-                                                {k: v.value for k, v in ev.metadata.items()}),
-                                _market_of(ev.asset_key.path[0]))  # fmt: skip
-            if found is not None:
-                news.append(found)
+        for status in _FINISHED:
+            finished = instance.fetch_run_status_changes(
+                status, limit=100, cursor=cursors[status.value], ascending=True
+            )
+            for run in finished.records:
+                for record in instance.get_records_for_run(run.run_id, of_type=CHECK_EVALUATION).records:
+                    news += _check_alerts(record.event_log_entry, run.run_id)
+            cursors[status.value] = finished.cursor
         sink = alerter(runtime)
         try:
             sink.raise_all(news)
         finally:
             sink.store.close()
-        return dg.SensorResult(cursor=str(records[-1].storage_id) if records else context.cursor)
+        return dg.SensorResult(cursor=json.dumps(cursors))
 
     @dg.sensor(name="alerts_kill_switch_sensor", minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=status,
                description="Raises an alert for every kill-switch change in risk_state (any process).")  # fmt: skip

@@ -260,7 +260,7 @@ def test_alert_sensors_when_runs_fail_checks_fail_and_the_switch_trips_raise_ale
     failed = dg.materialize([broken], instance=instance, raise_on_error=False, tags={MARKET_TAG: "US_EQ"})
     second = _tick(checks, first.cursor, resources, instance=instance)
     third = _tick(checks, second.cursor, resources, instance=instance)
-    assert int(second.cursor) > int(first.cursor)
+    assert second.cursor != first.cursor  # moved past the two finished runs
     assert third.cursor == second.cursor
     event = instance.get_records_for_run(failed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0]
     context = dg.build_run_status_sensor_context(
@@ -295,3 +295,28 @@ def test_definitions_when_alert_webhook_is_not_http_refuse_to_load(tmp_path: Pat
     settings = load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path), "PROMETHEUS_ALERT_WEBHOOK": "file:///etc/passwd"})
     with pytest.raises(ConfigError, match="PROMETHEUS_ALERT_WEBHOOK|not an http"):
         build_definitions(settings)
+
+
+def test_pre_open_job_when_no_session_was_materialised_fails_freshness_and_raises_qc_alerts(
+    paper_sqlite: Settings,
+) -> None:
+    defs = build_definitions(paper_sqlite)
+    _, checks, _ = build_alert_sensors(paper_sqlite)
+    resources = _resources(paper_sqlite)
+    with dg.instance_for_test() as instance:
+        start = _tick(checks, None, resources, instance=instance)
+        result = defs.resolve_job_def("us_eq_pre_open_job").execute_in_process(instance=instance)
+        _tick(checks, start.cursor, resources, instance=instance)
+    verdicts = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    daily = {
+        k.to_user_string() for k in defs.resolve_job_def("us_eq_daily_cycle_job").asset_layer.executable_asset_keys
+    }
+    assert {v.asset_key.to_user_string() for v in verdicts} == daily
+    assert not any(v.passed for v in verdicts)
+    store = RuntimeStore(paper_sqlite.effective_runtime_db_url)
+    alerts = list_alerts(store)
+    store.close()
+    assert {(a.severity, a.source, a.market, a.details["check"]) for a in alerts} == {
+        (AlertSeverity.CRITICAL, "qc_check", "US_EQ", "freshness_check")
+    }
+    assert {a.details["asset"] for a in alerts} == daily
