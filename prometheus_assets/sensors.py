@@ -42,6 +42,7 @@ from prometheus.orchestration import (
     NewAlert,
     WatchCursor,
     check_alert,
+    check_webhook_url,
     cycle_key,
     fallback_cron,
     kill_switch_alerts,
@@ -49,7 +50,6 @@ from prometheus.orchestration import (
     record_transitions,
     run_failure_alert,
 )
-from prometheus.orchestration.alerts import check_webhook_url
 from prometheus_assets.backtest import BACKTEST_ASSET
 from prometheus_assets.launch import MARKET_TAG
 from prometheus_assets.partitions import MarketScope

@@ -10,6 +10,7 @@ from prometheus.orchestration.alerts import (
     NewAlert,
     UnknownAlert,
     acknowledge,
+    check_webhook_url,
     get_alert,
     list_alerts,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "WatchCursor",
     "acknowledge",
     "check_alert",
+    "check_webhook_url",
     "cycle_key",
     "fallback_cron",
     "get_alert",
