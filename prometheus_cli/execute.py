@@ -54,15 +54,16 @@ def execute(
     m = run(lambda: parse_market(market))
     config = run(lambda: ExecuteConfig(planner=PlannerConfig(order_type=order_type), wait_s=wait))
     limits = run(lambda: risk_limits_from_settings(s))
+    from_file = run(lambda: read_targets_csv(targets)) if targets is not None else None  # a bad file: before IB
     # The rows carry the planner's version: what shaped the orders (not how long this run waited).
     with ib_session(s, m, config.planner.config_version) as ib:
-        if targets is not None:
-            weights = run(lambda: read_targets_csv(targets))
-            source = f"file {targets}"
+        if ib.broker.last_reconcile is not None:  # orders at IB we did not send, found when connecting
+            alert_foreign(ib, s, m, ib.broker.last_reconcile.foreign)
+        if from_file is not None:
+            weights, source = from_file, f"file {targets}"
         else:
             weights, source = run(lambda: load_session_targets(ib.runtime, m, session))
-        held = run(ib.broker.positions)
-        names = sorted(set(weights) | set(held))
+        names = sorted(set(weights) | set(run(ib.broker.positions)))
         closes = run(lambda: last_close_quotes(HistoricalStore(s.lake_path), get_calendar(), m, names, utc_now()))
         # A drawdown or daily loss beyond the limits trips the switch before anything is planned.
         tripped = run(lambda: trip_on_losses(ib.broker, ib.execution, ib.kill_switch, limits, session))
@@ -71,8 +72,6 @@ def execute(
         gate = RiskGate(limits, ib.kill_switch, recorder=ib.execution)
         request = SessionRequest(session, weights, source, closes)
         summary = run(lambda: execute_session(ib.broker, ib.execution, gate, request, config))
-        if ib.broker.last_reconcile is not None:  # orders at IB we did not send, found when connecting
-            alert_foreign(ib, s, m, ib.broker.last_reconcile.foreign)
     for line in summary.lines():
         typer.echo(line)
     if summary.errors:

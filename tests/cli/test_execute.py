@@ -72,3 +72,13 @@ def test_execute_when_no_file_reads_the_session_target_portfolio(gw: FakeIbGatew
     missing = CliRunner().invoke(app, ["--market", "US_EQ", "--session", "2024-03-04"])
     assert missing.exit_code == 2
     assert "no target portfolio of US_EQ for 2024-03-04" in missing.output
+
+
+def test_execute_when_targets_file_is_bad_exits_before_connecting(gw: FakeIbGateway, tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("symbol,weight\nAAA,half\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["--market", "US_EQ", "--session", SESSION, "--targets", str(tmp_path / "bad.csv")]
+    )
+    assert result.exit_code == 2
+    assert "row 2, field 'weight': not a number" in result.output
+    assert gw.requests == []
