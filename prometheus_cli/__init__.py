@@ -50,6 +50,13 @@ COMMANDS: dict[str, LazyCommand] = {
         "app",
         "Generate the seeded synthetic market and write its vendor files and truth/ folder to OUTDIR.",
     ),
+    "dashboard": LazyCommand(
+        "prometheus_cli.dashboard",
+        "dashboard",
+        "Serve the operator dashboard on http://127.0.0.1:8050: per market its state and next transition, regime and "
+        "its probability history, stability and fragility hot spots, target and current portfolio, exposures and "
+        "ex-ante risk, P&L, open orders, alerts and the kill switch (halt after a typed confirmation).",
+    ),
     "ui": LazyCommand(
         "prometheus_cli.ui",
         "ui",

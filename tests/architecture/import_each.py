@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = {"prometheus", "prometheus_assets", "prometheus_resources", "prometheus_cli"}
+PROJECT = {"prometheus", "prometheus_assets", "prometheus_resources", "prometheus_cli", "prometheus_dashboard"}
 
 
 def module_path(name: str) -> Path:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("prometheus", "prometheus_assets", "prometheus_resources", "prometheus_cli")
+PACKAGES = ("prometheus", "prometheus_assets", "prometheus_resources", "prometheus_cli", "prometheus_dashboard")
 #: Alembic scripts are run by Alembic, not imported as modules.
 NOT_MODULES = (ROOT / "prometheus" / "runtime" / "migrations",)
 WORKER = Path(__file__).with_name("import_each.py")

@@ -48,9 +48,13 @@ def test_library_module_when_imported_respects_layers(path: Path) -> None:
     own = parts[0] if len(parts) > 1 else None
     for name in _imports(path):
         top = name.split(".")[0]
-        assert top not in {"dagster", "prometheus_assets", "prometheus_resources", "prometheus_cli"}, (
-            f"{path} imports {name}"
-        )
+        assert top not in {
+            "dagster",
+            "prometheus_assets",
+            "prometheus_resources",
+            "prometheus_cli",
+            "prometheus_dashboard",
+        }, f"{path} imports {name}"
         if top == "ib_async":
             assert "brokers" in parts, f"{path}: ib_async only under prometheus/execution/brokers/"
         if top != "prometheus" or own is None or own not in RANK:

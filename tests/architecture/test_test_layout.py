@@ -2,7 +2,8 @@
 
 ``tests/unit/<path>/test_<module>[_<aspect>].py`` tests ``prometheus/<path>/<module>.py`` (or the package
 ``<module>/``, or ``__init__`` as ``init``); ``tests/integration/<path>/`` does the same for ``prometheus_assets``
-and ``tests/cli/`` for the command line (``prometheus_cli``).
+``tests/cli/`` for the command line (``prometheus_cli``) and ``tests/dashboard/`` for the operator dashboard
+(``prometheus_dashboard``).
 Builders and fixtures shared by several test modules live in ``tests/support/`` only.
 """
 
@@ -17,6 +18,7 @@ MIRRORS = {
     ROOT / "tests" / "unit": ROOT / "prometheus",
     ROOT / "tests" / "integration": ROOT / "prometheus_assets",
     ROOT / "tests" / "cli": ROOT / "prometheus_cli",
+    ROOT / "tests" / "dashboard": ROOT / "prometheus_dashboard",
 }
 
 
