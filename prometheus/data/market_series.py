@@ -199,6 +199,33 @@ def market_returns_known(
     return out
 
 
+def series_returns_known(
+    series: str, view: TimeMachine, market: Market, sessions: Sequence[date], times: Sequence[datetime]
+) -> np.ndarray:
+    """Returns of the macro series ``series`` (e.g. ``SP500``) of ``market`` per session, each as known at its
+    decision time; NaN where nothing is known. What :func:`market_returns_known` gives for a market whose benchmark
+    is ``series``, without making it the benchmark: ``functools.partial(series_returns_known, "SP500")`` is a
+    returns reader for the Regime engine, so an index can be labelled beside the market's own series.
+
+    Raises
+    ------
+    LookAheadError
+        A decision time later than the view's.
+    """
+    out = np.full(len(sessions), np.nan)
+    if not sessions:
+        return out
+    at = [to_utc(t) for t in times]
+    view.at(max(at))
+    clock = pl.DataFrame(
+        {"date": list(sessions), "t": at, "row": range(len(sessions))},
+        schema={"date": pl.Date(), "t": UTC_DATETIME, "row": pl.Int64()},
+    )
+    found = _benchmark_known(view, market, series, clock).drop_nulls("market_return")
+    out[found["row"].to_numpy()] = found["market_return"].to_numpy()
+    return out
+
+
 def _seen(view: TimeMachine, table: Table, market: Market, at: Sequence[datetime]) -> np.ndarray:
     """Per instant, how many rows of ``table`` are known then: equal counts mean the same rows."""
     known = view.revisions(table, market=market, columns=["known_at"])["known_at"].sort()

@@ -18,7 +18,7 @@ from prometheus.data.synthetic.stats import (
     leverage_correlation,
     mean_ic,
 )
-from prometheus.data.synthetic.writer import TRUTH_FILES, write_vendor_files
+from prometheus.data.synthetic.writer import TRUTH_FILES, read_truth, write_vendor_files
 
 __all__ = [
     "REGIMES",
@@ -37,6 +37,7 @@ __all__ = [
     "hill_tail_index",
     "leverage_correlation",
     "mean_ic",
+    "read_truth",
     "realised_ic",
     "write_vendor_files",
 ]

@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 
 from prometheus.core.errors import StoreError
-from prometheus.data.synthetic.market import SyntheticMarket
+from prometheus.data.synthetic.market import SyntheticMarket, SyntheticTruth
+from prometheus.data.synthetic.schema import NEWS_TRUTH
 
 #: Files under ``truth/``.
 TRUTH_FILES = ("manifest.json", "market.parquet", "exposures.parquet", "signals.parquet", "news_tone.csv")
@@ -58,3 +59,26 @@ def write_vendor_files(market: SyntheticMarket, outdir: Path | str) -> list[Path
     _atomic(out / "truth" / "manifest.json", lambda p: p.write_text(text))
     written += [out / "truth" / name for name in TRUTH_FILES]
     return written
+
+
+def read_truth(outdir: Path | str) -> SyntheticTruth:
+    """The ground truth :func:`write_vendor_files` wrote under ``outdir/truth`` (for research: regimes, loadings,
+    planted signals and news tones of the market that was ingested).
+
+    Raises
+    ------
+    StoreError
+        A truth file is missing (``outdir`` is not a synthetic delivery).
+    """
+    folder = Path(outdir) / "truth"
+    missing = [name for name in TRUTH_FILES if not (folder / name).is_file()]
+    if missing:
+        raise StoreError(f"{folder}: no synthetic ground truth ({', '.join(missing)} missing)")
+    tone = pl.read_csv(folder / "news_tone.csv", schema={c.name: c.dtype for c in NEWS_TRUTH.columns})
+    return SyntheticTruth(
+        market=pl.read_parquet(folder / "market.parquet"),
+        exposures=pl.read_parquet(folder / "exposures.parquet"),
+        signals=pl.read_parquet(folder / "signals.parquet"),
+        news_tone=tone,
+        manifest=json.loads((folder / "manifest.json").read_text()),
+    )
