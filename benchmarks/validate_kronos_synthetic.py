@@ -2,8 +2,9 @@
 confirmed on a hold-out; on markets without it Kronos proposes nothing.
 
 Each seed gets its own data root and synthetic market (``--names`` x ``--years``, planted alpha and reversal off,
-the regime and drift settings of :data:`VALIDATION_MARKET`) with the calm-only signal published as the vendor signal ``calm_feature``: with ``calm_ic`` = ``--calm-ic`` on the
-signal seeds, 0 on the null seeds (the feature is then pure noise). Through the functions the CLI calls:
+the regime and drift settings of :data:`VALIDATION_MARKET`) with the calm-only signal published as the vendor
+signal ``calm_feature``: with ``calm_ic`` = ``--calm-ic`` on the signal seeds, 0 on the null seeds (the feature
+is then pure noise). Through the functions the CLI calls:
 
 1. the data (``prometheus_cli.flows.demo_flows``, no news);
 2. the analysis experiment: the chain from ``--warmup-years`` after the start to one year before the end, with the
@@ -31,12 +32,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-
 #: The validation market, fixed before any seed ran (see the module docstring): regime visits short enough that
 #: the two-year analysis window holds every regime (non-calm share at least a third on dev seeds 501-520, against
 #: none at all in some windows with the default 250/80/40 sessions), and one market drift for all regimes, so the
 #: planted calm-only signal is the only regime-conditional effect.
-VALIDATION_MARKET: dict[str, Any] = {"regime_durations": (60.0, 40.0, 20.0), "regime_annual_drift": (0.06, 0.06, 0.06)}
+VALIDATION_MARKET: dict[str, Any] = {
+    "regime_durations": (60.0, 40.0, 20.0),
+    "regime_annual_drift": (0.06, 0.06, 0.06),
+}
 
 
 def run_seed(seed: int, calm_ic: float, args: argparse.Namespace) -> dict[str, Any]:
@@ -58,7 +61,8 @@ def run_seed(seed: int, calm_ic: float, args: argparse.Namespace) -> dict[str, A
         quiet = lambda line: None  # noqa: E731 - the runs' progress lines are not part of the figures
         synthetic = SyntheticConfig.from_mapping(
             {"n_names": args.names, "years": args.years, "seed": seed, "alpha_ic": 0.0, "reversal_ic": 0.0,
-             "calm_ic": calm_ic, "publish_calm_signal": True, **VALIDATION_MARKET}, source="validate_kronos")  # fmt: skip
+             "calm_ic": calm_ic, "publish_calm_signal": True, **VALIDATION_MARKET},
+            source="validate_kronos")  # fmt: skip
         with RuntimeStore(settings.effective_runtime_db_url) as store:
             store.upgrade()
             flows.demo_flows(settings, synthetic, quiet, (Market.US_EQ,), news_months=0)
