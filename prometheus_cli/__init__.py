@@ -50,6 +50,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "app",
         "Generate the seeded synthetic market and write its vendor files and truth/ folder to OUTDIR.",
     ),
+    "execute": LazyCommand(
+        "prometheus_cli.execute",
+        "app",
+        "Execute a session's target portfolio at the current mode's IB account (PAPER / LIVE): plan with the broker's "
+        "snapshot prices, pass the RiskGate, send what was not sent yet, wait for fills, record and summarise.",
+    ),
     "dashboard": LazyCommand(
         "prometheus_cli.dashboard",
         "dashboard",
@@ -62,6 +68,19 @@ COMMANDS: dict[str, LazyCommand] = {
         "ui",
         "Start the Dagster UI (dagster dev) on the local instance under DAGSTER_HOME (default "
         "<data root>/dagster_home), showing the runs, materialisations and checks of the CLI's commands.",
+    ),
+    "alerts": LazyCommand(
+        "prometheus_cli.alerts",
+        "app",
+        "Alerts (failed runs, QC checks, kill switch, broker, Kronos): list them as CSV (newest first, --all, "
+        "--market), acknowledge one (ack ID --by NAME).",
+        group=True,
+    ),
+    "broker": LazyCommand(
+        "prometheus_cli.broker",
+        "app",
+        "The current mode's IB account (PAPER / LIVE): status (CSV) and reconciliation.",
+        group=True,
     ),
     "calendar": LazyCommand(
         "prometheus_cli.calendar", "app", "Trading sessions and market states (exchange_calendars).", group=True

@@ -14,7 +14,9 @@ from prometheus.runtime import RuntimeStore
 from prometheus_cli._common import run, settings
 
 app = typer.Typer(
-    help="Alerts (failed runs, QC, kill switch, broker, Kronos): list, acknowledge.", no_args_is_help=True
+    help="Alerts (failed runs, QC checks, kill switch, broker, Kronos): list them as CSV (newest first, --all, "
+    "--market), acknowledge one (ack ID --by NAME).",
+    no_args_is_help=True,
 )
 
 #: Columns of ``prometheus alerts list``.

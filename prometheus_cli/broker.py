@@ -24,6 +24,7 @@ from prometheus.execution.kill_switch import KillSwitch
 from prometheus.execution.live import LIVE_EXPERIMENT, reconcile_and_record
 from prometheus.execution.planner import PlannerConfig
 from prometheus.execution.store import ExecutionContext, ExecutionStore
+from prometheus.orchestration import BrokerAlerts
 from prometheus.orchestration.alerts import Alerter, AlertSource, NewAlert
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.enums import AlertSeverity
@@ -76,9 +77,11 @@ def ib_session(s: Settings, market: Market, config_version: str | None = None) -
         version = config_version or PlannerConfig().config_version
         execution = ExecutionStore(runtime, ExecutionContext(market, LIVE_EXPERIMENT, version))
         # Reconciliation on every connect reads our working orders (and which refs we ever sent) from the store.
+        # Losing and regaining IB connectivity raise alerts (table, log, webhook) besides moving the switch.
+        alerts = BrokerAlerts(Alerter(runtime, s.alert_webhook), "ib", market)
         broker = IbBroker(
             IbConfig.from_settings(s), kill_switch=switch, order_source=execution.working_orders,
-            known_refs=execution.known_refs,
+            known_refs=execution.known_refs, on_connectivity=alerts,
         )  # fmt: skip
         run(broker.connect)
         try:

@@ -50,12 +50,13 @@ class IbBrokerResource(dg.ConfigurableResource):
     client_id: int = 1
     account: str | None = None
     live_confirm: str | None = None
+    foreign_orders: str = "alert"
 
     def ib_config(self) -> IbConfig:
         """The connection config (validated: PAPER or LIVE, a port in range)."""
         return IbConfig(
             mode=Mode(self.mode), host=self.host, port=self.port, client_id=self.client_id, account=self.account,
-            live_confirm=self.live_confirm,
+            live_confirm=self.live_confirm, foreign_orders=self.foreign_orders,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def create_broker(self, kill_switch: KillSwitch | None = None, clock: Callable[[], datetime] = utc_now) -> IbBroker:
@@ -84,4 +85,5 @@ def broker_resource_for(settings: Settings) -> dg.ConfigurableResource:
         client_id=ib.client_id,
         account=_secret(settings, "ib_account"),
         live_confirm=_secret(settings, "live_confirm"),
+        foreign_orders=ib.foreign_orders,
     )

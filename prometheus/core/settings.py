@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -31,7 +31,7 @@ TWS_LIVE_PORT = 7496
 LIVE_PORTS = frozenset({IB_GATEWAY_LIVE_PORT, TWS_LIVE_PORT})
 
 #: Settings whose values are masked when shown.
-SECRET_FIELDS = frozenset({"ib_account", "live_confirm"})
+SECRET_FIELDS = frozenset({"ib_account", "live_confirm", "alert_webhook"})
 #: What a masked secret is shown as.
 MASK = "****"
 #: A URL query parameter (or ``key=value`` in a message) is secret when its name contains one of these.
@@ -57,6 +57,11 @@ class Settings(BaseModel):
     ib_client_id: int = Field(1, ge=0, description="IB API client id.")
     ib_account: str | None = Field(None, description="IB account id (masked when shown).")
     live_confirm: str | None = Field(None, description="Must equal the IB account id for LIVE to start.")
+    ib_foreign_orders: Literal["alert", "adopt", "cancel"] = Field(
+        "alert",
+        description="Orders at IB that Prometheus did not send, found by reconciliation: alert only (default), "
+        "adopt them as ours, or cancel those placed under our client id (always alerted).",
+    )
     risk_limits_file: Path | None = Field(None, description="YAML file of RiskGate limits.")
     bar_delay_seconds: int = Field(300, ge=0, description="Seconds after the close until a daily bar is known.")
     pre_open_minutes: int = Field(60, ge=0, description="Length of the PRE_OPEN window before an open.")
@@ -78,6 +83,13 @@ class Settings(BaseModel):
         description="http(s) URL that receives every alert as a JSON POST (prometheus.orchestration.alerts); "
         "unset: alerts go to the alerts table and the log only.",
     )
+
+    @field_validator("alert_webhook")
+    @classmethod
+    def _webhook_is_http(cls, url: str | None) -> str | None:
+        if url is not None and not url.lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
 
     @model_validator(mode="after")
     def _check_mode_rules(self) -> Settings:

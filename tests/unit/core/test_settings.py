@@ -37,6 +37,8 @@ def test_load_when_other_variables_present_ignores_them() -> None:
         ({"PROMETHEUS_IB_PORT": "70000"}, "PROMETHEUS_IB_PORT"),
         ({"PROMETHEUS_BAR_DELAY_SECONDS": "-1"}, "PROMETHEUS_BAR_DELAY_SECONDS"),
         ({"PROMETHEUS_RISK_LIMITS_FILE": "/nonexistent/limits.yaml"}, "PROMETHEUS_RISK_LIMITS_FILE"),
+        ({"PROMETHEUS_IB_FOREIGN_ORDERS": "ignore"}, "PROMETHEUS_IB_FOREIGN_ORDERS"),
+        ({"PROMETHEUS_ALERT_WEBHOOK": "ftp://hooks.example/x"}, "PROMETHEUS_ALERT_WEBHOOK"),
     ],
 )
 def test_load_when_value_bad_error_names_setting(env: dict[str, str], setting: str) -> None:
@@ -89,6 +91,19 @@ def test_runtime_url_when_postgres_accepted_and_password_masked() -> None:
 def test_shown_when_account_set_masks_it() -> None:
     s = load_settings({"PROMETHEUS_IB_ACCOUNT": "U123"})
     assert s.shown()["ib_account"] == "****"
+
+
+def test_shown_when_webhook_set_masks_it() -> None:
+    # Slack-style webhook URLs carry their token in the path.
+    s = load_settings({"PROMETHEUS_ALERT_WEBHOOK": "https://hooks.example/services/T0/B0/token123"})
+    assert "token123" not in str(s.shown()["alert_webhook"])
+
+
+def test_foreign_orders_when_set_reaches_the_ib_config() -> None:
+    from prometheus.execution.brokers.ib import IbConfig
+
+    s = load_settings({"PROMETHEUS_MODE": "PAPER", "PROMETHEUS_IB_FOREIGN_ORDERS": "cancel"})
+    assert IbConfig.from_settings(s).foreign_orders == "cancel"
 
 
 def test_risk_limits_file_when_present_accepted(tmp_path: Path) -> None:

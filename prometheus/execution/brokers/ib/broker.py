@@ -65,6 +65,8 @@ class IbBroker:
     known_refs
         Which of the given refs our records hold, finished ones included (e.g. ``ExecutionStore.known_refs``):
         IB's completed orders with those refs are then ours, not foreign orders.
+    on_connectivity
+        Called with ``(degraded, reason)`` when IB connectivity is lost or restored (the operator's alerts).
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class IbBroker:
         kill_switch: KillSwitch | None = None,
         order_source: Callable[[], Iterable[Order]] | None = None,
         known_refs: Callable[[Iterable[OrderRef]], set[OrderRef]] | None = None,
+        on_connectivity: Callable[[bool, str], None] | None = None,
     ) -> None:
         self.config = config
         self.account: str | None = None
@@ -81,7 +84,7 @@ class IbBroker:
         self.last_reconcile: ReconcileReport | None = None
         self._order_source = order_source
         self._known_refs = known_refs
-        self.connectivity = Connectivity(kill_switch)
+        self.connectivity = Connectivity(kill_switch, on_change=on_connectivity)
         self._closing = False
         self._clock = clock
         self._ib: ib_async.IB | None = None

@@ -59,4 +59,5 @@ class IbConfig(VersionedConfig):
             client_id=settings.ib_client_id,
             account=settings.ib_account,
             live_confirm=settings.live_confirm,
+            foreign_orders=settings.ib_foreign_orders,
         )

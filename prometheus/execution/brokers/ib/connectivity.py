@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Final
 
 from prometheus.execution.kill_switch import KillSwitch
@@ -21,10 +22,17 @@ class Connectivity:
 
     While degraded the broker sends no new orders; with a kill switch, an ACTIVE switch is moved to REDUCING and
     moved back to ACTIVE on restore, but only if this object moved it (an operator's HALTED or REDUCING stays).
+    ``on_change(degraded, reason)`` hears every change (the operator's alerts); its failure never stops the broker.
     """
 
-    def __init__(self, kill_switch: KillSwitch | None = None, set_by: str = "ib_broker") -> None:
+    def __init__(
+        self,
+        kill_switch: KillSwitch | None = None,
+        set_by: str = "ib_broker",
+        on_change: Callable[[bool, str], None] | None = None,
+    ) -> None:
         self.reason = ""
+        self._on_change = on_change
         self.resubscribe_needed = False
         self._kill = kill_switch
         self._set_by = set_by
@@ -51,6 +59,7 @@ class Connectivity:
         if self._kill is not None and self._kill.state() is TradingState.ACTIVE:
             self._kill.set(TradingState.REDUCING, f"IB connectivity lost: {reason}", self._set_by)
             self._reduced_by_us = True
+        self._notify(True, reason)
 
     def restored(self, data_lost: bool) -> None:
         """Connectivity is back; ``data_lost``: market data must be requested again."""
@@ -59,6 +68,15 @@ class Connectivity:
         self.resubscribe_needed = self.resubscribe_needed or data_lost
         if was:
             _log.info("IB connectivity restored after: %s", was)
+            self._notify(False, f"restored after: {was}")
         if self._reduced_by_us and self._kill is not None and self._kill.state() is TradingState.REDUCING:
             self._kill.set(TradingState.ACTIVE, "IB connectivity restored", self._set_by)
         self._reduced_by_us = False
+
+    def _notify(self, degraded: bool, reason: str) -> None:
+        if self._on_change is None:
+            return
+        try:
+            self._on_change(degraded, reason)
+        except Exception:  # an alert that cannot be written must not take the connection state with it
+            _log.exception("IB connectivity hook failed (degraded=%s: %s)", degraded, reason)
