@@ -44,10 +44,7 @@ def assessment_ic(
                              experiment=experiment, sessions=sessions)  # fmt: skip
     if scores.is_empty():
         return empty
-    as_of = calendar.close_at(market, sessions[-1]) + bar_delay
-    snap = HistorySnapshot.load(historical, [Table.PRICES_ADJUSTED], known_until=as_of, market=market,
-                                start=sessions[0], end=sessions[-1])  # fmt: skip
-    outcomes = realised_outcomes(TimeMachine(snap, as_of), calendar, market, list(sessions), horizon)
+    outcomes = _outcomes(historical, calendar, market, sessions, horizon, bar_delay)
     report = ic_report(scores.select("session", "instrument", "score", "model_version"), outcomes, horizon=horizon)
     return (
         report.daily.group_by("session")
@@ -82,10 +79,7 @@ def assessment_report(
     if scores.is_empty():
         raise DataError(f"no assessment scores of {market.value} in experiment {experiment!r} for {len(sessions)} "
                         "session(s): run the backtest first", field="assessments")  # fmt: skip
-    as_of = calendar.close_at(market, sessions[-1]) + bar_delay
-    snap = HistorySnapshot.load(historical, [Table.PRICES_ADJUSTED], known_until=as_of, market=market,
-                                start=sessions[0], end=sessions[-1])  # fmt: skip
-    outcomes = realised_outcomes(TimeMachine(snap, as_of), calendar, market, list(sessions), horizon)
+    outcomes = _outcomes(historical, calendar, market, sessions, horizon, bar_delay)
     regimes = log.read_output(REGIME_SPEC.output_table, REGIME_SPEC.schema, market=market.value,
                               experiment=experiment, sessions=sessions).select("session", "label")  # fmt: skip
     importance: dict[str, dict[str, float]] = {}
@@ -97,3 +91,18 @@ def assessment_report(
                     importance[model.model_version] = dict(model.importance)
     return ic_report(scores.select("session", "instrument", "score", "model_version"), outcomes, horizon=horizon,
                      regimes=regimes.unique("session"), importance=importance or None)  # fmt: skip
+
+
+def _outcomes(
+    historical: HistoricalStore,
+    calendar: TradingCalendar,
+    market: Market,
+    sessions: Sequence[date],
+    horizon: int,
+    bar_delay: timedelta,
+) -> pl.DataFrame:
+    """The realised ``horizon``-session forward returns of ``sessions`` known at the decision time of the last."""
+    as_of = calendar.close_at(market, sessions[-1]) + bar_delay
+    snap = HistorySnapshot.load(historical, [Table.PRICES_ADJUSTED], known_until=as_of, market=market,
+                                start=sessions[0], end=sessions[-1])  # fmt: skip
+    return realised_outcomes(TimeMachine(snap, as_of), calendar, market, list(sessions), horizon)

@@ -77,52 +77,62 @@ def order_costs(
     sent = _rows(runtime, orders, _ORDER_COLUMNS, market, experiment).filter(pl.col("quantity") > 0)
     if sent.is_empty():
         return empty_order_costs()
-    done = _rows(runtime, fills, _FILL_COLUMNS, market, experiment)
-    traded = sorted(set(sent["session"].to_list()))
-    before = {d: calendar.sessions_before(market, d, 1)[0] for d in traded}
-    days = calendar.sessions_before(market, traded[-1], len(calendar.sessions(market, before[traded[0]],
-                                    traded[-1])) + config.adv_window + 1, inclusive=True)  # fmt: skip
-    as_of = calendar.close_at(market, before[traded[-1]]) + bar_delay
+    before = {d: calendar.sessions_before(market, d, 1)[0] for d in set(sent["session"].to_list())}
+    sent = sent.with_columns(
+        pl.Series("decision_session", [before[d] for d in sent["session"].to_list()], dtype=pl.Date())
+    )
+    price, adv, sigma = _known_at_decision(historical, calendar, market, sent, config.adv_window, bar_delay)
+    sign = np.where(sent["side"].to_numpy() == "BUY", 1.0, -1.0)
+    qty = sent["quantity"].to_numpy().astype(float)
+    costs = config.simulator.costs
+    expected = CostModel(costs).expected_cost(sign * qty, price, adv, sigma) if costs is not None else 0.0 * qty
+    priced = sent.with_columns(
+        pl.Series("decision_price", price), pl.Series("adv", adv), pl.Series("expected_cost", expected),
+        pl.Series("sign", sign),
+    )  # fmt: skip
+    return _with_fills(priced, _rows(runtime, fills, _FILL_COLUMNS, market, experiment))
+
+
+def _known_at_decision(
+    historical: HistoricalStore,
+    calendar: TradingCalendar,
+    market: Market,
+    sent: pl.DataFrame,
+    adv_window: int,
+    bar_delay: timedelta,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per order: the decision session's close, and the ADV and daily volatility of the ``adv_window`` sessions up
+    to it, from the raw bars as known at the last decision."""
+    span = calendar.sessions(market, sent["decision_session"].min(), sent["session"].max())
+    days = [*calendar.sessions_before(market, span[0], adv_window + 1), *span]
+    as_of = calendar.close_at(market, sent["decision_session"].max()) + bar_delay
     snap = HistorySnapshot.load(historical, [Table.PRICES_DAILY], known_until=as_of, market=market,
                                 start=days[0], end=days[-1])  # fmt: skip
     bars = TimeMachine(snap, as_of).table(Table.PRICES_DAILY, market=market, start=days[0], end=days[-1],
                                           columns=["date", "symbol", "close", "volume"])  # fmt: skip
     names = sorted(set(sent["instrument"].to_list()))
-    close, volume = _grid(bars, "close", days, names), _grid(bars, "volume", days, names)
-    adv, sigma = trailing_adv_sigma(close, volume, config.adv_window)
-    row = {d: i for i, d in enumerate(days)}
-    col = {n: j for j, n in enumerate(names)}
-    r_trade = np.array([row[d] for d in sent["session"].to_list()])
-    r_decide = np.array([row[before[d]] for d in sent["session"].to_list()])
+    close = _grid(bars, "close", days, names)
+    adv, sigma = trailing_adv_sigma(close, _grid(bars, "volume", days, names), adv_window)
+    row, col = {d: i for i, d in enumerate(days)}, {n: j for j, n in enumerate(names)}
     c = np.array([col[n] for n in sent["instrument"].to_list()])
-    sign = np.where(sent["side"].to_numpy() == "BUY", 1.0, -1.0)
-    qty = sent["quantity"].to_numpy().astype(float)
-    price = close[r_decide, c]
-    # ADV and volatility of the fill session end the session before it: the decision's own, known at its time.
-    adv_at, sigma_at = adv[r_trade, c], sigma[r_trade, c]
-    costs = config.simulator.costs
-    expected = (
-        CostModel(costs).expected_cost(sign * qty, price, adv_at, sigma_at) if costs is not None else np.zeros_like(qty)
-    )
+    decided = np.array([row[d] for d in sent["decision_session"].to_list()])
+    # ADV and volatility at the fill session end the session before it: the decision's own, known at its time.
+    traded = np.array([row[d] for d in sent["session"].to_list()])
+    return close[decided, c], adv[traded, c], sigma[traded, c]
+
+
+def _with_fills(priced: pl.DataFrame, done: pl.DataFrame) -> pl.DataFrame:
+    """The priced orders joined with their fills' quantities and costs, as :data:`ORDER_COSTS_SCHEMA` rows."""
     per_order = done.group_by("order_ref").agg(
         pl.col("quantity").sum().alias("filled"),
         ((pl.col("quantity") * pl.col("price")).sum() / pl.col("quantity").sum()).alias("average_fill_price"),
         *(pl.col(k).sum() for k in ("commission", "fees", "spread_cost", "impact_cost")),
     )
     out = (
-        sent.with_columns(
-            pl.Series("decision_session", [before[d] for d in sent["session"].to_list()], dtype=pl.Date()),
-            pl.Series("decision_price", price),
-            pl.Series("adv", adv_at),
-            pl.Series("expected_cost", expected),
-            pl.Series("sign", sign),
-        )  # fmt: skip
-        .join(per_order, on="order_ref", how="left")
+        priced.join(per_order, on="order_ref", how="left")
         .with_columns(pl.col("filled", "commission", "fees", "spread_cost", "impact_cost").fill_null(0.0))
         .with_columns(
-            (pl.col("commission") + pl.col("fees") + pl.col("spread_cost") + pl.col("impact_cost")).alias(
-                "realised_cost"
-            ),
+            pl.sum_horizontal("commission", "fees", "spread_cost", "impact_cost").alias("realised_cost"),
             (
                 pl.col("sign") * (pl.col("average_fill_price") - pl.col("decision_price")) * pl.col("filled")
                 + pl.col("commission")
