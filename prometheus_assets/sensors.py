@@ -59,8 +59,10 @@ from prometheus_resources.stores import RuntimeStoreResource
 CYCLE_TAG = "prometheus/cycle"
 #: Run tag with the session a cycle run is for.
 SESSION_TAG = "prometheus/session"
-#: Flows of the orchestration (``<m>_<flow>_job``); the order job is defined by the execution service.
+#: Flows of the orchestration (``<m>_<flow>_job``); the order job is defined in ``prometheus_assets/execution.py``.
 DAILY_CYCLE_FLOW, PRE_OPEN_FLOW, ORDER_FLOW = "daily_cycle", "pre_open", "submit_orders"
+#: The asset the order job materialises (PAPER / LIVE): session-partitioned, but not part of the daily cycle.
+ORDER_ASSET = "order_submissions"
 #: The fallback schedule fires this long after the market's usual close (after the POST_CLOSE window).
 FALLBACK_DELAY = timedelta(hours=2)
 #: The session's partition of every daily asset must be materialised this long after the usual close.
@@ -97,12 +99,13 @@ class MarketOrchestration:
 def daily_cycle_keys(scope: MarketScope, market_assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
     """The market's assets on its time partitions (one session each in PAPER/LIVE), in their build order.
 
-    The backtest asset (the market simulator) belongs to BACKTEST only: in PAPER/LIVE the orders go to the broker.
-    Model assets (partitioned by period) are not in it: Dagster runs one partitions definition per job.
+    The backtest asset (the market simulator) belongs to BACKTEST only: in PAPER/LIVE the orders go to the broker,
+    at the next PRE_OPEN (the order asset, its own job). Model assets (partitioned by period) are not in it: Dagster
+    runs one partitions definition per job.
     """
     keys = [k for a in market_assets if a.partitions_def == scope.partitions for k in a.keys]
     if scope.mode is not Mode.BACKTEST:
-        keys = [k for k in keys if k != scope.key(BACKTEST_ASSET)]
+        keys = [k for k in keys if k not in (scope.key(BACKTEST_ASSET), scope.key(ORDER_ASSET))]
     return keys
 
 
@@ -193,8 +196,11 @@ def _market_state_sensor(
                                   partition_key=session_partition_key(scope, request.session))]  # fmt: skip
         out = [] if pre_open is None else [dg.RunRequest(run_key=request.run_key, job_name=pre_open.name, tags=tags)]
         if order_job is not None:
+            # The orders for this open execute the targets decided at the close of the session before it.
+            decided = calendar.previous_session(scope.market, request.session)
             key = f"{cycle_key(scope.market, request.session)}|{ORDER_FLOW}"
-            out.append(dg.RunRequest(run_key=key, job_name=order_job.name, tags=tags))
+            out.append(dg.RunRequest(run_key=key, job_name=order_job.name, tags=tags,
+                                     partition_key=session_partition_key(scope, decided)))  # fmt: skip
         return out
 
     @dg.sensor(

@@ -1,4 +1,5 @@
-"""Orchestration: market-state watch (what each market's sensor runs when), market_states, and alerts.
+"""Orchestration: market-state watch (what each market's sensor runs when), market_states, alerts, and the orders
+for the open at IB.
 
 Plain Python: the Dagster sensors and schedules in ``prometheus_assets/sensors.py`` call these and stay thin.
 """
@@ -26,6 +27,13 @@ from prometheus.orchestration.market_watch import (
     cycle_key,
     fallback_cron,
 )
+from prometheus.orchestration.orders import (
+    IbSession,
+    SessionOrders,
+    execute_targets,
+    foreign_order_alerts,
+    ib_session,
+)
 from prometheus.orchestration.sources import (
     BrokerAlerts,
     CheckEvaluation,
@@ -46,10 +54,12 @@ __all__ = [
     "ConnectivityHook",
     "CycleKind",
     "CycleRequest",
+    "IbSession",
     "MarketStateRow",
     "MarketWatch",
     "NewAlert",
     "ObservedTransition",
+    "SessionOrders",
     "Tick",
     "UnknownAlert",
     "WatchCursor",
@@ -57,8 +67,11 @@ __all__ = [
     "check_alert",
     "check_webhook_url",
     "cycle_key",
+    "execute_targets",
     "fallback_cron",
+    "foreign_order_alerts",
     "get_alert",
+    "ib_session",
     "kill_switch_alerts",
     "list_alerts",
     "list_transitions",

@@ -116,10 +116,10 @@ def test_market_sensor_when_a_paper_day_is_walked_requests_each_cycle_once(paper
     at = lambda h, m=0, d=5: datetime(2024, 3, d, h, m, tzinfo=UTC)  # noqa: E731
     assert requests == [
         (at(13, 30), "us_eq_pre_open_job", "US_EQ|2024-03-05|pre_open", None, tags),
-        (at(13, 30), "us_eq_submit_orders_job", "US_EQ|2024-03-05|submit_orders", None, tags),
+        (at(13, 30), "us_eq_submit_orders_job", "US_EQ|2024-03-05|submit_orders", "2024-03-04", tags),
         (at(21), "us_eq_daily_cycle_job", "US_EQ|2024-03-05", "2024-03-05", tags),
         (at(13, 45, 6), "us_eq_pre_open_job", "US_EQ|2024-03-06|pre_open", None, tags_6),
-        (at(13, 45, 6), "us_eq_submit_orders_job", "US_EQ|2024-03-06|submit_orders", None, tags_6),
+        (at(13, 45, 6), "us_eq_submit_orders_job", "US_EQ|2024-03-06|submit_orders", "2024-03-05", tags_6),
     ]
     # The partition asked for exists in the PAPER code location and holds exactly that session.
     job = defs.resolve_job_def("us_eq_daily_cycle_job")
@@ -292,9 +292,11 @@ def test_alert_sensors_when_runs_fail_checks_fail_and_the_switch_trips_raise_ale
 
 
 def test_definitions_when_alert_webhook_is_not_http_refuse_to_load(tmp_path: Path) -> None:
-    settings = load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path), "PROMETHEUS_ALERT_WEBHOOK": "file:///etc/passwd"})
+    # The settings refuse it first now (the webhook is a checked secret); the code location would refuse it too.
     with pytest.raises(ConfigError, match="PROMETHEUS_ALERT_WEBHOOK|not an http"):
-        build_definitions(settings)
+        build_definitions(
+            load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path), "PROMETHEUS_ALERT_WEBHOOK": "file:///etc/passwd"})
+        )
 
 
 def test_pre_open_job_when_no_session_was_materialised_fails_freshness_and_raises_qc_alerts(
