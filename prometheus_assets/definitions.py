@@ -42,7 +42,6 @@ from prometheus_assets.engines.scenarios import build_scenarios_assets
 from prometheus_assets.engines.stability import build_stability_assets
 from prometheus_assets.engines.universe import build_universe_assets
 from prometheus_assets.execution import build_order_assets, build_order_jobs
-from prometheus_assets.executors import executor_for
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
 from prometheus_assets.meta import KRONOS_ASSET, OUTCOMES_ASSET, build_kronos_assets, build_outcome_assets
 from prometheus_assets.partitions import MarketScope
@@ -221,7 +220,7 @@ def build_definitions(
         schedules=schedules,
         resources=resources_for(settings),
         # Backtests and tests pay torch-sized imports once, not per step.
-        executor=executor_for(settings),
+        executor=dg.in_process_executor,
     )
 
 
