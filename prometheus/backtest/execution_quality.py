@@ -67,12 +67,14 @@ def order_costs(
     experiment: str,
     config: BacktestConfig,
     bar_delay: timedelta,
+    decided: tuple[date, date] | None = None,
 ) -> pl.DataFrame:
     """One row per order of the experiment on ``market`` (:data:`ORDER_COSTS_SCHEMA`), in session and symbol order.
 
     ``config`` must be the experiment's backtest config: its cost model and ``adv_window`` price the expectation
     (compare ``config.config_version`` with the experiment's recorded ``backtest`` version). Commission tiers are
-    taken at the month's first band, the dearest.
+    taken at the month's first band, the dearest. ``decided``: only orders whose decision session is in this
+    inclusive range.
     """
     sent = _rows(runtime, orders, _ORDER_COLUMNS, market, experiment).filter(pl.col("quantity") > 0)
     if sent.is_empty():
@@ -81,6 +83,10 @@ def order_costs(
     sent = sent.with_columns(
         pl.Series("decision_session", [before[d] for d in sent["session"].to_list()], dtype=pl.Date())
     )
+    if decided is not None:
+        sent = sent.filter(pl.col("decision_session").is_between(decided[0], decided[1]))
+        if sent.is_empty():
+            return empty_order_costs()
     price, adv, sigma = _known_at_decision(historical, calendar, market, sent, config.adv_window, bar_delay)
     sign = np.where(sent["side"].to_numpy() == "BUY", 1.0, -1.0)
     qty = sent["quantity"].to_numpy().astype(float)

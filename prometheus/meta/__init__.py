@@ -4,6 +4,7 @@ Reads decisions and engine outputs from the runtime store and realised market da
 imports Dagster or a broker.
 """
 
+from prometheus.meta.execution_outcomes import EXECUTION_ENGINE, execution_outcomes
 from prometheus.meta.outcomes import (
     DEFAULT_HORIZONS,
     OUTCOME_ENGINES,
@@ -18,10 +19,12 @@ from prometheus.meta.outcomes import (
 
 __all__ = [
     "DEFAULT_HORIZONS",
+    "EXECUTION_ENGINE",
     "OUTCOME_ENGINES",
     "OUTCOME_SCHEMA",
     "RealisedMarket",
     "decision_outcomes",
+    "execution_outcomes",
     "outcomes_for_sessions",
     "read_outcomes",
     "realised_market",

@@ -23,8 +23,8 @@ portfolio  buy-and-hold P&L of the target weights (fraction of       predicted (
 
 The market is the equal-weighted total return of the names with a bar that session (the market series'
 fallback); a name without a bar on a session of the horizon has no forward return (it is left out of ranks, and
-counts as 0 in the portfolio's P&L, reported as ``missing``). Execution costs per order (expected vs realised)
-belong to the fills, not to these session-level outcomes.
+counts as 0 in the portfolio's P&L, reported as ``missing``). Execution costs (expected vs realised, from the
+orders and fills) are the ``execution`` rows of :mod:`prometheus.meta.execution_outcomes`.
 """
 
 from __future__ import annotations

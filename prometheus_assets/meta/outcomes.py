@@ -12,14 +12,18 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
+from prometheus.backtest.config import BacktestConfig
+from prometheus.backtest.execution_quality import order_costs
 from prometheus.calendar import TradingCalendar
 from prometheus.core.time import utc_now
-from prometheus.core.types import Market
+from prometheus.core.types import Market, Mode
 from prometheus.data.known_at import decision_times
 from prometheus.data.schema import Table
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.pipeline import ENGINE_SPECS
 from prometheus.meta import DEFAULT_HORIZONS, OUTCOME_ENGINES, outcomes_for_sessions, write_outcomes
+from prometheus.meta.execution_outcomes import execution_outcomes
+from prometheus_assets.backtest import BACKTEST_ASSET
 from prometheus_assets.engines._common import bar_delay, decision_log, experiment_of
 from prometheus_assets.ingestion import table_dep
 from prometheus_assets.metadata import table_preview
@@ -30,11 +34,17 @@ from prometheus_resources.stores import CalendarResource, HistoricalStoreResourc
 OUTCOMES_ASSET = "decision_outcomes"
 
 
-def build_outcome_assets(scope: MarketScope, horizons: Sequence[int] = DEFAULT_HORIZONS) -> list[dg.AssetsDefinition]:
-    """The outcomes asset of ``scope.market`` with its check."""
+def build_outcome_assets(
+    scope: MarketScope, horizons: Sequence[int] = DEFAULT_HORIZONS, backtest: BacktestConfig | None = None
+) -> list[dg.AssetsDefinition]:
+    """The outcomes asset of ``scope.market`` with its check; in BACKTEST also the execution outcomes of the
+    simulated orders, priced with ``backtest``'s cost model (the backtest asset's config, default the defaults)."""
     market, key = scope.market, scope.key(OUTCOMES_ASSET)
+    simulated = scope.mode is Mode.BACKTEST
+    costs_config = backtest or BacktestConfig()
     deps = [
         *(scope.key(ENGINE_SPECS[name].output_table) for name in OUTCOME_ENGINES),
+        *([scope.key(BACKTEST_ASSET)] if simulated else []),
         *(k for k in (table_dep(market, t) for t in (Table.INSTRUMENTS, Table.PRICES_ADJUSTED)) if k is not None),
     ]
     check = dg.AssetCheckSpec(
@@ -54,7 +64,8 @@ def build_outcome_assets(scope: MarketScope, horizons: Sequence[int] = DEFAULT_H
         owners=["team:research"],
         description=f"Realised outcome of every engine decision of {market.value} after "
         f"{', '.join(map(str, horizons))} sessions: regime vs realised vol, stability vs tail moves, fragility "
-        "and assessment rank correlations, portfolio P&L and its attribution.",
+        "and assessment rank correlations, portfolio P&L and its attribution; in BACKTEST, expected vs realised "
+        "execution cost of the orders.",
     )  # fmt: skip
     def outcomes_asset(
         context: dg.AssetExecutionContext,
@@ -65,8 +76,14 @@ def build_outcome_assets(scope: MarketScope, horizons: Sequence[int] = DEFAULT_H
         sessions = sessions_in_window(market, context.partition_time_window)
         cal, delay, log = calendar.calendar(), bar_delay(), decision_log(runtime)
         view = TimeMachine(historical.store(), utc_now())
-        frame = outcomes_for_sessions(log, view, cal, market, experiment_of(context, scope.mode), sessions,
-                                      bar_delay=delay, horizons=horizons)  # fmt: skip
+        experiment = experiment_of(context, scope.mode)
+        frame = outcomes_for_sessions(log, view, cal, market, experiment, sessions, bar_delay=delay,
+                                      horizons=horizons)  # fmt: skip
+        if simulated and sessions:  # expected vs realised cost of the orders these sessions decided
+            costs = order_costs(runtime.store(), historical.store(), cal, market, experiment, costs_config, delay,
+                                decided=(sessions[0], sessions[-1]))  # fmt: skip
+            done = execution_outcomes(costs, cal, market, experiment, costs_config.config_version, delay)
+            frame = pl.concat([frame, done.filter(pl.col("known_at") <= view.as_of)])
         written = write_outcomes(runtime.store(), frame)
         horizon_end = _horizon_times(cal, market, frame, delay)
         early = int((frame["known_at"] < horizon_end).sum()) if frame.height else 0

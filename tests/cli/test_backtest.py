@@ -19,6 +19,7 @@ from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.engines.pipeline import EngineChainConfig
 from prometheus.meta import OUTCOME_ENGINES, read_outcomes
+from prometheus.meta.execution_outcomes import EXECUTION_ENGINE
 from prometheus.meta.kronos import Finding, get_proposal, propose, save_proposal
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables import backtest_daily, backtest_runs, engine_decisions, fills, orders
@@ -121,7 +122,7 @@ def test_outcomes_when_recorded_cover_each_engine_and_horizon_and_are_known_only
     root, _, _ = first_run
     store = RuntimeStore(f"sqlite:///{root / 'runtime.sqlite'}")
     found = read_outcomes(store, Market.US_EQ, "bt")
-    assert set(found["engine"]) == set(OUTCOME_ENGINES)
+    assert set(found["engine"]) == {*OUTCOME_ENGINES, EXECUTION_ENGINE}  # execution: the simulated orders' costs
     assert set(found["horizon_sessions"]) == {1, 5, 21}
     cal = get_calendar()
     days = cal.sessions(Market.US_EQ, date(2018, 10, 1), date(2019, 3, 1))
@@ -138,6 +139,12 @@ def test_outcomes_when_recorded_cover_each_engine_and_horizon_and_are_known_only
         passed = [d for d in ranged if len(after[d]) >= h and after[d][h - 1] <= last]
         assert regime["session"].to_list() == passed, h
         assert regime["outcome"].is_finite().all()
+    # One execution row per session that decided orders, each known once the orders' session had traded.
+    costs = found.filter(pl.col("engine") == EXECUTION_ENGINE)
+    assert costs.height > 0
+    assert set(costs["horizon_sessions"]) == {1}
+    assert set(costs["session"]) <= set(_frame(root, orders, "bt")["session"].map_elements(
+        lambda d: days[days.index(d) - 1], return_dtype=pl.Date))  # fmt: skip
 
 
 def test_rerun_when_same_experiment_is_idempotent_and_bit_for_bit_equal(first_run) -> None:
