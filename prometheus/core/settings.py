@@ -83,6 +83,17 @@ class Settings(BaseModel):
         description="http(s) URL that receives every alert as a JSON POST (prometheus.orchestration.alerts); "
         "unset: alerts go to the alerts table and the log only.",
     )
+    executor: Literal["in_process", "celery"] = Field(
+        "in_process",
+        description="Executor of the code location's jobs: in_process (default: one process, imports paid once) or "
+        "celery (each step a task on the `dagster-celery` workers; docs/distributed.md).",
+    )
+    celery_broker: str = Field(
+        "pyamqp://guest@127.0.0.1:5672//", description="Celery broker URL of the celery executor and its workers."
+    )
+    celery_queue: str = Field(
+        "dagster", min_length=1, description="Celery queue the steps are sent to and the workers listen on."
+    )
 
     @field_validator("alert_webhook")
     @classmethod
