@@ -16,6 +16,7 @@ import dagster as dg
 
 from prometheus.backtest.config import BacktestConfig
 from prometheus.core.settings import Settings, load_settings
+from prometheus.core.time import utc_now
 from prometheus.core.types import Market
 from prometheus.data.ingest import default_vendor_dir
 from prometheus.data.schema import Table
@@ -28,6 +29,7 @@ from prometheus.engines.regime import REGIME_SPEC
 from prometheus.engines.scenarios import SCENARIOS_SPEC
 from prometheus.engines.stability import STABILITY_SPEC
 from prometheus.engines.universe import UNIVERSE_SPEC
+from prometheus.orchestration import Clock
 from prometheus_assets.backtest import BACKTEST_ASSET, build_backtest_assets
 from prometheus_assets.calendar import build_trading_sessions_asset
 from prometheus_assets.encoders import build_encoder_assets
@@ -39,6 +41,7 @@ from prometheus_assets.engines.regime import MODEL_ASSET, build_regime_assets
 from prometheus_assets.engines.scenarios import build_scenarios_assets
 from prometheus_assets.engines.stability import build_stability_assets
 from prometheus_assets.engines.universe import build_universe_assets
+from prometheus_assets.execution import build_order_assets, build_order_jobs
 from prometheus_assets.executors import executor_for
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
 from prometheus_assets.meta import KRONOS_ASSET, OUTCOMES_ASSET, build_kronos_assets, build_outcome_assets
@@ -165,12 +168,14 @@ def build_definitions(
     engines: EngineChainConfig | None = None,
     numeric: NumericEncoderConfig | None = None,
     backtest: BacktestConfig | None = None,
+    clock: Clock = utc_now,
 ) -> dg.Definitions:
     """Assets, checks, jobs and resources of one code location (one mode, the configured markets).
 
     ``engines`` configures the engine chain (default: each engine's defaults); ``numeric`` the numeric encoder
     (default: the embedded default's yearly encoder, :data:`~prometheus.encoders.DEMO_NUMERIC`); ``backtest`` the
-    simulated execution (default: :class:`~prometheus.backtest.config.BacktestConfig`).
+    simulated execution (default: :class:`~prometheus.backtest.config.BacktestConfig`); ``clock`` is now for the
+    sensors and the order job (a test walks a simulated day through it).
     """
     bar_delay = timedelta(seconds=settings.bar_delay_seconds)
     chain = engines or EngineChainConfig()
@@ -195,10 +200,11 @@ def build_definitions(
         assets += build_backtest_assets(scope, backtest)
         assets += build_outcome_assets(scope)
         assets += build_kronos_assets(scope, chain)
-        jobs += _market_jobs(scope)
+        assets += build_order_assets(scope, settings, clock)  # PAPER / LIVE: the orders for the next open
+        jobs += _market_jobs(scope) + build_order_jobs(scope)
         # Sensors, the fallback schedule and freshness checks (prometheus_assets/sensors.py, docs/orchestration.md).
         orchestration = build_market_orchestration(
-            scope, assets[first:], settings, order_job=order_job_for(scope, jobs)
+            scope, assets[first:], settings, clock=clock, order_job=order_job_for(scope, jobs)
         )
         sensors += orchestration.sensors
         schedules += orchestration.schedules
