@@ -187,6 +187,10 @@ def test_definitions_when_paper_run_sensors_and_freshness_checks_and_backtest_ke
     checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys
               if k.name == "freshness_check"}  # fmt: skip
     assert checks == {(key, "freshness_check") for key in daily}
+    # The freshness checks run at PRE_OPEN only; the cycle keeps its assets' own checks (QC, engine outputs).
+    cycle_checks = defs.resolve_job_def("us_eq_daily_cycle_job").asset_layer.asset_graph.asset_check_keys
+    assert {k.name for k in cycle_checks} >= {"qc_quarantine", "fit_for_engines"}
+    assert "freshness_check" not in {k.name for k in cycle_checks}
     pre_open = defs.resolve_job_def("us_eq_pre_open_job")
     assert {(k.asset_key.to_user_string(), k.name) for k in pre_open.asset_layer.asset_graph.asset_check_keys} >= checks
     backtest = build_definitions(load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path / "bt")}))
