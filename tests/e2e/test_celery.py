@@ -1,0 +1,141 @@
+"""End to end: two markets' daily cycles run at the same time on Dagster's Celery executor, through two
+``dagster-celery`` workers on loopback, against a PostgreSQL Dagster instance with the documented distributed
+profile (docs/dagster/dagster.distributed.yaml).
+
+Each market's steps go to its own queue (``PROMETHEUS_CELERY_QUEUE`` of its run process) and each queue has one
+worker, so where every step ran is known in advance and checked from the event log: the Celery task records its
+worker's node name (``name@host``) on the step. Every process runs in its own process group with a deadline and is
+killed on the way out; the queues are unique to the test run and deleted afterwards (the broker is shared).
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import polars as pl
+import pytest
+
+from prometheus.calendar import get_calendar
+from prometheus.core.settings import load_settings
+from prometheus.core.types import Market
+from prometheus.data.ingest import default_vendor_dir
+from prometheus.data.store import HistoricalStore
+from prometheus_assets.executors import write_worker_config
+from tests.support.celery_kit import (
+    WorkerSpec,
+    celery_workers,
+    deleted_queues,
+    execute_jobs,
+    process_env,
+    unique_name,
+    write_distributed_home,
+)
+from tests.support.celery_location import MARKET_TAG, cycle_job_name
+from tests.support.ingest_kit import write_vendor
+from tests.support.pg import fresh_pg_database
+
+#: The two markets. EU_EQ is fed from a vendor folder here; a synthetic EU_EQ market can replace the writer below.
+MARKETS = (Market.US_EQ, Market.EU_EQ)
+#: One monthly partition (BACKTEST) of sessions is the cycle each run executes.
+PARTITION = "2024-03-01"
+FIRST, LAST = date(2024, 3, 1), date(2024, 3, 31)
+SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
+BROKER = "pyamqp://guest@127.0.0.1:5672//"
+#: Seconds the two runs together may take (each process builds the definitions; steps go through the broker).
+RUNS_TIMEOUT_S = 150.0
+CELERY_WORKER_KEY = "Celery worker"
+
+
+def _write_delivery(root: Path, market: Market, seed: int) -> int:
+    """A small vendor delivery of ``market`` (4 names, the month's sessions); returns its number of bars."""
+    sessions = get_calendar().sessions(market.value, FIRST.isoformat(), LAST.isoformat())
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, symbol in enumerate(SYMBOLS):
+        closes = 40.0 * (k + 1) * np.exp(np.cumsum(rng.normal(0.0, 0.01, len(sessions))))
+        for d, c in zip(sessions, closes, strict=True):
+            c = round(float(c), 2)
+            rows.append({"date": d.isoformat(), "symbol": symbol, "open": c, "high": round(c * 1.005, 2),
+                         "low": round(c * 0.995, 2), "close": c, "volume": 1000 + k})  # fmt: skip
+    names = pl.DataFrame({"symbol": list(SYMBOLS), "name": [f"{s} {market.value}" for s in SYMBOLS],
+                          "sector": "Tech", "listed": sessions[0].isoformat()})  # fmt: skip
+    write_vendor(default_vendor_dir(root, market), prices=pl.DataFrame(rows), names=names)
+    return len(rows)
+
+
+def _worker_of_steps(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
+    """Step key -> the Celery worker node the step's task ran on (from the task's engine event)."""
+    found = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        metadata = entry.dagster_event.event_specific_data.metadata
+        if CELERY_WORKER_KEY in metadata:
+            found[entry.step_key] = metadata[CELERY_WORKER_KEY].value
+    return found
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_daily_cycles_when_two_markets_run_on_celery_workers_run_in_parallel_each_step_on_its_worker(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    bars = {m: _write_delivery(data, m, seed) for seed, m in enumerate(MARKETS)}
+    queues = {m: unique_name(f"prometheus-test-{m.value.lower()}") for m in MARKETS}
+    with fresh_pg_database("prometheus_celery") as url, ExitStack() as stack:
+        home = write_distributed_home(tmp_path / "dagster_home", url)
+        settings_env = {"PROMETHEUS_DATA_ROOT": str(data), "PROMETHEUS_MARKETS": ",".join(MARKETS),
+                        "PROMETHEUS_EXECUTOR": "celery", "PROMETHEUS_CELERY_BROKER": BROKER}  # fmt: skip
+        env = process_env({"DAGSTER_HOME": str(home), **settings_env})
+        stack.enter_context(deleted_queues(BROKER, list(queues.values())))
+        specs = []
+        for m in MARKETS:
+            settings = load_settings(settings_env | {"PROMETHEUS_CELERY_QUEUE": queues[m]})
+            config = write_worker_config(settings, tmp_path / f"celery_{m.value.lower()}.yaml")
+            specs.append(WorkerSpec(unique_name(f"worker-{m.value.lower()}"), queues[m], config))
+        workers = dict(zip(MARKETS, stack.enter_context(celery_workers(specs, env, tmp_path)), strict=True))
+
+        runs = execute_jobs(
+            [
+                (
+                    cycle_job_name(m),
+                    {"dagster/partition": PARTITION, MARKET_TAG: m.value},
+                    env | {"PROMETHEUS_CELERY_QUEUE": queues[m]},
+                )
+                for m in MARKETS
+            ],  # fmt: skip
+            "tests.support.celery_location",
+            RUNS_TIMEOUT_S,
+            tmp_path,
+        )
+        for run in runs:
+            assert run.returncode == 0, f"{run.job} exited {run.returncode}:\n{run.output[-4000:]}"
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            windows = []
+            for m in MARKETS:
+                (record,) = instance.get_run_records(dg.RunsFilter(job_name=cycle_job_name(m)))
+                assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+                assert record.dagster_run.tags["dagster/partition"] == PARTITION
+                windows.append((record.start_time, record.end_time))
+                steps = {s.step_key: s for s in instance.get_run_step_stats(record.dagster_run.run_id)}
+                prefix = m.value.lower()
+                assert set(steps) == {f"{prefix}__trading_sessions", f"{prefix}_vendor_ingest"}
+                assert all(s.status.value == "SUCCESS" for s in steps.values())
+                # Every step ran in a Celery task on this market's worker, not in the run process.
+                assert _worker_of_steps(instance, record.dagster_run.run_id) == dict.fromkeys(steps, workers[m].name)
+            # The two runs overlapped in time: the cycles ran in parallel, not one after the other.
+            assert max(start for start, _ in windows) < min(end for _, end in windows)
+
+    store = HistoricalStore(data / "lake")
+    for m in MARKETS:
+        sessions = get_calendar().sessions(m.value, FIRST.isoformat(), LAST.isoformat())
+        assert store.read("trading_sessions", market=m.value).height == len(sessions)
+        prices = store.read("prices_daily", market=m.value)
+        assert prices.height == bars[m]
+        assert sorted(prices["symbol"].unique()) == list(SYMBOLS)
