@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PROMETHEUS_DATA_ROOT ?= $(CURDIR)/data
 
-.PHONY: demo test ui bench lint fmt clean notebooks notebooks-strip
+.PHONY: demo test ui bench lint fmt clean notebooks notebooks-strip dagster-daemon celery-workers
 
 $(VENV): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,28 @@ notebooks: $(VENV)
 # Clear the notebooks' outputs and execution counts before committing (the test suite fails on committed outputs).
 notebooks-strip: $(VENV)
 	$(BIN)/python notebooks/strip.py
+
+# Distributed execution (docs/distributed.md). DAGSTER_HOME must hold a PostgreSQL dagster.yaml (see
+# docs/dagster/dagster.distributed.yaml) shared by the daemon, the webserver and the workers; the code location runs
+# with PROMETHEUS_EXECUTOR=celery. The daemon dequeues runs (one per market at a time) and launches them.
+DAGSTER_HOME ?= $(PROMETHEUS_DATA_ROOT)/dagster_home
+dagster-daemon: $(VENV)
+	test -f $(DAGSTER_HOME)/dagster.yaml || { echo "no $(DAGSTER_HOME)/dagster.yaml (docs/distributed.md)"; exit 1; }
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster-daemon run -w workspace.yaml
+
+# N Celery workers (`dagster-celery worker start`, C steps at a time each) on PROMETHEUS_CELERY_QUEUE of
+# PROMETHEUS_CELERY_BROKER, with the worker config written from the same settings as the executor's. Foreground:
+# Ctrl-C stops them all. On another machine: the same command, the same settings and the same shared data root.
+N ?= 2
+C ?= 1
+CELERY_CONFIG ?= $(DAGSTER_HOME)/celery.yaml
+celery-workers: $(VENV)
+	$(BIN)/python -m prometheus_assets.executors $(CELERY_CONFIG)
+	export PATH="$(CURDIR)/$(BIN):$$PATH" DAGSTER_HOME=$(DAGSTER_HOME) PROMETHEUS_EXECUTOR=celery; \
+	for i in $$(seq 1 $(N)); do \
+		$(BIN)/dagster-celery worker start -A dagster_celery.app -y $(CELERY_CONFIG) \
+			-q "$${PROMETHEUS_CELERY_QUEUE:-dagster}" -n "prometheus-$$i" -- --concurrency=$(C) & \
+	done; wait
 
 lint: $(VENV)
 	$(BIN)/ruff check .
