@@ -117,6 +117,11 @@ def test_daily_cycles_when_two_markets_run_on_celery_workers_run_in_parallel_eac
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            # The profile's writer rules are in force: one run per market, one slot per pool.
+            concurrency = instance.get_concurrency_config()
+            assert concurrency.pool_config.default_pool_limit == 1
+            (limit,) = concurrency.run_queue_config.tag_concurrency_limits
+            assert (limit["key"], limit["limit"]) == (MARKET_TAG, 1)
             windows = []
             for m in MARKETS:
                 (record,) = instance.get_run_records(dg.RunsFilter(job_name=cycle_job_name(m)))
