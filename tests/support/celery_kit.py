@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,7 +24,8 @@ from kombu import Connection
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / ".venv" / "bin"
+#: The venv of the running interpreter: its ``dagster``, ``dagster-celery`` and ``celery`` scripts.
+BIN = Path(sys.executable).parent
 #: Seconds a worker may take to report ready (imports dagster, celery and the worker config).
 WORKER_READY_S = 90.0
 #: Seconds a stopping process gets between SIGTERM and SIGKILL.
