@@ -10,6 +10,7 @@ killed on the way out; the queues are unique to the test run and deleted afterwa
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
@@ -28,11 +29,14 @@ from prometheus_assets.executors import write_worker_config
 from tests.support.celery_kit import (
     WorkerSpec,
     celery_workers,
+    dagster_daemon,
     deleted_queues,
     execute_jobs,
+    launch_jobs,
     process_env,
     unique_name,
     write_distributed_home,
+    write_workspace,
 )
 from tests.support.celery_location import MARKET_TAG, cycle_job_name
 from tests.support.ingest_kit import write_vendor
@@ -50,9 +54,9 @@ RUNS_TIMEOUT_S = 150.0
 CELERY_WORKER_KEY = "Celery worker"
 
 
-def _write_delivery(root: Path, market: Market, seed: int) -> int:
-    """A small vendor delivery of ``market`` (4 names, the month's sessions); returns its number of bars."""
-    sessions = get_calendar().sessions(market.value, FIRST.isoformat(), LAST.isoformat())
+def _write_delivery(root: Path, market: Market, seed: int, first: date = FIRST, last: date = LAST) -> int:
+    """A small vendor delivery of ``market`` (4 names, the sessions of ``[first, last]``); returns its bars."""
+    sessions = get_calendar().sessions(market.value, first.isoformat(), last.isoformat())
     rng = np.random.default_rng(seed)
     rows = []
     for k, symbol in enumerate(SYMBOLS):
@@ -144,3 +148,54 @@ def test_daily_cycles_when_two_markets_run_on_celery_workers_run_in_parallel_eac
         prices = store.read("prices_daily", market=m.value)
         assert prices.height == bars[m]
         assert sorted(prices["symbol"].unique()) == list(SYMBOLS)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_queued_runs_when_the_daemon_launches_them_run_one_at_a_time_per_market_on_the_workers(
+    tmp_path: Path,
+) -> None:
+    """The deployment path of ``make dagster-daemon`` + ``make celery-workers``: runs queued on the instance, launched
+    by the daemon, their steps on two workers sharing one queue; two cycles of US_EQ (February and March) never
+    overlap (the profile's per-market run limit), whatever the daemon had free."""
+    data = tmp_path / "data"
+    _write_delivery(data, Market.US_EQ, 0, date(2024, 2, 1), LAST)
+    _write_delivery(data, Market.EU_EQ, 1)
+    queue = unique_name("prometheus-test-shared")
+    with fresh_pg_database("prometheus_celery_daemon") as url, ExitStack() as stack:
+        home = write_distributed_home(tmp_path / "dagster_home", url)
+        settings_env = {"PROMETHEUS_DATA_ROOT": str(data), "PROMETHEUS_MARKETS": ",".join(MARKETS),
+                        "PROMETHEUS_EXECUTOR": "celery", "PROMETHEUS_CELERY_BROKER": BROKER,
+                        "PROMETHEUS_CELERY_QUEUE": queue}  # fmt: skip
+        env = process_env({"DAGSTER_HOME": str(home), **settings_env})
+        stack.enter_context(deleted_queues(BROKER, [queue]))
+        config = write_worker_config(load_settings(settings_env), tmp_path / "celery.yaml")
+        specs = [WorkerSpec(unique_name(f"worker-{k}"), queue, config) for k in (1, 2)]
+        workers = stack.enter_context(celery_workers(specs, env, tmp_path))
+        workspace = write_workspace(tmp_path / "workspace.yaml", "tests.support.celery_location", "prometheus_test")
+        stack.enter_context(dagster_daemon(workspace, env, tmp_path))
+        wanted = [(Market.US_EQ, "2024-02-01"), (Market.US_EQ, "2024-03-01"), (Market.EU_EQ, PARTITION)]
+        launched = launch_jobs([(cycle_job_name(m), {"dagster/partition": p}) for m, p in wanted],
+                               workspace, "prometheus_test", env, RUNS_TIMEOUT_S, tmp_path)  # fmt: skip
+        for run in launched:
+            assert run.returncode == 0, f"launch of {run.job} exited {run.returncode}:\n{run.output[-4000:]}"
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            deadline = time.monotonic() + RUNS_TIMEOUT_S
+            while time.monotonic() < deadline:
+                records = instance.get_run_records()
+                if len(records) == len(wanted) and all(r.dagster_run.is_finished for r in records):
+                    break
+                time.sleep(1.0)
+            records = instance.get_run_records()
+            statuses = {(r.dagster_run.job_name, r.dagster_run.tags.get("dagster/partition")): r.dagster_run.status
+                        for r in records}  # fmt: skip
+            assert statuses == {(cycle_job_name(m), p): dg.DagsterRunStatus.SUCCESS for m, p in wanted}
+            us = sorted((r.start_time, r.end_time) for r in records if r.dagster_run.job_name.startswith("us_eq"))
+            assert us[0][1] <= us[1][0], f"two US_EQ runs overlapped: {us}"
+            names = {w.name for w in workers}
+            for record in records:
+                ran_on = _worker_of_steps(instance, record.dagster_run.run_id)
+                assert len(ran_on) == 2
+                assert set(ran_on.values()) <= names

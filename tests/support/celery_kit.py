@@ -185,3 +185,49 @@ def execute_jobs(runs: Sequence[tuple[str, Mapping[str, str], Mapping[str, str]]
                 break
     return [JobRun(job, p.returncode if p.returncode is not None else -9,
                    (folder / f"{job}.log").read_text(errors="replace")) for job, p in procs]  # fmt: skip
+
+
+def write_workspace(path: Path, module: str, location: str) -> Path:
+    """A workspace file with one code location: ``module:defs`` loaded from the repository root."""
+    path.write_text(
+        yaml.safe_dump({"load_from": [{"python_module": {"module_name": module, "attribute": "defs",
+                                                         "working_directory": str(ROOT), "location_name": location}}]})
+    )  # fmt: skip
+    return path
+
+
+@contextmanager
+def dagster_daemon(workspace: Path, env: Mapping[str, str], folder: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``dagster-daemon run -w workspace`` (run queue, run launcher, monitoring) until the block ends."""
+    with (folder / "daemon.log").open("wb") as out:
+        proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], cwd=ROOT, env=dict(env),
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        yield proc
+    finally:
+        stop_group(proc)
+
+
+def launch_jobs(runs: Sequence[tuple[str, Mapping[str, str]]], workspace: Path, location: str,
+                env: Mapping[str, str], timeout_s: float, folder: Path) -> list[JobRun]:  # fmt: skip
+    """``dagster job launch`` each ``(job, tags)`` at the same time: each run is queued on the instance for the daemon
+    to launch. Returns when every launch process has exited (killed after ``timeout_s``)."""
+    with ExitStack() as stack:
+        procs = []
+        for k, (job, tags) in enumerate(runs):
+            log = folder / f"launch_{k}_{job}.log"
+            out = stack.enter_context(log.open("wb"))
+            args = [str(BIN / "dagster"), "job", "launch", "-w", str(workspace), "-l", location, "-j", job,
+                    "--tags", json.dumps(dict(tags))]  # fmt: skip
+            proc = subprocess.Popen(args, cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)  # fmt: skip
+            stack.callback(stop_group, proc)
+            procs.append((job, proc, log))
+        deadline = time.monotonic() + timeout_s
+        for _, proc, _ in procs:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                break
+    return [JobRun(job, p.returncode if p.returncode is not None else -9, log.read_text(errors="replace"))
+            for job, p, log in procs]  # fmt: skip
