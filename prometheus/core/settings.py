@@ -180,6 +180,7 @@ class Settings(BaseModel):
         out["data_root"] = self.data_path
         out["ib_port"] = self.effective_ib_port
         out["runtime_db_url"] = mask_url(self.effective_runtime_db_url)
+        out["celery_broker"] = mask_url(self.celery_broker)  # amqp://user:password@host carries a password
         return {k: (str(v) if v is not None else None) for k, v in out.items()}
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:

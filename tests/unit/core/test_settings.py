@@ -99,6 +99,11 @@ def test_shown_when_webhook_set_masks_it() -> None:
     assert "token123" not in str(s.shown()["alert_webhook"])
 
 
+def test_shown_when_celery_broker_has_a_password_masks_it() -> None:
+    s = load_settings({"PROMETHEUS_CELERY_BROKER": "pyamqp://prom:hunter2@mq.internal:5672//"})
+    assert "hunter2" not in str(s.shown()["celery_broker"])
+
+
 def test_foreign_orders_when_set_reaches_the_ib_config() -> None:
     from prometheus.execution.brokers.ib import IbConfig
 
