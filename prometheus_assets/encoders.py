@@ -34,7 +34,7 @@ from prometheus.encoders import (
 )
 from prometheus.profiles import ProfileConfig, profile_version, write_profiles
 from prometheus_assets.metadata import check_result, column_schema
-from prometheus_assets.partitions import MarketScope, sessions_in_window
+from prometheus_assets.partitions import LAKE_POOL, MarketScope, sessions_in_window
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource
 
 #: Months per retraining period: one model partition per period.
@@ -114,7 +114,7 @@ def build_encoder_assets(
               "tags": scope.tags("encoders")}  # fmt: skip
     prof_version = profile_version(prof, num.config_version)
 
-    @dg.asset(key=model_key, deps=[prices_key], partitions_def=scope.periods(months),
+    @dg.asset(key=model_key, deps=[prices_key], pool=LAKE_POOL, partitions_def=scope.periods(months),
               kinds={"python", "torch"}, description=f"Numeric encoder of {market.value} per quarter.",
               code_version=num.config_version, check_specs=_checks("encoder_model", model_key),
               metadata=_table_meta("encoder_model"), **common)  # fmt: skip
@@ -134,7 +134,7 @@ def build_encoder_assets(
             "alignment_residual": float(trained[-1].alignment_residual or 0.0) if trained else 0.0,
         }, check_results=checks)  # fmt: skip
 
-    @dg.asset(key=emb_key, deps=[model_key, prices_key], partitions_def=scope.partitions,
+    @dg.asset(key=emb_key, deps=[model_key, prices_key], pool=LAKE_POOL, partitions_def=scope.partitions,
               kinds={"python", "parquet"}, description=f"Numeric embeddings of {market.value} per session.",
               code_version=num.config_version, check_specs=_checks("instrument_embeddings", emb_key),
               metadata=_table_meta("instrument_embeddings"), **common)  # fmt: skip
@@ -148,7 +148,7 @@ def build_encoder_assets(
         return dg.MaterializeResult(metadata={**meta, "rows_written": rows, "config_version": num.config_version},
                                     check_results=checks)  # fmt: skip
 
-    @dg.asset(key=news_emb_key, deps=[news_key], partitions_def=scope.partitions,
+    @dg.asset(key=news_emb_key, deps=[news_key], pool=LAKE_POOL, partitions_def=scope.partitions,
               kinds={"python", "parquet", "torch"}, description=f"MiniLM news embeddings of {market.value}.",
               code_version=txt.config_version, check_specs=_checks("news_embeddings", news_emb_key),
               metadata=_table_meta("news_embeddings"), **common)  # fmt: skip
@@ -161,7 +161,7 @@ def build_encoder_assets(
         return dg.MaterializeResult(metadata={**meta, "items": items, "aggregates": aggregates},
                                     check_results=checks)  # fmt: skip
 
-    @dg.asset(key=profiles_key, deps=[emb_key, prices_key], partitions_def=scope.partitions,
+    @dg.asset(key=profiles_key, deps=[emb_key, prices_key], pool=LAKE_POOL, partitions_def=scope.partitions,
               kinds={"python", "parquet"}, description=f"Point-in-time instrument profiles of {market.value}.",
               code_version=prof_version, check_specs=_checks("profiles", profiles_key),
               metadata=_table_meta("profiles"), **common)  # fmt: skip

@@ -31,11 +31,6 @@ IN_PROCESS = "in_process"
 CELERY = "celery"
 #: The Celery application the workers run (``dagster-celery worker start -A``).
 CELERY_APP = "dagster_celery.app"
-#: The concurrency pool of the steps that write the Parquet lake. The store's per-table writer lock is ``flock``,
-#: local to one machine; on several machines this pool (one slot, docs/dagster/dagster.distributed.yaml) is the
-#: guard. One pool for every lake writer rather than one per table: an op has one pool but the ingestion op writes a
-#: dozen tables, and lake writes are seconds next to the engines, which write the runtime store.
-LAKE_POOL = "prometheus_lake"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -30,6 +30,12 @@ EXPERIMENT_TAG = "prometheus/experiment"
 #: Weekends, as a cron string matching the start of a daily partition.
 WEEKEND_CRON = "0 0 * * 0,6"
 
+#: The concurrency pool of the steps that write the Parquet lake. The store's per-table writer lock is ``flock``,
+#: local to one machine; on several machines this pool (one slot, docs/dagster/dagster.distributed.yaml) is the
+#: guard. One pool for every lake writer rather than one per table: an op has one pool but the ingestion op writes a
+#: dozen tables, and lake writes are seconds next to the engines, which write the runtime store.
+LAKE_POOL = "prometheus_lake"
+
 
 @lru_cache(maxsize=32)
 def partitions_for(

@@ -9,7 +9,7 @@ from importlib.metadata import version
 import dagster as dg
 
 from prometheus.data.sessions import publish_trading_sessions
-from prometheus_assets.partitions import MarketScope
+from prometheus_assets.partitions import LAKE_POOL, MarketScope
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource
 
 
@@ -20,6 +20,7 @@ def build_trading_sessions_asset(scope: MarketScope) -> dg.AssetsDefinition:
     @dg.asset(
         key=scope.key("trading_sessions"),
         partitions_def=scope.partitions,
+        pool=LAKE_POOL,
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=scope.prefix,
         tags=scope.tags("calendar"),

@@ -25,7 +25,7 @@ from prometheus.data.ingest import (
     missing_sessions,
 )
 from prometheus.data.schema import Table
-from prometheus_assets.partitions import MarketScope
+from prometheus_assets.partitions import LAKE_POOL, MarketScope
 from prometheus_resources.stores import CalendarResource, HistoricalStoreResource
 
 #: Tables one vendor ingestion writes, each an asset of the market.
@@ -100,6 +100,7 @@ def build_ingestion_asset(scope: MarketScope, bar_delay: timedelta) -> dg.Assets
     @dg.multi_asset(
         name=f"{m}_vendor_ingest",
         specs=specs,
+        pool=LAKE_POOL,
         check_specs=checks,
         partitions_def=scope.partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -168,6 +169,7 @@ def build_reference_asset(bar_delay: timedelta) -> dg.AssetsDefinition:
     @dg.asset(
         key=scope.key("reference_series"),
         group_name=scope.prefix,
+        pool=LAKE_POOL,
         tags=scope.tags("ingestion"),
         kinds={"parquet", "python"},
         owners=["team:market-data"],

@@ -13,6 +13,7 @@ from prometheus.core.errors import ConfigError
 from prometheus.core.settings import load_settings
 from prometheus_assets.definitions import build_definitions
 from prometheus_assets.executors import executor_for, write_worker_config
+from prometheus_assets.partitions import LAKE_POOL
 
 BROKER = "pyamqp://guest@10.0.0.7:5672//"
 CELERY_ENV = {"PROMETHEUS_EXECUTOR": "celery", "PROMETHEUS_CELERY_BROKER": BROKER, "PROMETHEUS_CELERY_QUEUE": "eu"}
@@ -64,3 +65,16 @@ def test_execute_in_process_when_executor_is_celery_runs_without_a_broker(tmp_pa
         result = job.execute_in_process(instance=instance, partition_key="2024-03-01")
     assert result.success
     assert len(result.get_asset_materialization_events()) == 1
+
+
+def test_lake_writers_when_definitions_built_hold_the_lake_pool(tmp_path: Path) -> None:
+    # Across machines the pool, not the store's local flock, keeps two writers of the lake apart.
+    defs = build_definitions(load_settings({"PROMETHEUS_DATA_ROOT": str(tmp_path)}))
+    pools = {a.op.name: a.op.pool for a in defs.assets if isinstance(a, dg.AssetsDefinition)}
+    writers = ["trading_sessions", "vendor_ingest", "reference_series", "encoder_model", "instrument_embeddings",
+               "news_embeddings", "profiles"]  # fmt: skip
+    for name in writers:
+        found = [op for op in pools if op.endswith(name)]
+        assert found, name
+        assert all(pools[op] == LAKE_POOL for op in found), (name, pools)
+    assert pools["us_eq__regime_states"] is None  # runtime-store writers are not held back by the lake
