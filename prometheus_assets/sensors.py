@@ -4,7 +4,9 @@ Thin on purpose: :class:`~prometheus.orchestration.MarketWatch` decides what a t
 records market states and raises alerts; this module turns those decisions into Dagster run requests.
 
 - ``<m>_market_state_sensor``: on POST_CLOSE the session's daily cycle (``<m>_daily_cycle_job``, the market's
-  session-partitioned assets, run key ``<MARKET>|<session>``); on PRE_OPEN the pre-open QC
+  session-partitioned assets, run key ``<MARKET>|<session>``), first the models of the session's period that are
+  not materialised yet (``<m>_<model>_job``, run key ``<MARKET>|<period>|<model>``; the cycle is held in the
+  cursor and asked for on the tick that finds them materialised); on PRE_OPEN the pre-open QC
   (``<m>_pre_open_job``: freshness checks, PAPER/LIVE) and, where an order job is configured, the orders for the
   open (``<m>_submit_orders_job``).
 - ``<m>_daily_cycle_fallback_schedule``: after the POST_CLOSE window, the same cycle if no run carries its tag.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 import dagster as dg
@@ -39,6 +41,9 @@ from prometheus.orchestration import (
     CycleKind,
     CycleRequest,
     MarketWatch,
+    ModelKind,
+    ModelPeriod,
+    ModelRequest,
     NewAlert,
     WatchCursor,
     check_alert,
@@ -47,6 +52,8 @@ from prometheus.orchestration import (
     fallback_cron,
     kill_switch_alerts,
     missed_cycle_alerts,
+    pending_cycle,
+    plan_cycle,
     record_transitions,
     run_failure_alert,
 )
@@ -57,8 +64,10 @@ from prometheus_resources.stores import RuntimeStoreResource
 
 #: Run tag naming the daily cycle a run belongs to (``US_EQ|2024-03-05``); the fallback schedule looks for it.
 CYCLE_TAG = "prometheus/cycle"
-#: Run tag with the session a cycle run is for.
+#: Run tag with the session a cycle run is for (on a model run: the session whose cycle asked for it).
 SESSION_TAG = "prometheus/session"
+#: Run tag with the period partition a model run is for.
+PERIOD_TAG = "prometheus/period"
 #: Flows of the orchestration (``<m>_<flow>_job``); the order job is defined in ``prometheus_assets/execution.py``.
 DAILY_CYCLE_FLOW, PRE_OPEN_FLOW, ORDER_FLOW = "daily_cycle", "pre_open", "submit_orders"
 #: The asset the order job materialises (PAPER / LIVE): session-partitioned, but not part of the daily cycle.
@@ -109,10 +118,61 @@ def daily_cycle_keys(scope: MarketScope, market_assets: Sequence[dg.AssetsDefini
     return keys
 
 
-def session_partition_key(scope: MarketScope, session: date) -> str:
-    """The partition of ``scope`` holding ``session`` (the session itself in PAPER/LIVE, its month in BACKTEST)."""
+def session_partition_key(
+    scope: MarketScope, session: date, partitions: dg.TimeWindowPartitionsDefinition | None = None
+) -> str:
+    """The partition of ``partitions`` (default: the market's time partitions) holding ``session`` (in PAPER/LIVE
+    the session itself, its month in BACKTEST; its period for a model's partitions)."""
     midnight = datetime.combine(session, time(0), tzinfo=get_calendar().tz(scope.market))
-    return scope.partitions.get_partition_key_for_timestamp(midnight.timestamp())
+    return (partitions or scope.partitions).get_partition_key_for_timestamp(midnight.timestamp())
+
+
+@dataclass(frozen=True)
+class CycleModel:
+    """A period-partitioned model the daily cycle reads: its job, its asset, its period partitions and its inputs
+    among the daily cycle's assets (which it reads up to the last session before its period)."""
+
+    kind: ModelKind
+    job: dg.UnresolvedAssetJobDefinition | dg.JobDefinition
+    key: dg.AssetKey
+    periods: dg.TimeWindowPartitionsDefinition
+    inputs: tuple[dg.AssetKey, ...]
+
+
+def model_jobs_for(
+    scope: MarketScope, jobs: Sequence[dg.UnresolvedAssetJobDefinition]
+) -> list[dg.UnresolvedAssetJobDefinition]:
+    """The market's model jobs (``<m>_encoder_model_job``, ``<m>_regime_model_job``, ``<m>_assessment_model_job``)
+    among ``jobs``, in :data:`~prometheus.orchestration.MODEL_ORDER`."""
+    by_name = {j.name: j for j in jobs}
+    return [by_name[n] for n in (flow_job_name(scope, k.value) for k in ModelKind) if n in by_name]
+
+
+def cycle_models(
+    scope: MarketScope,
+    market_assets: Sequence[dg.AssetsDefinition],
+    model_jobs: Sequence[dg.UnresolvedAssetJobDefinition | dg.JobDefinition],
+) -> list[CycleModel]:
+    """The models of ``model_jobs`` with their assets among ``market_assets`` (asset name = model = flow name).
+
+    Raises
+    ------
+    ConfigError
+        A model job whose model asset is not among the market's assets, or is not time-partitioned by period.
+    """
+    partitions = {k: a.partitions_def for a in market_assets for k in a.keys}
+    deps = {k: a.dependency_keys for a in market_assets for k in a.keys}
+    daily = set(daily_cycle_keys(scope, market_assets))
+    out = []
+    for job in model_jobs:
+        kind = next((k for k in ModelKind if job.name == flow_job_name(scope, k.value)), None)
+        periods = partitions.get(scope.key(kind.value)) if kind is not None else None
+        if kind is None or not isinstance(periods, dg.TimeWindowPartitionsDefinition):
+            raise ConfigError(f"{job.name} is not the job of a period-partitioned model of {scope.market.value}",
+                              setting="model_jobs")  # fmt: skip
+        inputs = tuple(sorted(k for k in deps[scope.key(kind.value)] if k in daily))
+        out.append(CycleModel(kind, job, scope.key(kind.value), periods, inputs))
+    return out
 
 
 def _cycle_tags(scope: MarketScope, request: CycleRequest) -> dict[str, str]:
@@ -127,12 +187,20 @@ def build_market_orchestration(
     *,
     clock: Clock = utc_now,
     order_job: dg.UnresolvedAssetJobDefinition | dg.JobDefinition | None = None,
+    model_jobs: Sequence[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = (),
 ) -> MarketOrchestration:
     """The daily-cycle and pre-open jobs, the market-state sensor, the fallback schedule and, in PAPER/LIVE, the
     freshness checks of ``scope.market``.
 
     ``clock`` is what the sensor takes as now (tests walk a day through it); ``order_job`` is the job that sends
-    the orders for the open (from the execution service), requested at PRE_OPEN when given.
+    the orders for the open (from the execution service), requested at PRE_OPEN when given; ``model_jobs`` (see
+    :func:`model_jobs_for`) are the jobs of the period models the cycle reads, requested at POST_CLOSE before the
+    cycle for a period without them.
+
+    Raises
+    ------
+    ConfigError
+        One of ``model_jobs`` is not the job of a period-partitioned model of the market.
     """
     calendar = get_calendar(settings.pre_open_minutes, settings.post_close_minutes)
     keys = daily_cycle_keys(scope, market_assets)
@@ -174,8 +242,9 @@ def build_market_orchestration(
                 freshness_checks=out.checks, name=f"{scope.prefix}_freshness_checks_sensor",
                 default_status=default_sensor_status(scope.mode),
             ))  # fmt: skip
+    models = cycle_models(scope, market_assets, model_jobs)
     out.sensors.append(
-        _market_state_sensor(scope, calendar, settings, clock, daily, pre_open, order_job)  # fmt: skip
+        _market_state_sensor(scope, calendar, settings, clock, (daily, pre_open, order_job), models)  # fmt: skip
     )
     out.schedules.append(_fallback_schedule(scope, calendar, daily, clock))
     return out
@@ -186,12 +255,40 @@ def _market_state_sensor(
     calendar: TradingCalendar,
     settings: Settings,
     clock: Clock,
-    daily: dg.UnresolvedAssetJobDefinition,
-    pre_open: dg.UnresolvedAssetJobDefinition | None,
-    order_job: dg.UnresolvedAssetJobDefinition | dg.JobDefinition | None,
+    jobs: tuple[
+        dg.UnresolvedAssetJobDefinition,
+        dg.UnresolvedAssetJobDefinition | None,
+        dg.UnresolvedAssetJobDefinition | dg.JobDefinition | None,
+    ],
+    models: Sequence[CycleModel],
 ) -> dg.SensorDefinition:
     watch = MarketWatch(calendar, scope.market)
-    targets = [j for j in (daily, pre_open, order_job) if j is not None]
+    daily, pre_open, order_job = jobs
+    targets = [j for j in (daily, pre_open, order_job) if j is not None] + [m.job for m in models]
+    job_of = {m.kind: m.job.name for m in models}
+
+    def model_period(instance: dg.DagsterInstance, model: CycleModel, session: date) -> ModelPeriod:
+        period = session_partition_key(scope, session, model.periods)
+        if period in instance.get_materialized_partitions(model.key):
+            return ModelPeriod(model.kind, period, materialised=True)
+        # A model trains on what is known before its period: the cycle of the last session before it built that.
+        start = model.periods.time_window_for_partition_key(period).start.date()
+        before = calendar.sessions_before(scope.market, start, 1)
+        last = session_partition_key(scope, before[-1]) if before else None
+        ready = last is None or all(last in instance.get_materialized_partitions(k) for k in model.inputs)
+        return ModelPeriod(model.kind, period, materialised=False, inputs_ready=ready)
+
+    def cycle_requests(instance: dg.DagsterInstance, request: CycleRequest) -> tuple[list[dg.RunRequest], bool]:
+        # The models of the session's period first (one run each, stable keys); the cycle once all are there.
+        plan = plan_cycle(request, [model_period(instance, m, request.session) for m in models])
+        if plan.ready:
+            return run_requests(request), True
+        return [model_request(request, m) for m in plan.models], False
+
+    def model_request(cycle: CycleRequest, model: ModelRequest) -> dg.RunRequest:
+        tags = {MARKET_TAG: scope.market.value, SESSION_TAG: cycle.session.isoformat(), PERIOD_TAG: model.period}
+        return dg.RunRequest(run_key=model.run_key, job_name=job_of[model.model], tags=tags,
+                             partition_key=model.period)  # fmt: skip
 
     def run_requests(request: CycleRequest) -> list[dg.RunRequest]:
         tags = _cycle_tags(scope, request)
@@ -213,22 +310,29 @@ def _market_state_sensor(
         minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=default_sensor_status(scope.mode),
         description=f"Watches the TradingCalendar state of {scope.market.value}: POST_CLOSE asks for the "
-        "session's daily cycle, PRE_OPEN for the pre-open QC and orders; records market_states.",
+        "session's daily cycle (after the models of its period, when missing), PRE_OPEN for the pre-open QC and "
+        "orders; records market_states.",
     )
     def market_state_sensor(context: dg.SensorEvaluationContext, runtime: RuntimeStoreResource) -> dg.SensorResult:
-        tick = watch.tick(clock(), WatchCursor.loads(context.cursor))
+        cursor = WatchCursor.loads(context.cursor)
+        tick = watch.tick(clock(), cursor)
+        cycle, superseded = pending_cycle(scope.market, cursor.held if cursor else None, tick.requests)
+        requests, held = [], None
+        if cycle is not None:
+            requests, ready = cycle_requests(context.instance, cycle) if models else (run_requests(cycle), True)
+            held = None if ready else cycle.session
+        requests += [r for req in tick.requests if req.kind is not CycleKind.DAILY_CYCLE for r in run_requests(req)]
         store = runtime.store()
         try:
             new = record_transitions(store, tick.transitions)
-            Alerter(store, settings.alert_webhook, clock).raise_all(missed_cycle_alerts(tick.missed))
+            Alerter(store, settings.alert_webhook, clock).raise_all(missed_cycle_alerts([*tick.missed, *superseded]))
         finally:
             store.close()
         context.log.info(f"{scope.market.value} {tick.state.value}: {new} new transition(s), "
-                         f"{len(tick.requests)} request(s), {len(tick.missed)} missed")  # fmt: skip
+                         f"{len(requests)} request(s), {len(tick.missed) + len(superseded)} missed"
+                         + (f", daily cycle {held} held for its models" if held else ""))  # fmt: skip
         # The cursor moves only after the transitions are stored: a failed write is retried next tick.
-        return dg.SensorResult(
-            run_requests=[r for req in tick.requests for r in run_requests(req)], cursor=tick.cursor.dumps()
-        )
+        return dg.SensorResult(run_requests=requests, cursor=replace(tick.cursor, held=held).dumps())
 
     return market_state_sensor
 

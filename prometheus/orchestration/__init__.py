@@ -1,5 +1,5 @@
-"""Orchestration: market-state watch (what each market's sensor runs when), market_states, alerts, and the orders
-for the open at IB.
+"""Orchestration: market-state watch (what each market's sensor runs when), the models a daily cycle needs first,
+market_states, alerts, and the orders for the open at IB.
 
 Plain Python: the Dagster sensors and schedules in ``prometheus_assets/sensors.py`` call these and stay thin.
 """
@@ -27,6 +27,15 @@ from prometheus.orchestration.market_watch import (
     cycle_key,
     fallback_cron,
 )
+from prometheus.orchestration.models import (
+    MODEL_ORDER,
+    CyclePlan,
+    ModelKind,
+    ModelPeriod,
+    ModelRequest,
+    pending_cycle,
+    plan_cycle,
+)
 from prometheus.orchestration.orders import (
     IbSession,
     SessionOrders,
@@ -45,6 +54,7 @@ from prometheus.orchestration.sources import (
 )
 
 __all__ = [
+    "MODEL_ORDER",
     "Alert",
     "AlertSource",
     "Alerter",
@@ -53,10 +63,14 @@ __all__ = [
     "Clock",
     "ConnectivityHook",
     "CycleKind",
+    "CyclePlan",
     "CycleRequest",
     "IbSession",
     "MarketStateRow",
     "MarketWatch",
+    "ModelKind",
+    "ModelPeriod",
+    "ModelRequest",
     "NewAlert",
     "ObservedTransition",
     "SessionOrders",
@@ -76,6 +90,8 @@ __all__ = [
     "list_alerts",
     "list_transitions",
     "missed_cycle_alerts",
+    "pending_cycle",
+    "plan_cycle",
     "record_transitions",
     "run_failure_alert",
 ]

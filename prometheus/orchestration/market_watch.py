@@ -72,13 +72,19 @@ def cycle_key(market: Market, session: date) -> str:
 
 @dataclass(frozen=True, slots=True)
 class WatchCursor:
-    """What a sensor keeps between ticks: the instant up to which transitions have been observed."""
+    """What a sensor keeps between ticks: the instant up to which transitions have been observed, and the session
+    whose daily cycle is held until the models of its period are materialised (``prometheus.orchestration.models``).
+    """
 
     observed_to: datetime
+    held: date | None = None
 
     def dumps(self) -> str:
-        """JSON text (the Dagster sensor cursor)."""
-        return json.dumps({"observed_to": self.observed_to.isoformat()})
+        """JSON text (the Dagster sensor cursor); ``held`` only when a cycle is held."""
+        out = {"observed_to": self.observed_to.isoformat()}
+        if self.held is not None:
+            out["held"] = self.held.isoformat()
+        return json.dumps(out)
 
     @classmethod
     def loads(cls, text: str | None) -> WatchCursor | None:
@@ -92,8 +98,10 @@ class WatchCursor:
         if not text:
             return None
         try:
-            return cls(to_utc(json.loads(text)["observed_to"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            data = json.loads(text)
+            held = data.get("held")
+            return cls(to_utc(data["observed_to"]), None if held is None else date.fromisoformat(held))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"not a market-watch cursor: {text!r} ({exc})", setting="cursor") from None
 
 
