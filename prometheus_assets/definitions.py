@@ -46,7 +46,12 @@ from prometheus_assets.executors import executor_for
 from prometheus_assets.ingestion import build_ingestion_asset, build_reference_asset, table_key
 from prometheus_assets.meta import KRONOS_ASSET, OUTCOMES_ASSET, build_kronos_assets, build_outcome_assets
 from prometheus_assets.partitions import MarketScope
-from prometheus_assets.sensors import build_alert_sensors, build_market_orchestration, order_job_for
+from prometheus_assets.sensors import (
+    build_alert_sensors,
+    build_market_orchestration,
+    model_jobs_for,
+    order_job_for,
+)
 from prometheus_resources import resources_for
 
 # Single-run backfill policies and source-code references are beta APIs we use on purpose; one warning per asset
@@ -204,7 +209,12 @@ def build_definitions(
         jobs += _market_jobs(scope) + build_order_jobs(scope)
         # Sensors, the fallback schedule and freshness checks (prometheus_assets/sensors.py, docs/orchestration.md).
         orchestration = build_market_orchestration(
-            scope, assets[first:], settings, clock=clock, order_job=order_job_for(scope, jobs)
+            scope,
+            assets[first:],
+            settings,
+            clock=clock,
+            order_job=order_job_for(scope, jobs),
+            model_jobs=model_jobs_for(scope, jobs),  # a new period's models before its first daily cycle
         )
         sensors += orchestration.sensors
         schedules += orchestration.schedules
