@@ -1,7 +1,7 @@
 """Reporting: headline metrics, charts and self-contained HTML tear sheets of backtest results (layer above
 backtest; reads ``backtest_daily`` frames, never Dagster), and the operator dashboard's reads of the runtime store
-(:mod:`prometheus.reporting.dashboard_data`, the one module here that reads a store). matplotlib and empyrical are imported only when
-a chart is drawn or a metric computed, so importing this package stays cheap."""
+(:mod:`prometheus.reporting.dashboard_data`, the one module here that reads a store). matplotlib and empyrical are
+imported only when a chart is drawn or a metric computed, so importing this package stays cheap."""
 
 from prometheus.reporting.metrics import (
     ALL,

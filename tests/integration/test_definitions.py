@@ -73,8 +73,8 @@ def test_asset_graph_snapshot_when_backtest_is_stable(tmp_path: Path) -> None:
         "universe_members")))  # fmt: skip
     # In BACKTEST the outcomes also price the simulated orders (execution outcomes), so they follow the backtest.
     expected[f"{p}/decision_outcomes"] = (monthly, p, sorted(f"{p}/{t}" for t in (
-        "assessments", "backtest_daily", "fragility_scores", "instruments", "prices_adjusted", "regime_states", "stability_scores",
-        "target_portfolios")))  # fmt: skip
+        "assessments", "backtest_daily", "fragility_scores", "instruments", "prices_adjusted", "regime_states",
+        "stability_scores", "target_portfolios")))  # fmt: skip
     expected[f"{p}/kronos_report"] = ("NoneType", p, [f"{p}/decision_outcomes"])
     expected[f"{p}/encoder_model"] = (periods, p, [f"{p}/prices_adjusted"])
     expected[f"{p}/instrument_embeddings"] = (monthly, p, [f"{p}/encoder_model", f"{p}/prices_adjusted"])

@@ -24,4 +24,5 @@ def test_connectivity_when_hook_fails_still_degrades_and_restores() -> None:
     c.lost("socket closed")
     assert c.degraded
     c.restored(data_lost=True)
-    assert not c.degraded and c.resubscribe_needed
+    assert not c.degraded
+    assert c.resubscribe_needed
