@@ -44,6 +44,8 @@ notebooks-strip: $(VENV)
 DAGSTER_HOME ?= $(PROMETHEUS_DATA_ROOT)/dagster_home
 dagster-daemon: $(VENV)
 	test -f $(DAGSTER_HOME)/dagster.yaml || { echo "no $(DAGSTER_HOME)/dagster.yaml (docs/distributed.md)"; exit 1; }
+	# The lake pool's row before any run claims it (two first claims at once race on PostgreSQL).
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster instance concurrency set prometheus_lake 1
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster-daemon run -w workspace.yaml
 
 # N Celery workers (`dagster-celery worker start`, C steps at a time each) on PROMETHEUS_CELERY_QUEUE of

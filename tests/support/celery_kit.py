@@ -19,9 +19,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import yaml
 from kombu import Connection
 from sqlalchemy.engine import make_url
+
+from prometheus_assets.partitions import LAKE_POOL
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The venv of the running interpreter: its ``dagster``, ``dagster-celery`` and ``celery`` scripts.
@@ -51,6 +54,10 @@ def write_distributed_home(home: Path, pg_url: str) -> Path:
     }
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    # The deployment step of docs/distributed.md (`dagster instance concurrency set prometheus_lake 1`): a pool's
+    # row is created before two runs first claim it at the same moment, which races on PostgreSQL's unique key.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.set_concurrency_slots(LAKE_POOL, 1)
     return home
 
 
