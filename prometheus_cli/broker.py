@@ -9,25 +9,20 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
 from typing import TextIO
 
 import typer
 
 from prometheus.calendar import parse_market
 from prometheus.core.settings import Settings
-from prometheus.core.time import utc_now
 from prometheus.core.types import Market, Mode
-from prometheus.execution.brokers.ib import ForeignOrder, IbBroker, IbConfig, IbStatus, mask_account
-from prometheus.execution.kill_switch import KillSwitch
-from prometheus.execution.live import LIVE_EXPERIMENT, reconcile_and_record
+from prometheus.execution.brokers.ib import IbConfig, IbStatus, mask_account
+from prometheus.execution.live import reconcile_and_record
 from prometheus.execution.planner import PlannerConfig
-from prometheus.execution.store import ExecutionContext, ExecutionStore
-from prometheus.orchestration import BrokerAlerts
-from prometheus.orchestration.alerts import Alerter, AlertSource, NewAlert
+from prometheus.orchestration.orders import IbSession, foreign_order_alerts
+from prometheus.orchestration.orders import ib_session as shared_ib_session
 from prometheus.runtime import RuntimeStore
-from prometheus.runtime.enums import AlertSeverity
 from prometheus_cli._common import run, settings
 
 app = typer.Typer(
@@ -53,45 +48,20 @@ def ib_settings(command: str) -> Settings:
     return s
 
 
-@dataclass
-class IbSession:
-    """A connected broker with the runtime store, kill switch and execution store it records into."""
-
-    broker: IbBroker
-    runtime: RuntimeStore
-    kill_switch: KillSwitch
-    execution: ExecutionStore
-
-
 @contextmanager
 def ib_session(s: Settings, market: Market, config_version: str | None = None) -> Iterator[IbSession]:
-    """Open the runtime store (migrated), connect to IB (account guard, reconciliation), close both afterwards.
+    """Open the runtime store (migrated), connect to IB through the platform's IB session (account guard,
+    reconciliation recorded, connectivity alerts), close both afterwards.
 
     ``config_version`` goes on the execution rows written (default: the default planner's).
     """
     runtime = run(lambda: RuntimeStore(s.effective_runtime_db_url))
     try:
         run(runtime.upgrade)
-        switch = KillSwitch(runtime)
-        # IB connectivity loss moves this switch to REDUCING, seen by every process.
         version = config_version or PlannerConfig().config_version
-        execution = ExecutionStore(runtime, ExecutionContext(market, LIVE_EXPERIMENT, version))
-        # Reconciliation on every connect reads our working orders (and which refs we ever sent) from the store.
-        # Losing and regaining IB connectivity raise alerts (table, log, webhook) besides moving the switch.
-        alerts = BrokerAlerts(Alerter(runtime, s.alert_webhook), "ib", market)
-        broker = IbBroker(
-            IbConfig.from_settings(s), kill_switch=switch, order_source=execution.working_orders,
-            known_refs=execution.known_refs, on_connectivity=alerts,
-        )  # fmt: skip
-        run(broker.connect)
-        try:
-            report = broker.last_reconcile
-            if report is not None:  # what the connect's reconciliation changed, recorded at once
-                changed = list(report.orders)
-                run(lambda: execution.record_execution(changed, broker.fills(), utc_now()))
-            yield IbSession(broker, runtime, switch, execution)
-        finally:
-            broker.disconnect()
+        with ExitStack() as stack:
+            opened = shared_ib_session(IbConfig.from_settings(s), runtime, market, version, s.alert_webhook)
+            yield run(lambda: stack.enter_context(opened))
     finally:
         runtime.close()
 
@@ -145,16 +115,9 @@ def reconcile(market: str = _MARKET) -> None:
         typer.echo(f"account {mask_account(session.broker.account)} ({s.mode.value}), {chosen.value}")
         for line in done.lines:
             typer.echo(line)
-        alert_foreign(session, s, chosen, [f for r in done.reports for f in r.foreign])
+        alert_foreign(session, chosen, [f for r in done.reports for f in r.foreign])
 
 
-def alert_foreign(session: IbSession, s: Settings, market: Market, found: Iterable[object]) -> int:
+def alert_foreign(session: IbSession, market: Market, found: Iterable[object]) -> int:
     """Write one WARNING alert (source ``broker``) per foreign order (by permId); returns how many."""
-    foreign = {f.perm_id: f for f in found if isinstance(f, ForeignOrder)}
-    alerter = Alerter(session.runtime, s.alert_webhook)
-    for f in foreign.values():
-        details = {"perm_id": f.perm_id, "client_id": f.client_id, "order_ref": f.order_ref,
-                   "instrument": f.instrument, "action": f.action, "quantity": f.quantity,
-                   "status": f.ib_status, "handled": f.handled.value}  # fmt: skip
-        alerter.raise_alert(NewAlert(AlertSeverity.WARNING, AlertSource.BROKER, f.describe(), market, details))
-    return len(foreign)
+    return len(session.alerter.raise_all(foreign_order_alerts(found, market)))

@@ -13,23 +13,14 @@ from pathlib import Path
 import typer
 
 from prometheus.calendar import get_calendar, parse_market
-from prometheus.core.time import utc_now
 from prometheus.data.store import HistoricalStore
-from prometheus.execution.live import (
-    ExecuteConfig,
-    SessionRequest,
-    execute_session,
-    last_close_quotes,
-    load_session_targets,
-    read_targets_csv,
-    trip_on_losses,
-)
+from prometheus.execution.live import ExecuteConfig, read_targets_csv
 from prometheus.execution.planner import PlannerConfig
-from prometheus.execution.risk_gate import RiskGate
 from prometheus.execution.risk_limits import risk_limits_from_settings
 from prometheus.execution.types import OrderType
+from prometheus.orchestration.orders import execute_targets
 from prometheus_cli._common import date_option, run
-from prometheus_cli.broker import alert_foreign, ib_session, ib_settings
+from prometheus_cli.broker import ib_session, ib_settings
 
 HELP = (
     "Execute a session's target portfolio at the current mode's IB account (PAPER / LIVE): plan with the broker's "
@@ -57,21 +48,12 @@ def execute(
     from_file = run(lambda: read_targets_csv(targets)) if targets is not None else None  # a bad file: before IB
     # The rows carry the planner's version: what shaped the orders (not how long this run waited).
     with ib_session(s, m, config.planner.config_version) as ib:
-        if ib.broker.last_reconcile is not None:  # orders at IB we did not send, found when connecting
-            alert_foreign(ib, s, m, ib.broker.last_reconcile.foreign)
-        if from_file is not None:
-            weights, source = from_file, f"file {targets}"
-        else:
-            weights, source = run(lambda: load_session_targets(ib.runtime, m, session))
-        names = sorted(set(weights) | set(run(ib.broker.positions)))
-        closes = run(lambda: last_close_quotes(HistoricalStore(s.lake_path), get_calendar(), m, names, utc_now()))
-        # A drawdown or daily loss beyond the limits trips the switch before anything is planned.
-        tripped = run(lambda: trip_on_losses(ib.broker, ib.execution, ib.kill_switch, limits, session))
-        if tripped is not None:
-            typer.echo(f"kill switch {tripped.state.value}: {tripped.reason}")
-        gate = RiskGate(limits, ib.kill_switch, recorder=ib.execution)
-        request = SessionRequest(session, weights, source, closes)
-        summary = run(lambda: execute_session(ib.broker, ib.execution, gate, request, config))
+        explicit = (from_file, f"file {targets}") if from_file is not None else None
+        historical = HistoricalStore(s.lake_path)
+        done = run(lambda: execute_targets(ib, historical, get_calendar(), limits, session, config, explicit))
+    if done.tripped is not None:  # a drawdown or daily loss beyond the limits tripped the switch before planning
+        typer.echo(f"kill switch {done.tripped.state.value}: {done.tripped.reason}")
+    summary = done.summary
     for line in summary.lines():
         typer.echo(line)
     if summary.errors:
