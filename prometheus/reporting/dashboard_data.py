@@ -35,6 +35,7 @@ from prometheus.core.types import Market, MarketState
 from prometheus.engines.fragility.schema import CLUSTER_PREFIX
 from prometheus.engines.stability.schema import MARKET_ROW, SECTOR_PREFIX
 from prometheus.execution.kill_switch import GLOBAL_SCOPE, KillSwitch, StateChange
+from prometheus.execution.live import LIVE_EXPERIMENT
 from prometheus.execution.types import OrderStatus, TradingState
 from prometheus.runtime.store import RuntimeStore
 from prometheus.runtime.tables import (
@@ -52,8 +53,6 @@ from prometheus.runtime.tables import (
     target_portfolios,
 )
 
-#: Experiment of the PAPER/LIVE account records (what the engine assets write outside a backtest).
-LIVE_EXPERIMENT = "live"
 #: Sessions of regime and P&L history drawn on a market page.
 HISTORY_SESSIONS = 250
 #: Rows of each hot-spot table.

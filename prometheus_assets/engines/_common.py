@@ -7,6 +7,7 @@ import dagster as dg
 from prometheus.core.settings import load_settings
 from prometheus.core.types import Mode
 from prometheus.engines.runner import EngineRunSummary
+from prometheus.execution.live import LIVE_EXPERIMENT
 from prometheus.runtime.decision_log import DecisionLog
 from prometheus_assets.partitions import EXPERIMENT_TAG
 from prometheus_resources.stores import RuntimeStoreResource
@@ -27,7 +28,7 @@ def max_lag() -> int:
 
 def experiment_of(context: dg.AssetExecutionContext, mode: Mode) -> str:
     """The run's experiment tag; untagged runs are 'backtest' in BACKTEST and 'live' in PAPER/LIVE."""
-    return context.run.tags.get(EXPERIMENT_TAG, "backtest" if mode is Mode.BACKTEST else "live")
+    return context.run.tags.get(EXPERIMENT_TAG, "backtest" if mode is Mode.BACKTEST else LIVE_EXPERIMENT)
 
 
 def decision_log(runtime: RuntimeStoreResource) -> DecisionLog:

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from prometheus.execution.kill_switch import GLOBAL_SCOPE, KillSwitch
+from prometheus.execution.live import LIVE_EXPERIMENT
 from prometheus.execution.types import TradingState
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.tables import (
@@ -32,7 +33,7 @@ from prometheus.runtime.tables import (
     target_portfolios,
 )
 
-LIVE = "live"
+LIVE = LIVE_EXPERIMENT
 BACKTEST = "bt1"
 MARKET = "US_EQ"
 VERSION = "v1"
