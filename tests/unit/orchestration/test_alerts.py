@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,7 +18,6 @@ from prometheus.orchestration import Alerter, AlertSource, NewAlert, UnknownAler
 from prometheus.orchestration.alerts import ALERT_PAYLOAD_FIELDS
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.enums import AlertSeverity
-from tests.support.fixtures import runtime_db_url, sqlite_url  # noqa: F401  (fixtures)
 
 T0 = datetime(2024, 3, 5, 21, 0, tzinfo=UTC)
 
@@ -52,23 +50,6 @@ class Webhook:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def store(runtime_db_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
-    s = RuntimeStore(runtime_db_url)
-    s.upgrade()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def sqlite_store(sqlite_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
-    """SQLite only: for tests of the webhook and the log, where the SQL is the same as in the tests above."""
-    s = RuntimeStore(sqlite_url)
-    s.upgrade()
-    yield s
-    s.close()
 
 
 def _clock() -> Any:

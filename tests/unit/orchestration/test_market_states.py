@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-
-import pytest
 
 from prometheus.calendar import get_calendar
 from prometheus.core.types import Market, MarketState
 from prometheus.orchestration import MarketWatch, WatchCursor, list_transitions, record_transitions
 from prometheus.runtime import RuntimeStore
-from tests.support.fixtures import runtime_db_url  # noqa: F401  (fixture)
-
-
-@pytest.fixture
-def store(runtime_db_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
-    s = RuntimeStore(runtime_db_url)
-    s.upgrade()
-    yield s
-    s.close()
 
 
 def test_record_when_the_same_transitions_are_seen_twice_stores_them_once(store: RuntimeStore) -> None:

@@ -3,7 +3,6 @@ missed cycles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -26,25 +25,8 @@ from prometheus.orchestration import (
 )
 from prometheus.runtime import RuntimeStore
 from prometheus.runtime.enums import AlertSeverity, TradingState
-from tests.support.fixtures import runtime_db_url, sqlite_url  # noqa: F401  (fixtures)
 
 T0 = datetime(2024, 3, 5, 21, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(runtime_db_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
-    s = RuntimeStore(runtime_db_url)
-    s.upgrade()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def sqlite_store(sqlite_url: str) -> Iterator[RuntimeStore]:  # noqa: F811
-    s = RuntimeStore(sqlite_url)
-    s.upgrade()
-    yield s
-    s.close()
 
 
 def _eval(asset: str, check: str, passed: bool, severity: str) -> CheckEvaluation:
