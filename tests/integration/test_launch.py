@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -28,8 +29,10 @@ DEFS = dg.Definitions(assets=[slow_first, second], jobs=[dg.define_asset_job("ch
 
 
 @pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.DagsterInstance.ephemeral() as found:
+def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    # File-backed SQLite, as the CLI's instance: the progress heartbeat reads the run while the run writes it, which
+    # an in-memory (shared-cache) database answers with "table is locked" under load.
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as found:
         yield found
 
 
