@@ -8,6 +8,7 @@ their job.
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +16,7 @@ from datetime import timedelta
 import dagster as dg
 
 from prometheus.backtest.config import BacktestConfig
+from prometheus.core.config import VersionedConfig
 from prometheus.core.settings import Settings, load_settings
 from prometheus.core.time import utc_now
 from prometheus.core.types import Market
@@ -232,7 +234,62 @@ def build_definitions(
         resources=resources_for(settings),
         # Backtests and tests pay torch-sized imports once, not per step.
         executor=executor_for(settings),
+        metadata={RECIPE_METADATA: json.dumps(definitions_recipe(settings, engines, numeric, backtest))},
     )
+
+
+#: Definitions metadata key holding the JSON recipe that rebuilds them in another process (:func:`rebuild_job`).
+RECIPE_METADATA = "prometheus/recipe"
+#: Settings a CLI command may have set in process rather than in the environment, and the executor and queue the
+#: run was planned for; the rest (secrets, the broker and database URLs) a worker takes from its own environment,
+#: so no secret is written into the run's origin.
+RECIPE_SETTINGS = ("mode", "data_root", "markets", "history_start", "bar_delay_seconds", "executor", "celery_queue")
+
+
+def definitions_recipe(
+    settings: Settings,
+    engines: EngineChainConfig | None,
+    numeric: NumericEncoderConfig | None,
+    backtest: BacktestConfig | None,
+) -> dict[str, str | None]:
+    """The keyword arguments of :func:`rebuild_job` (besides ``job``) that rebuild these definitions: JSON-safe
+    strings, stored in the run's origin by the Celery executor and read back by every worker."""
+    chosen = {name: getattr(settings, name) for name in RECIPE_SETTINGS}
+    chosen["data_root"] = settings.data_root.resolve()
+
+    def dumped(config: VersionedConfig | None) -> str | None:
+        # Python's JSON keeps an infinite cost tier as Infinity, where pydantic's JSON would write null.
+        return None if config is None else json.dumps(config.model_dump(), default=str)
+
+    return {
+        "settings": json.dumps({k: (v.value if hasattr(v, "value") else v) for k, v in chosen.items()}, default=str),
+        "engines": dumped(engines),
+        "numeric": dumped(numeric),
+        "backtest": dumped(backtest),
+    }
+
+
+def rebuild_job(
+    job: str, settings: str, engines: str | None = None, numeric: str | None = None, backtest: str | None = None
+) -> dg.JobDefinition:
+    """Job ``job`` of the definitions a recipe describes, built from this process's settings overlaid with the
+    recipe's: the reconstructor a run on a distributed executor names, so each worker runs a step with the run's
+    engine, encoder and backtest configs rather than the defaults of its environment."""
+    overlay = Settings.model_validate({**load_settings().model_dump(), **json.loads(settings)})
+    defs = build_definitions(
+        overlay,
+        engines=EngineChainConfig.model_validate(json.loads(engines)) if engines else None,
+        numeric=NumericEncoderConfig.model_validate(json.loads(numeric)) if numeric else None,
+        backtest=BacktestConfig.model_validate(json.loads(backtest)) if backtest else None,
+    )
+    return defs.resolve_job_def(job)
+
+
+def reconstructable_job(defs: dg.Definitions, job: str) -> dg.ReconstructableJob:
+    """Job ``job`` of ``defs`` as a reconstructable job (module function plus recipe), for executors that run
+    steps in other processes."""
+    recipe = json.loads(defs.metadata[RECIPE_METADATA].value)
+    return dg.build_reconstructable_job(__name__, rebuild_job.__name__, reconstructable_kwargs={"job": job, **recipe})
 
 
 @dg.definitions

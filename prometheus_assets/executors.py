@@ -6,8 +6,9 @@ run process submits each step as a Celery task on ``PROMETHEUS_CELERY_QUEUE`` of
 ``PROMETHEUS_CELERY_BROKER``, and a worker started with ``dagster-celery worker start`` executes it against the
 run's instance (which must then be PostgreSQL: every worker writes its events there). docs/distributed.md.
 
-The CLI's producing commands run ``execute_in_process``, which always executes in process: the setting changes what
-the daemon and the UI launch, never ``prometheus demo`` or the tests.
+The CLI's producing commands follow the setting too: :func:`prometheus_assets.launch.run_job` runs a Celery job from
+the command's process with its steps on the workers (rebuilt from the definitions' recipe,
+:func:`prometheus_assets.definitions.rebuild_job`); tests build their settings without it and run in process.
 
 Run as a module, it writes the worker configuration of the settings (``python -m prometheus_assets.executors
 celery.yaml``), the file ``dagster-celery worker start -y`` reads, so the workers and the executor agree on the

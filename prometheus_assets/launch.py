@@ -1,7 +1,8 @@
 """Run jobs of the code location in the local Dagster instance, so what the CLI produces shows in the UI.
 
 The CLI's producing commands (ingest, run-engines, demo) call :func:`run_job`: the job runs in process (one run,
-the in-process executor, a ranged partition run under the single-run backfill policy) and its events land in the
+the in-process executor, a ranged partition run under the single-run backfill policy; with the Celery executor the
+steps go to the workers, docs/distributed.md) and its events land in the
 instance under ``DAGSTER_HOME`` (by default ``<data root>/dagster_home``, created on first use with a
 ``dagster.yaml``). Progress lines come from the run's own events, read back from the instance while it runs.
 
@@ -125,8 +126,9 @@ def run_job(
     run_config: Mapping[str, Any] | None = None,
     echo: Callable[[str], None] = print,
 ) -> RunReport:
-    """Run ``job`` of ``defs`` in process over the partition range ``partitions`` (first, last key), echoing
-    progress from its events.
+    """Run ``job`` of ``defs`` over the partition range ``partitions`` (first, last key), echoing progress from its
+    events: in process, or, when the job's executor is Celery (``PROMETHEUS_EXECUTOR=celery``), from this process
+    with each step sent to the workers (the instance must then be the workers' PostgreSQL instance).
 
     Raises
     ------
@@ -142,11 +144,16 @@ def run_job(
     run_id = str(uuid.uuid4())
     outcome: dict[str, Any] = {}
 
+    distributed = job_def.executor_def.name != dg.in_process_executor.name
+
     def execute() -> None:
         try:
-            outcome["result"] = job_def.execute_in_process(
-                run_config=config, instance=instance, run_id=run_id, tags=all_tags, raise_on_error=False
-            )
+            if distributed:
+                outcome["result"] = _execute_distributed(defs, instance, job, run_id, config, all_tags)
+            else:
+                outcome["result"] = job_def.execute_in_process(
+                    run_config=config, instance=instance, run_id=run_id, tags=all_tags, raise_on_error=False
+                )
         except BaseException as exc:  # noqa: BLE001 - reported on the main thread
             outcome["error"] = exc
 
@@ -177,6 +184,34 @@ def run_job(
         raise RunFailed(f"{job} failed ({_failure(instance, run_id)}); run {run_id} in the Dagster UI")
     echo(f"run {run_id[:8]} succeeded in {report.seconds:.1f} s")
     return report
+
+
+def _execute_distributed(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job: str,
+    run_id: str,
+    run_config: Mapping[str, Any],
+    tags: Mapping[str, str],
+) -> dg.ExecuteJobResult | Any:
+    """Run ``job`` on its executor (Celery) from this process: the run is created with a reconstructable origin,
+    so each step task tells the worker how to rebuild the job (module function plus the definitions' recipe)."""
+    from dagster._core.execution.api import execute_run
+
+    from prometheus_assets.definitions import reconstructable_job
+
+    if instance.is_ephemeral:
+        raise RunFailed(f"{job}: a distributed executor needs a persistent instance shared with its workers "
+                        "(PostgreSQL storage in DAGSTER_HOME/dagster.yaml, docs/distributed.md)")  # fmt: skip
+    recon = reconstructable_job(defs, job)
+    dagster_run = instance.create_run_for_job(
+        job_def=recon.get_definition(),
+        run_id=run_id,
+        run_config=run_config,
+        tags=tags,
+        job_code_origin=recon.get_python_origin(),
+    )
+    return execute_run(recon, dagster_run, instance, raise_on_error=False)
 
 
 @contextmanager

@@ -199,3 +199,45 @@ def test_queued_runs_when_the_daemon_launches_them_run_one_at_a_time_per_market_
                 ran_on = _worker_of_steps(instance, record.dagster_run.run_id)
                 assert len(ran_on) == 2
                 assert set(ran_on.values()) <= names
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_cli_run_job_when_the_executor_is_celery_sends_each_step_to_a_worker_that_rebuilds_the_job_from_the_recipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``PROMETHEUS_EXECUTOR=celery prometheus ingest vendor`` (and a backtest's backfill) does: the CLI process
+    runs the job, each step goes to a worker. The worker's environment names the shared instance but no data root
+    and no markets: it
+    rebuilds the job from the definitions' recipe stored in the run's origin, so it writes where the CLI asked."""
+    from prometheus_cli import flows
+
+    data = tmp_path / "data"
+    bars = _write_delivery(data, Market.EU_EQ, 3)
+    queue = unique_name("prometheus-test-cli")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with fresh_pg_database("prometheus_celery_cli") as url, ExitStack() as stack:
+        write_distributed_home(data / "dagster_home", url)
+        celery_env = {"PROMETHEUS_EXECUTOR": "celery", "PROMETHEUS_CELERY_BROKER": BROKER,
+                      "PROMETHEUS_CELERY_QUEUE": queue}  # fmt: skip
+        stack.enter_context(deleted_queues(BROKER, [queue]))
+        config = write_worker_config(load_settings(celery_env), tmp_path / "celery.yaml")
+        worker_env = process_env(celery_env | {"DAGSTER_HOME": str(data / "dagster_home")})
+        spec = WorkerSpec(unique_name("worker-cli"), queue, config)
+        (worker,) = stack.enter_context(celery_workers([spec], worker_env, tmp_path))
+        settings = load_settings(celery_env | {"PROMETHEUS_DATA_ROOT": str(data), "PROMETHEUS_MARKETS": "US_EQ"})
+        lines: list[str] = []
+        flows.ingest_vendor(settings, default_vendor_dir(data, Market.EU_EQ), Market.EU_EQ, None, lines.append)
+
+        with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
+            (record,) = instance.get_run_records(dg.RunsFilter(job_name="eu_eq_ingestion_job"))
+            assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+            ran_on = _worker_of_steps(instance, record.dagster_run.run_id)
+            assert ran_on
+            assert set(ran_on.values()) == {worker.name}
+            steps = {s.step_key for s in instance.get_run_step_stats(record.dagster_run.run_id)}
+            assert set(ran_on) == steps
+    assert any("succeeded" in line for line in lines)
+    prices = HistoricalStore(data / "lake").read("prices_daily", market="EU_EQ")
+    assert prices.height == bars

@@ -196,3 +196,32 @@ def test_sessions_in_window_when_month_partition_lists_its_sessions() -> None:
     assert sessions[-1] == date(2024, 11, 29)
     assert date(2024, 11, 28) not in sessions
     assert len(sessions) == 20
+
+
+def test_reconstructable_job_when_rebuilt_elsewhere_carries_the_experiment_configs_and_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A distributed run's steps are rebuilt in worker processes from the definitions' recipe: the experiment's
+    engine and backtest configs, the data root and markets the command used must survive, and the run's stored
+    origin must not hold the settings' secrets."""
+    from prometheus.backtest.config import BacktestConfig
+    from prometheus.engines.pipeline import EngineChainConfig
+    from prometheus_assets.definitions import reconstructable_job
+
+    chain = EngineChainConfig.from_mapping({"portfolio": {"rebalance_every": 7}})
+    backtest = BacktestConfig()
+    settings = _settings(tmp_path, PROMETHEUS_MARKETS="US_EQ,EU_EQ", PROMETHEUS_IB_ACCOUNT="DU1234567")
+    defs = build_definitions(settings, engines=chain, backtest=backtest)
+    # The worker's environment: another data root, other markets, the default engine configs.
+    monkeypatch.setenv("PROMETHEUS_DATA_ROOT", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("PROMETHEUS_MARKETS", "US_EQ")
+    recon = reconstructable_job(defs, "eu_eq_portfolio_job")
+    rebuilt = recon.get_definition()
+    assert rebuilt.name == "eu_eq_portfolio_job"
+    versions = {n.key: n.code_version for n in rebuilt.asset_layer.asset_graph.asset_nodes}
+    assert versions[dg.AssetKey(["eu_eq", "target_portfolios"])] == chain.portfolio.config_version
+    assert chain.portfolio.config_version != EngineChainConfig().portfolio.config_version
+    origin = str(recon.get_python_origin())
+    assert str(tmp_path.resolve()) in origin
+    assert "elsewhere" not in origin
+    assert "DU1234567" not in origin
