@@ -32,6 +32,7 @@ from dagster._core.utils import make_new_backfill_id
 
 from prometheus.core.errors import PrometheusError
 from prometheus.core.settings import Settings
+from prometheus_assets.executors import CELERY
 
 #: Run tags every CLI run carries (the command, and where they apply the experiment and the market).
 COMMAND_TAG = "prometheus/command"
@@ -144,7 +145,8 @@ def run_job(
     run_id = str(uuid.uuid4())
     outcome: dict[str, Any] = {}
 
-    distributed = job_def.executor_def.name != dg.in_process_executor.name
+    # Only the code location's Celery executor leaves the process; any other job runs in process as before.
+    distributed = job_def.executor_def.name == CELERY
 
     def execute() -> None:
         try:
