@@ -45,7 +45,6 @@ from prometheus.core.errors import DataError
 from prometheus.core.time import to_utc
 from prometheus.core.types import Market
 from prometheus.data.fx import FxRateMissingError, FxRates
-from prometheus.data.ingest.vendor import DEFAULT_CURRENCY
 from prometheus.data.schema import UTC_DATETIME, Table
 from prometheus.data.timemachine import TimeMachine
 from prometheus.runtime.store import RuntimeStore
@@ -148,7 +147,12 @@ class PortfolioView:
 def market_currency(view: TimeMachine, market: Market) -> str:
     """The market's currency from the ``markets`` table as known at the view (the ingestion default if absent)."""
     rows = view.table(Table.MARKETS, market=market, columns=["currency"])
-    return str(rows["currency"][-1]) if not rows.is_empty() else DEFAULT_CURRENCY[market]
+    if not rows.is_empty():
+        return str(rows["currency"][-1])
+    # Imported here: the ingestion package loads the synthetic market (scipy), a second for one constant.
+    from prometheus.data.ingest.vendor import DEFAULT_CURRENCY
+
+    return DEFAULT_CURRENCY[market]
 
 
 def load_local_books(
