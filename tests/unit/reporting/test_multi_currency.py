@@ -13,6 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from pydantic import ValidationError
 
+from prometheus.core.errors import DataError
 from prometheus.core.types import Market
 from prometheus.data.fx import FxRateMissingError
 from prometheus.data.store import HistoricalStore
@@ -26,6 +27,7 @@ from prometheus.reporting.multi_currency import (
     build_portfolio_view,
 )
 from prometheus.runtime import RuntimeStore
+from prometheus.runtime.tables import cash, positions
 from tests.support import fx_kit as kit
 from tests.support.pg import fresh_pg_database
 
@@ -242,3 +244,12 @@ def test_request_when_unknown_key_or_bad_currency_is_rejected() -> None:
         PortfolioViewRequest(experiment="x", markets=(Market.US_EQ,), bse="USD")  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="ISO 4217"):
         PortfolioViewRequest(experiment="x", markets=(Market.US_EQ,), base="US")
+
+
+def test_view_when_a_position_has_no_close_names_the_instrument(runtime: RuntimeStore, lake: HistoricalStore) -> None:
+    ids = {"market": "JP_EQ", "experiment": "no-close", "config_version": "v1", "session": kit.SESSIONS[0],
+           "as_of": kit.CAL.close_at("JP_EQ", kit.SESSIONS[0])}  # fmt: skip
+    runtime.upsert(cash, [ids | {"currency": "JPY", "balance": 1000.0, "equity": None}])
+    runtime.upsert(positions, [ids | {"instrument": "9999", "quantity": 10.0, "cost_basis": 100.0}])
+    with pytest.raises(DataError, match=r"JP_EQ: no close known .* for 9999 on or before 2024-03-05"):
+        _view(runtime, lake, experiment="no-close", markets=(Market.JP_EQ,))
