@@ -170,7 +170,7 @@ def load_local_books(
     for market in markets:
         frame = _backtest_books(runtime, experiment, market, end)
         if frame.is_empty():
-            frame = _account_books(runtime, view, experiment, market, end)
+            frame = _account_books(runtime, view, calendar, experiment, market, end)
         if frame.is_empty():
             continue
         closes = [calendar.close_at(market, d) for d in frame["session"]]
@@ -211,7 +211,12 @@ def _backtest_books(runtime: RuntimeStore, experiment: str, market: Market, end:
 
 
 def _account_books(
-    runtime: RuntimeStore, view: TimeMachine, experiment: str, market: Market, end: date | None
+    runtime: RuntimeStore,
+    view: TimeMachine,
+    calendar: TradingCalendar,
+    experiment: str,
+    market: Market,
+    end: date | None,
 ) -> pl.DataFrame:
     c, p = cash.c, positions.c
     cash_query = sa.select(c.session, c.balance, c.equity).where(c.experiment == experiment, c.market == market.value)
@@ -240,6 +245,9 @@ def _account_books(
         schema={"session": pl.Date, "symbol": pl.String, "quantity": pl.Float64},
         orient="row",
     ).filter(pl.col("quantity") != 0.0)
+    # Only sessions closed at the view are valued: a later one's closes are not known (and it is left out anyway).
+    closed = {d for d in lots["session"].unique() if calendar.close_at(market, d) <= view.as_of}
+    lots = lots.filter(pl.col("session").is_in(list(closed)))
     if lots.is_empty():
         values = books.select("session", pl.lit(0.0).alias("market_value"), pl.lit(0.0).alias("gross_value"))
     else:
