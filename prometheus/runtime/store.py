@@ -6,6 +6,8 @@ concurrent writers wait instead of failing); PostgreSQL (``postgresql+psycopg``)
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -341,11 +343,46 @@ def _create_engine(url: str) -> Engine:
         if backend == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            return sa.create_engine(parsed, pool_pre_ping=True)
+            return sa.create_engine(
+                parsed, pool_pre_ping=True, json_serializer=_pg_json_dumps, json_deserializer=_pg_json_loads
+            )
     except (sa.exc.SQLAlchemyError, ValueError, ImportError) as exc:
         # ValueError: a port that is not a number; ImportError/NoSuchModuleError: an unknown driver.
         raise StoreError(f"invalid runtime store URL {mask_url(url)!r}: {mask_secrets(str(exc))}") from None
     raise StoreError(f"unsupported runtime store backend {backend!r} in {mask_url(url)}; use sqlite or postgresql")
+
+
+#: Non-finite floats as PostgreSQL's json type accepts them (it rejects the bare Infinity/NaN Python writes); read
+#: back as floats, so a config with an unbounded cost tier or a NaN metric round-trips as on SQLite.
+_NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+
+
+def _finite_json(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_json(v) for v in value]
+    return value
+
+
+def _from_finite_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return _NON_FINITE.get(value, value)
+    if isinstance(value, dict):
+        return {k: _from_finite_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_finite_json(v) for v in value]
+    return value
+
+
+def _pg_json_dumps(value: Any) -> str:
+    return json.dumps(_finite_json(value))
+
+
+def _pg_json_loads(text: str | bytes) -> Any:
+    return _from_finite_json(json.loads(text))
 
 
 def _sqlite_engine(url: URL) -> Engine:

@@ -318,3 +318,21 @@ def test_read_when_writer_holds_open_transaction_sees_committed_rows(store: Runt
             seen = reader.execute(sa.select(engine_decisions.c.decision_key)).scalars().all()
     assert seen == ["committed"]
     assert _count(store) == 2
+
+
+def test_json_when_config_holds_non_finite_floats_round_trips_on_both_backends(store: RuntimeStore) -> None:
+    """PostgreSQL's json type refuses the bare Infinity Python writes: a portfolio config with an unbounded cost
+    tier must still be registered, and read back equal, as on SQLite."""
+    import math
+
+    from prometheus.engines.portfolio.config import PortfolioConfig
+    from prometheus.runtime.decision_log import DecisionLog
+
+    config = PortfolioConfig().model_dump(mode="json")
+    log = DecisionLog(store)
+    log.register_config("portfolio", "b" * 64, {"config": config, "extra": [math.inf, -math.inf, 1.5, math.nan]})
+    back = log.config("b" * 64)
+    assert back["config"] == config
+    assert PortfolioConfig.model_validate(back["config"]).config_version == PortfolioConfig().config_version
+    assert back["extra"][:3] == [math.inf, -math.inf, 1.5]
+    assert math.isnan(back["extra"][3])
