@@ -45,6 +45,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "the market simulator as Dagster runs in the local instance, then a tear sheet (HTML) and the headline "
         "metrics; --list shows recorded experiments, --compare A B writes a comparison report.",
     ),
+    "portfolio-view": LazyCommand(
+        "prometheus_cli.portfolio_view",
+        "portfolio_view",
+        "Several markets' books in one base currency (FX known at each close): NAV, exposures, currency weights, P&L.",
+    ),
     "synth": LazyCommand(
         "prometheus_cli.synth",
         "app",
