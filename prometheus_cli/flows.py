@@ -130,14 +130,16 @@ def _echo_ingest_report(report: RunReport | None, market: Market, echo: Echo) ->
             echo(line)
 
 
-def ingest_synthetic(settings: Settings, config: SyntheticConfig, echo: Echo) -> None:
-    """Write the synthetic market's delivery under the data root, then ingest it through the ingestion job."""
+def ingest_synthetic(settings: Settings, config: SyntheticConfig, echo: Echo, market: Market = Market.US_EQ) -> None:
+    """Write the synthetic delivery of ``market`` under the data root (``vendor/<market>``), then ingest it through
+    the market's ingestion job."""
     _check_history(settings, config.start, "the synthetic market")
-    directory = write_synthetic_delivery(HistoricalStore.from_settings(settings), settings.data_path, config)
+    store = HistoricalStore.from_settings(settings)
+    directory = write_synthetic_delivery(store, settings.data_path, config, market)
     echo(f"synthetic delivery: {directory}")
-    launcher = Launcher.for_market(settings, Market.US_EQ, echo)
-    report = launcher.run(Market.US_EQ, Flow.INGESTION, config.start, config.end, "ingest synthetic")
-    _echo_ingest_report(report, Market.US_EQ, echo)
+    launcher = Launcher.for_market(settings, market, echo)
+    report = launcher.run(market, Flow.INGESTION, config.start, config.end, "ingest synthetic")
+    _echo_ingest_report(report, market, echo)
 
 
 def ingest_reference(settings: Settings, echo: Echo) -> None:

@@ -66,15 +66,18 @@ def synthetic(
     names: int = typer.Option(500, "--names", help="Instruments over the whole history."),
     years: int = typer.Option(10, "--years", help="Calendar years of sessions."),
     seed: int = typer.Option(42, "--seed", help="Root seed (same seed, same market)."),
+    market: str = typer.Option(
+        "US_EQ", "--market", help="US_EQ, EU_EQ, JP_EQ or FX_GLOB (currency pairs; --names at most 105)."
+    ),
 ) -> None:
-    """Generate (files kept under <data_root>/vendor/us_eq) and ingest through the ingestion job."""
+    """Generate (files kept under <data_root>/vendor/<market>) and ingest through the market's ingestion job."""
     s = settings()
 
     def go() -> None:
         config = SyntheticConfig.from_mapping(
             {"n_names": names, "years": years, "seed": seed}, source="command-line options"
         )
-        flows.ingest_synthetic(s, config, typer.echo)
+        flows.ingest_synthetic(s, config, typer.echo, parse_market(market))
 
     run(go)
 

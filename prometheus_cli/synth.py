@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from prometheus.calendar import parse_market
 from prometheus.data.synthetic import SyntheticConfig, generate_market, write_vendor_files
 from prometheus_cli._common import cli_errors, date_option
 
@@ -24,7 +25,7 @@ def _config(names: int, years: int, seed: int, start: date | None) -> SyntheticC
 def synth(
     outdir: Annotated[Path, typer.Argument(help="Folder to write (created; existing files are replaced).")],
     names: Annotated[int, typer.Option("--names", help="Instruments over the whole history.")] = 500,
-    years: Annotated[int, typer.Option("--years", help="Calendar years of XNYS sessions.")] = 10,
+    years: Annotated[int, typer.Option("--years", help="Calendar years of the market's sessions.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Root seed: same seed, same bytes.")] = 42,
     start: Annotated[
         date | None,
@@ -32,18 +33,21 @@ def synth(
             "--start", parser=date_option, metavar="YYYY-MM-DD", help="First calendar day (default 2014-01-02)."
         ),
     ] = None,
+    market: Annotated[
+        str, typer.Option("--market", help="US_EQ, EU_EQ, JP_EQ or FX_GLOB (currency pairs, --names at most 105).")
+    ] = "US_EQ",
 ) -> None:
     """Generate the synthetic market and write instruments, prices, corporate actions, events, news, macro and
     truth/ under OUTDIR."""
     with cli_errors():
-        market = generate_market(_config(names, years, seed, start))
-        paths = write_vendor_files(market, outdir)
-        man = market.truth.manifest
+        generated = generate_market(_config(names, years, seed, start), parse_market(market))
+        paths = write_vendor_files(generated, outdir)
+        man = generated.truth.manifest
         typer.echo(f"wrote {len(paths)} files to {outdir} (seed {seed}, config {man['config_version'][:12]})")
         typer.echo(
-            f"  {man['names']} names x {man['sessions']} sessions "
-            f"({man['first_session']} .. {man['last_session']}); {market.prices.height} price rows, "
-            f"{market.corporate_actions.height} corporate actions, {market.news.height} headlines"
+            f"  {man['market']}: {man['names']} names x {man['sessions']} sessions "
+            f"({man['first_session']} .. {man['last_session']}); {generated.prices.height} price rows, "
+            f"{generated.corporate_actions.height} corporate actions, {generated.news.height} headlines"
         )
         typer.echo(f"  alpha IC designed {man['designed_ic']['alpha']:.4f}, realised {man['realised_ic']['alpha']:.4f}")
 

@@ -24,6 +24,7 @@ from prometheus.calendar import TradingCalendar
 from prometheus.core.errors import DataError
 from prometheus.core.time import utc_now
 from prometheus.core.types import Market
+from prometheus.data.ingest.vendor import DEFAULT_CURRENCY
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
 from prometheus.data.timemachine import HistorySnapshot, TimeMachine
@@ -300,5 +301,6 @@ def _save_account(
         )
     if run.rejections:
         store.record_rejections(run.rejections)
+    # Cash and equity are in the market's currency (EUR on EU_EQ, JPY on JP_EQ), not a hard-wired USD.
     store.save_accounts([AccountSnapshot(day, held, balance, decision[day], equity)
-                         for day, held, balance, equity in run.snapshots])  # fmt: skip
+                         for day, held, balance, equity in run.snapshots], DEFAULT_CURRENCY[market])  # fmt: skip

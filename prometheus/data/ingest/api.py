@@ -133,18 +133,26 @@ def publish_market(store: HistoricalStore, market: Market, benchmark: str | None
 
 
 def ingest_synthetic(
-    store: HistoricalStore, data_root: Path, config: SyntheticConfig, *, bar_delay: timedelta
+    store: HistoricalStore,
+    data_root: Path,
+    config: SyntheticConfig,
+    *,
+    bar_delay: timedelta,
+    market: Market = Market.US_EQ,
 ) -> IngestReport:
-    """Generate the synthetic market, write its vendor files under ``<data_root>/vendor/us_eq`` (kept as the raw
-    source, with ``truth/``) and ingest them through the vendor path."""
-    directory = write_synthetic_delivery(store, data_root, config)
-    return ingest_vendor(store, directory, Market.US_EQ, bar_delay=bar_delay)
+    """Generate the synthetic market of ``market``, write its vendor files under ``<data_root>/vendor/<market>``
+    (kept as the raw source, with ``truth/``) and ingest them through the vendor path."""
+    directory = write_synthetic_delivery(store, data_root, config, market)
+    return ingest_vendor(store, directory, market, bar_delay=bar_delay)
 
 
-def write_synthetic_delivery(store: HistoricalStore, data_root: Path, config: SyntheticConfig) -> Path:
-    """Generate the synthetic market and write it as a vendor delivery under ``<data_root>/vendor/us_eq`` (with
-    ``truth/``), with its ``markets`` row; returns the folder, ready for :func:`ingest_vendor`."""
-    directory = default_vendor_dir(data_root, Market.US_EQ)
-    write_vendor_files(generate_market(config), directory)
-    publish_market(store, Market.US_EQ)
+def write_synthetic_delivery(
+    store: HistoricalStore, data_root: Path, config: SyntheticConfig, market: Market = Market.US_EQ
+) -> Path:
+    """Generate the synthetic market of ``market`` and write it as a vendor delivery under
+    ``<data_root>/vendor/<market>`` (with ``truth/``), with its ``markets`` row; returns the folder, ready for
+    :func:`ingest_vendor`."""
+    directory = default_vendor_dir(data_root, market)
+    write_vendor_files(generate_market(config, market), directory)
+    publish_market(store, market)
     return directory

@@ -43,7 +43,7 @@ class SyntheticConfig(VersionedConfig):
 
     seed: int = Field(42, ge=0, description="Root seed; every component draws from its own child stream.")
     n_names: int = Field(500, ge=20, le=5000, description="Instruments over the whole history.")
-    years: int = Field(10, ge=1, le=30, description="Calendar years of XNYS sessions.")
+    years: int = Field(10, ge=1, le=30, description="Calendar years of the market's sessions (XNYS by default).")
     start: date = Field(date(2014, 1, 2), description="First calendar day (the first session on or after).")
 
     # Regimes and the market factor.

@@ -70,13 +70,19 @@ def earnings_schedule(cfg: SyntheticConfig, uni: Universe, n_t: int) -> tuple[Ea
     return Earnings(t, name, z, rng.random(len(t)) < 0.55, estimate, actual), jumps
 
 
+def no_earnings(n_t: int, n: int) -> tuple[Earnings, np.ndarray]:
+    """No events and a zero jump panel: instruments without earnings (currency pairs)."""
+    i, f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    return Earnings(i, i, f, np.zeros(0, dtype=bool), f, f), np.zeros((n_t, n))
+
+
 def _ordinary_items(
-    cfg: SyntheticConfig, uni: Universe, latent: np.ndarray, rng: np.random.Generator
+    cfg: SyntheticConfig, uni: Universe, latent: np.ndarray, rng: np.random.Generator, rate: float
 ) -> tuple[np.ndarray, ...]:
     n_t = latent.shape[0]
     rows = np.arange(n_t)[:, None]
     live = (rows >= uni.listed) & (rows <= uni.delisted)
-    t, name = np.nonzero(live & (rng.random(latent.shape) < cfg.news_rate))
+    t, name = np.nonzero(live & (rng.random(latent.shape) < rate))
     rho = cfg.news_tone_corr
     score = rho * latent[t, name] + np.sqrt(1.0 - rho * rho) * rng.standard_normal(len(t))
     tone = np.where(score > _TONE_CUT, 0, np.where(score < -_TONE_CUT, 1, 2))
@@ -110,11 +116,14 @@ def _earnings_items(ev: Earnings, uni: Universe, months: np.ndarray, rng: np.ran
     return tone, np.array(heads, dtype=object)
 
 
-def make_news(cfg: SyntheticConfig, uni: Universe, latent: np.ndarray, ev: Earnings, months: np.ndarray) -> News:
+def make_news(
+    cfg: SyntheticConfig, uni: Universe, latent: np.ndarray, ev: Earnings, months: np.ndarray, *, company: bool = True
+) -> News:
     """Ordinary headlines (Bernoulli ``news_rate`` per live name-session) plus one headline per earnings event
-    (stream ``news``). ``months``: calendar month of each session."""
+    (stream ``news``). ``months``: calendar month of each session. Without ``company`` (currency pairs: the
+    templates are company news) there are no ordinary headlines."""
     rng = stream(cfg.seed, "news")
-    t, name, score, tone = _ordinary_items(cfg, uni, latent, rng)
+    t, name, score, tone = _ordinary_items(cfg, uni, latent, rng, cfg.news_rate if company else 0.0)
     heads = []
     for j in range(len(t)):
         options = TEMPLATES[TONES[tone[j]]]

@@ -1,4 +1,5 @@
-"""Arrays to the declared frames (vendor files and truth); timestamps come from the XNYS opens and closes."""
+"""Arrays to the declared frames (vendor files and truth); timestamps come from the market calendar's opens and
+closes (UTC), prices are converted from the generator's reference units to each instrument's quote units."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from prometheus.data.synthetic.schema import (
     FileSchema,
 )
 from prometheus.data.synthetic.text import TONES
-from prometheus.data.synthetic.universe import SECTORS, Universe
+from prometheus.data.synthetic.universe import FX_VOLUME_MAX, Universe
 
 #: Minutes after the close at which the vendor publishes a session's signals (``signals.csv``).
 SIGNAL_PUBLICATION_MINUTES = 30
@@ -56,6 +57,15 @@ def _frame(schema: FileSchema, data: dict[str, object]) -> pl.DataFrame:
     return pl.DataFrame(cols).select([pl.col(c.name).cast(c.dtype) for c in schema.columns if c.name in data])
 
 
+def _round(values: np.ndarray, decimals: np.ndarray) -> np.ndarray:
+    """Round each value to its instrument's decimals (vectorised per distinct number of decimals)."""
+    out = np.empty_like(values)
+    for d in np.unique(decimals):
+        rows = decimals == d
+        out[rows] = np.round(values[rows], int(d))
+    return out
+
+
 def instruments_frame(uni: Universe, clock: Clock) -> pl.DataFrame:
     """``instruments.csv``."""
     delisted = np.where(uni.is_delisted, clock.dates[uni.delisted], np.datetime64("NaT"))
@@ -64,9 +74,9 @@ def instruments_frame(uni: Universe, clock: Clock) -> pl.DataFrame:
         {
             "symbol": uni.symbols,
             "name": uni.names,
-            "sector": np.array(SECTORS, dtype=object)[uni.sector],
+            "sector": uni.sector_names,
             "exchange": uni.exchange,
-            "currency": np.full(uni.n, "USD", dtype=object),
+            "currency": uni.currency,
             "listed": clock.dates[uni.listed],
             "delisted": delisted,
         },
@@ -74,12 +84,19 @@ def instruments_frame(uni: Universe, clock: Clock) -> pl.DataFrame:
 
 
 def prices_frame(uni: Universe, bars: Bars, clock: Clock) -> pl.DataFrame:
-    """``prices.csv``: cent-rounded raw bars with OHLC consistency restored after rounding."""
+    """``prices.csv``: raw bars in quote units rounded to the instrument's decimals (cents for USD and EUR, whole
+    yen, 5 or 3 decimals for FX) with OHLC consistency restored after rounding. FX volume is the turnover in
+    units of the base currency."""
     t, i = np.nonzero(np.isfinite(bars.close))
-    close = np.maximum(np.round(bars.close[t, i], 2), 0.01)
-    open_ = np.maximum(np.round(bars.open[t, i], 2), 0.01)
-    high = np.maximum(np.round(bars.high[t, i], 2), np.maximum(open_, close))
-    low = np.maximum(np.minimum(np.round(bars.low[t, i], 2), np.minimum(open_, close)), 0.01)
+    scale, dec = uni.price_scale[i], uni.decimals[i]
+    tick = 10.0 ** -dec.astype(np.float64)
+    close = np.maximum(_round(bars.close[t, i] * scale, dec), tick)
+    open_ = np.maximum(_round(bars.open[t, i] * scale, dec), tick)
+    high = np.maximum(_round(bars.high[t, i] * scale, dec), np.maximum(open_, close))
+    low = np.maximum(np.minimum(_round(bars.low[t, i] * scale, dec), np.minimum(open_, close)), tick)
+    volume = bars.volume[t, i]
+    if uni.volume_scale is not None:  # shares x reference price = reference dollars -> base-currency amount
+        volume = np.minimum(np.round(volume * bars.close[t, i] * uni.volume_scale[i], -3), FX_VOLUME_MAX)
     return _frame(
         PRICES_FILE,
         {
@@ -89,31 +106,37 @@ def prices_frame(uni: Universe, bars: Bars, clock: Clock) -> pl.DataFrame:
             "high": high,
             "low": low,
             "close": close,
-            "volume": bars.volume[t, i].astype(np.int64),
+            "volume": volume.astype(np.int64),
         },
     )
 
 
 def actions_frame(uni: Universe, actions: Actions, clock: Clock) -> pl.DataFrame:
-    """``corporate_actions.csv``: announced 30 minutes after the close of the announcement session."""
+    """``corporate_actions.csv``: announced 30 minutes after the close of the announcement session; dividends in
+    quote units."""
+    scale, dec = uni.price_scale[actions.name], uni.decimals[actions.name]
+    value = np.where(actions.is_split, actions.value, _round(actions.value * scale, dec))
     return _frame(
         CORPORATE_ACTIONS_FILE,
         {
             "date": clock.dates[actions.ex],
             "symbol": uni.symbols[actions.name],
             "action": np.where(actions.is_split, "split", "dividend").astype(object),
-            "value": actions.value,
+            "value": value,
             "announced_at": clock.after_close(actions.announced, 30),
         },
     )
 
 
 def events_frame(uni: Universe, ev: Earnings, clock: Clock) -> pl.DataFrame:
-    """``events.csv``: BMO at 07:00 New York (150 min before the open), AMC 5 min after the previous close."""
+    """``events.csv``: BMO 150 min before the open (07:00 New York, 06:30 Frankfurt and Tokyo), AMC 5 min after the
+    previous close; EPS in quote units."""
     announced = np.where(ev.before_open, clock.from_open(ev.t, -150), clock.after_close(ev.t - 1, 5))
     surprise = np.round((ev.eps_actual - ev.eps_estimate) / np.maximum(np.abs(ev.eps_estimate), 0.05), 4)
     timing = np.where(ev.before_open, "BMO", "AMC")
-    detail = [f"{w} eps={a:.2f} est={e:.2f}" for w, a, e in zip(timing, ev.eps_actual, ev.eps_estimate, strict=True)]
+    scale = uni.price_scale[ev.name]
+    detail = [f"{w} eps={a * k:.2f} est={e * k:.2f}"
+              for w, a, e, k in zip(timing, ev.eps_actual, ev.eps_estimate, scale, strict=True)]  # fmt: skip
     return _frame(
         EVENTS_FILE,
         {
@@ -237,7 +260,7 @@ def exposures_frame(uni: Universe, crowd_loading: np.ndarray) -> pl.DataFrame:
         EXPOSURES_TRUTH,
         {
             "symbol": uni.symbols,
-            "sector": np.array(SECTORS, dtype=object)[uni.sector],
+            "sector": uni.sector_names,
             "beta": uni.beta,
             "sector_loading": uni.sector_loading,
             "size": uni.styles[:, 0],

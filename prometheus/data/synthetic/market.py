@@ -14,15 +14,16 @@ from prometheus.core.types import Market
 from prometheus.data.synthetic import frames as fr
 from prometheus.data.synthetic.alpha import Crowding, designed_ic, plant_crowding
 from prometheus.data.synthetic.config import REGIMES, Regime, SyntheticConfig
-from prometheus.data.synthetic.events import Earnings, News, earnings_schedule, make_news
+from prometheus.data.synthetic.events import Earnings, News, earnings_schedule, make_news, no_earnings
 from prometheus.data.synthetic.macro import make_macro
 from prometheus.data.synthetic.prices import Bars, build_bars
+from prometheus.data.synthetic.profiles import profile_for
 from prometheus.data.synthetic.regimes import simulate_regimes
 from prometheus.data.synthetic.returns import Returns, simulate_returns
 from prometheus.data.synthetic.stats import mean_ic
 from prometheus.data.synthetic.universe import Universe, build_universe
 
-#: Sessions come from this market's calendar (XNYS).
+#: The default market (sessions of XNYS); ``generate_market(..., market=...)`` takes any market with a profile.
 MARKET = Market.US_EQ
 
 
@@ -58,6 +59,7 @@ class SyntheticMarket:
     """A generated market: the vendor frames (columns: ``schema.VENDOR_FILES``), truth and panels."""
 
     config: SyntheticConfig
+    market: Market
     sessions: tuple[Any, ...]  # datetime.date per session
     instruments: pl.DataFrame
     prices: pl.DataFrame
@@ -101,7 +103,13 @@ def realised_ic(cfg: SyntheticConfig, regimes: np.ndarray, rets: Returns) -> dic
 
 
 def _manifest(
-    cfg: SyntheticConfig, clock: fr.Clock, uni: Universe, regimes: np.ndarray, rets: Returns, crowding: Crowding
+    cfg: SyntheticConfig,
+    market: Market,
+    clock: fr.Clock,
+    uni: Universe,
+    regimes: np.ndarray,
+    rets: Returns,
+    crowding: Crowding,
 ) -> dict[str, Any]:
     sig = rets.signals
     day = fr.session_dates(clock)
@@ -111,7 +119,7 @@ def _manifest(
         "seed": cfg.seed,
         "config_version": cfg.config_version,
         "config": cfg.model_dump(mode="json"),
-        "market": MARKET.value,
+        "market": market.value,
         "sessions": len(day),
         "first_session": day[0].isoformat(),
         "last_session": day[-1].isoformat(),
@@ -138,26 +146,32 @@ def _manifest(
     }
 
 
-def _sessions(cfg: SyntheticConfig) -> pl.DataFrame:
-    frame = get_calendar().sessions_frame(MARKET, cfg.start, cfg.end)
+def _sessions(cfg: SyntheticConfig, market: Market) -> pl.DataFrame:
+    frame = get_calendar().sessions_frame(market, cfg.start, cfg.end)
     if frame.height < 130:
         raise ConfigError(f"only {frame.height} sessions from {cfg.start} to {cfg.end}; need >= 130", setting="years")
     return frame
 
 
-def generate_market(config: SyntheticConfig | None = None) -> SyntheticMarket:
-    """Generate the market for ``config`` (default: 500 names x 10 years, seed 42). Deterministic in the config."""
+def generate_market(config: SyntheticConfig | None = None, market: Market = MARKET) -> SyntheticMarket:
+    """Generate the market for ``config`` (default: 500 names x 10 years, seed 42) on ``market``'s sessions, with
+    its currency, exchange and symbols (``profiles``). Deterministic in (config, market); US_EQ is the default.
+
+    FX_GLOB: ``n_names`` currency pairs (at most ``len(fx.PAIRS)``) without corporate actions, earnings, company
+    news, listings or delistings.
+    """
     cfg = config if config is not None else SyntheticConfig()
-    clock = fr.Clock(_sessions(cfg))
+    profile = profile_for(market)
+    clock = fr.Clock(_sessions(cfg, market))
     n_t = len(clock.dates)
-    uni = build_universe(cfg, n_t)
+    uni = build_universe(cfg, n_t, profile)
     regimes = simulate_regimes(cfg, n_t)
     crowding = plant_crowding(cfg, uni, n_t)
-    earnings, jumps = earnings_schedule(cfg, uni, n_t)
+    earnings, jumps = earnings_schedule(cfg, uni, n_t) if profile.corporate else no_earnings(n_t, uni.n)
     rets = simulate_returns(cfg, uni, regimes, crowding, jumps)
-    bars = build_bars(cfg, uni, rets)
+    bars = build_bars(cfg, uni, rets, corporate=profile.corporate)
     months = clock.dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    news = make_news(cfg, uni, rets.signals.latent, earnings, months)
+    news = make_news(cfg, uni, rets.signals.latent, earnings, months, company=profile.corporate)
     news_frame, tone_frame = fr.news_frames(uni, news, earnings, clock)
     macro, macro_series = fr.macro_frames(make_macro(cfg, regimes, rets.market, months), clock)
     truth = SyntheticTruth(
@@ -165,10 +179,11 @@ def generate_market(config: SyntheticConfig | None = None) -> SyntheticMarket:
         exposures=fr.exposures_frame(uni, crowding.loading),
         signals=fr.signals_frame(uni, rets, clock),
         news_tone=tone_frame,
-        manifest=_manifest(cfg, clock, uni, regimes, rets, crowding),
+        manifest=_manifest(cfg, market, clock, uni, regimes, rets, crowding),
     )
     return SyntheticMarket(
         config=cfg,
+        market=market,
         sessions=fr.session_dates(clock),
         instruments=fr.instruments_frame(uni, clock),
         prices=fr.prices_frame(uni, bars, clock),

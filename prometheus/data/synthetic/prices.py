@@ -84,8 +84,10 @@ def _announce(cfg: SyntheticConfig, uni: Universe, book: _Book, t: int, close: n
         _schedule(book, t, down, ctx["lag"], np.full(len(down), 0.1), split=True)
 
 
-def _walk(cfg: SyntheticConfig, uni: Universe, ret: np.ndarray) -> tuple[np.ndarray, np.ndarray, Actions]:
-    """Loop over sessions (actions depend on the path), vectorised across names."""
+def _walk(
+    cfg: SyntheticConfig, uni: Universe, ret: np.ndarray, corporate: bool = True
+) -> tuple[np.ndarray, np.ndarray, Actions]:
+    """Loop over sessions (actions depend on the path), vectorised across names; no actions unless ``corporate``."""
     rng = stream(cfg.seed, "actions")
     n_t, n = ret.shape
     book = _Book(np.zeros((n_t, n)), np.ones((n_t, n)), np.full(n, -1), [])
@@ -100,7 +102,8 @@ def _walk(cfg: SyntheticConfig, uni: Universe, ret: np.ndarray) -> tuple[np.ndar
         now = np.where(active, np.maximum(reference + prev * ret[t] / book.split[t], 0.01), np.nan)
         close[t], ref[t] = now, np.where(active, reference, np.nan)
         div_day = (t + lag - phase) % _QUARTER == 0
-        _announce(cfg, uni, book, t, now, {"active": active & (t < uni.delisted), "div_day": div_day, "lag": lag})
+        if corporate:
+            _announce(cfg, uni, book, t, now, {"active": active & (t < uni.delisted), "div_day": div_day, "lag": lag})
         prev = np.where(active, now, prev)
     return close, ref, _collect(book, uni)
 
@@ -119,9 +122,10 @@ def _collect(book: _Book, uni: Universe) -> Actions:
     return Actions(ex[live][order], ann[live][order], name[live][order], is_split[live][order], value[live][order])
 
 
-def build_bars(cfg: SyntheticConfig, uni: Universe, rets: Returns) -> Bars:
-    """Raw OHLCV bars and the corporate actions behind them (streams ``actions`` and ``bars``)."""
-    close, ref, actions = _walk(cfg, uni, np.nan_to_num(rets.total))
+def build_bars(cfg: SyntheticConfig, uni: Universe, rets: Returns, *, corporate: bool = True) -> Bars:
+    """Raw OHLCV bars and the corporate actions behind them (streams ``actions`` and ``bars``); without
+    ``corporate`` (currency pairs) no dividend or split is ever scheduled."""
+    close, ref, actions = _walk(cfg, uni, np.nan_to_num(rets.total), corporate)
     rng = stream(cfg.seed, "bars")
     n_t, n = close.shape
     scale = np.sqrt(rets.idio_vol**2 + (np.outer(rets.market.vol, uni.beta) / np.sqrt(252.0)) ** 2)

@@ -31,18 +31,18 @@ def _c(name: str, dtype: pl.DataType, meaning: str, nullable: bool = False) -> C
     return Column(name, dtype, meaning, nullable)
 
 
-_DATE = _c("date", pl.Date(), "Session date (XNYS, America/New_York).")
-_SYMBOL = _c("symbol", pl.String(), "Ticker, unique over the whole history (never reused).")
+_DATE = _c("date", pl.Date(), "Session date in the market's time zone (US_EQ: XNYS, America/New_York).")
+_SYMBOL = _c("symbol", pl.String(), "Ticker (JP_EQ: 4-digit code; FX_GLOB: BASEQUOTE pair), never reused.")
 
 INSTRUMENTS_FILE = FileSchema(
     "instruments.csv",
     "One row per instrument ever listed (survivorship-free).",
     (
         _SYMBOL,
-        _c("name", pl.String(), "Company name."),
-        _c("sector", pl.String(), "One of 11 GICS-like sectors."),
-        _c("exchange", pl.String(), "Listing exchange MIC (XNYS or XNAS)."),
-        _c("currency", pl.String(), "Trading currency (USD)."),
+        _c("name", pl.String(), "Company name (FX_GLOB: BASE/QUOTE)."),
+        _c("sector", pl.String(), "One of 11 GICS-like sectors (FX_GLOB: the pair's bloc, e.g. USD majors)."),
+        _c("exchange", pl.String(), "Listing exchange MIC (XNYS or XNAS; XETR; XTKS; FX_GLOB: XOFF, off exchange)."),
+        _c("currency", pl.String(), "Trading currency (USD, EUR, JPY; FX_GLOB: the quote currency)."),
         _c("listed", pl.Date(), "First session with a price row."),
         _c("delisted", pl.Date(), "Last session with a price row; empty while listed.", nullable=True),
     ),
@@ -53,11 +53,11 @@ PRICES_FILE = FileSchema(
     (
         _DATE,
         _SYMBOL,
-        _c("open", pl.Float64(), "Opening price, USD, 2 decimals, unadjusted."),
+        _c("open", pl.Float64(), "Opening price in the currency, unadjusted (2 decimals; JPY 0; FX 5, 3 above 20)."),
         _c("high", pl.Float64(), "High, >= max(open, close)."),
         _c("low", pl.Float64(), "Low, <= min(open, close), > 0."),
-        _c("close", pl.Float64(), "Closing price, USD, 2 decimals, unadjusted."),
-        _c("volume", pl.Int64(), "Shares traded (unadjusted, multiples of 100)."),
+        _c("close", pl.Float64(), "Closing price in the currency, unadjusted (decimals as open)."),
+        _c("volume", pl.Int64(), "Shares traded (unadjusted, multiples of 100); FX_GLOB: base-currency amount."),
     ),
 )
 CORPORATE_ACTIONS_FILE = FileSchema(
@@ -67,7 +67,7 @@ CORPORATE_ACTIONS_FILE = FileSchema(
         _c("date", pl.Date(), "Ex-date: first session trading without the dividend / on the new share count."),
         _SYMBOL,
         _c("action", pl.String(), "split or dividend."),
-        _c("value", pl.Float64(), "split: new/old shares (2.0 = 2-for-1, 0.1 = 1-for-10); dividend: USD/share."),
+        _c("value", pl.Float64(), "split: new/old shares (2.0 = 2-for-1, 0.1 = 1-for-10); dividend: currency/share."),
         _c("announced_at", UTC_DATETIME, "UTC instant of the announcement (30 min after a close before date)."),
     ),
 )
