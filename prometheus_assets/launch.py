@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -205,6 +206,9 @@ def _execute_distributed(
     if instance.is_ephemeral:
         raise RunFailed(f"{job}: a distributed executor needs a persistent instance shared with its workers "
                         "(PostgreSQL storage in DAGSTER_HOME/dagster.yaml, docs/distributed.md)")  # fmt: skip
+    # dagster-celery registers its one task on a new Celery app per run; from the second run of a process Celery
+    # warns that the (identical) task is already registered, once per run, on the command's output.
+    warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered")
     recon = reconstructable_job(defs, job)
     dagster_run = instance.create_run_for_job(
         job_def=recon.get_definition(),
