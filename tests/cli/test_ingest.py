@@ -37,6 +37,24 @@ def test_vendor_command_when_file_unreadable_exits_with_error_naming_file(tmp_pa
     assert "instruments.csv" in result.output
 
 
+def test_synthetic_command_when_market_has_no_synthetic_profile_exits_2_naming_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["synthetic", "--market", "US_FUT", "--names", "20", "--years", "1"],
+                                env=_env(tmp_path))  # fmt: skip
+    assert result.exit_code == 2
+    assert "no synthetic market for US_FUT" in result.output
+    unknown = CliRunner().invoke(app, ["synthetic", "--market", "XX_EQ"], env=_env(tmp_path))
+    assert unknown.exit_code == 2
+    assert "unknown market" in unknown.output
+
+
+def test_synthetic_command_when_fx_asks_more_pairs_than_exist_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["synthetic", "--market", "FX_GLOB", "--names", "500", "--years", "1"],
+                                env=_env(tmp_path))  # fmt: skip
+    assert result.exit_code == 2
+    assert "pairs at most" in result.output
+    assert not (tmp_path / "data" / "vendor" / "fx_glob").exists()
+
+
 def test_synthetic_command_when_small_generates_files_and_ingests(tmp_path: Path) -> None:
     before = os.environ.get("DAGSTER_HOME")
     result = CliRunner().invoke(app, ["synthetic", "--names", "20", "--years", "1", "--seed", "3"], env=_env(tmp_path))
