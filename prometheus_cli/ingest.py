@@ -28,7 +28,7 @@ from prometheus.data.ingest.ib_history import (
 from prometheus.data.ingest.ib_pacing import HistoryRequest, PacingLimiter
 from prometheus.data.schema import Table
 from prometheus.data.store import HistoricalStore
-from prometheus.data.synthetic import SyntheticConfig
+from prometheus.data.synthetic.profiles import market_config
 from prometheus.execution.brokers.ib.client import load_ib_async, open_connection, stock
 from prometheus.execution.brokers.ib.config import IbConfig
 from prometheus_assets.definitions import Flow, job_name
@@ -74,10 +74,10 @@ def synthetic(
     s = settings()
 
     def go() -> None:
-        config = SyntheticConfig.from_mapping(
-            {"n_names": names, "years": years, "seed": seed}, source="command-line options"
-        )
-        flows.ingest_synthetic(s, config, typer.echo, parse_market(market))
+        m = parse_market(market)
+        # The market's defaults (FX_GLOB: currency-like volatility) under the command line's values.
+        config = market_config(m, {"n_names": names, "years": years, "seed": seed}, source="command-line options")
+        flows.ingest_synthetic(s, config, typer.echo, m)
 
     run(go)
 

@@ -9,17 +9,19 @@ from typing import Annotated
 import typer
 
 from prometheus.calendar import parse_market
+from prometheus.core.types import Market
 from prometheus.data.synthetic import SyntheticConfig, generate_market, write_vendor_files
+from prometheus.data.synthetic.profiles import market_config
 from prometheus_cli._common import cli_errors, date_option
 
 HELP = "Generate the seeded synthetic market and write its vendor files and truth/ folder to OUTDIR."
 
 
-def _config(names: int, years: int, seed: int, start: date | None) -> SyntheticConfig:
+def _config(names: int, years: int, seed: int, start: date | None, market: Market) -> SyntheticConfig:
     fields: dict[str, object] = {"n_names": names, "years": years, "seed": seed}
     if start is not None:
         fields["start"] = start
-    return SyntheticConfig.from_mapping(fields, source="command-line options")
+    return market_config(market, fields, source="command-line options")
 
 
 def synth(
@@ -40,7 +42,8 @@ def synth(
     """Generate the synthetic market and write instruments, prices, corporate actions, events, news, macro and
     truth/ under OUTDIR."""
     with cli_errors():
-        generated = generate_market(_config(names, years, seed, start), parse_market(market))
+        m = parse_market(market)
+        generated = generate_market(_config(names, years, seed, start, m), m)
         paths = write_vendor_files(generated, outdir)
         man = generated.truth.manifest
         typer.echo(f"wrote {len(paths)} files to {outdir} (seed {seed}, config {man['config_version'][:12]})")

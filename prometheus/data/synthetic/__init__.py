@@ -9,6 +9,7 @@ from prometheus.data.synthetic.market import (
     generate_market,
     realised_ic,
 )
+from prometheus.data.synthetic.profiles import PROFILES, MarketProfile, market_config
 from prometheus.data.synthetic.schema import VENDOR_FILES, FileSchema
 from prometheus.data.synthetic.stats import (
     acf,
@@ -21,10 +22,12 @@ from prometheus.data.synthetic.stats import (
 from prometheus.data.synthetic.writer import TRUTH_FILES, read_truth, write_vendor_files
 
 __all__ = [
+    "PROFILES",
     "REGIMES",
     "TRUTH_FILES",
     "VENDOR_FILES",
     "FileSchema",
+    "MarketProfile",
     "Regime",
     "SyntheticConfig",
     "SyntheticMarket",
@@ -36,6 +39,7 @@ __all__ = [
     "generate_market",
     "hill_tail_index",
     "leverage_correlation",
+    "market_config",
     "mean_ic",
     "read_truth",
     "realised_ic",

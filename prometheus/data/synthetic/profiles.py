@@ -8,11 +8,14 @@ corporate lives (dividends, splits, earnings, news, late listings, delistings). 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from prometheus.core.errors import ConfigError
 from prometheus.core.types import Market
+from prometheus.data.synthetic.config import SyntheticConfig
 
 
 class TickerScheme(StrEnum):
@@ -37,6 +40,7 @@ class MarketProfile:
     price_scale : local currency per reference unit (JPY prices are about 100 times dollar prices).
     decimals : decimals of prices and cash dividends (JPY: whole yen).
     corporate : names have dividends, splits, earnings, news, late listings and delistings.
+    config : config values of the market's default (``market_config``); explicit values win.
     """
 
     market: Market
@@ -48,7 +52,19 @@ class MarketProfile:
     price_scale: float
     decimals: int
     corporate: bool
+    config: Mapping[str, Any] = field(default_factory=dict)
 
+
+#: FX_GLOB's default config: currency pairs move about 8-12 % a year, not like stocks. The regime vols keep the
+#: equity ratios (x 0.4, so the regimes stay identifiable from returns), drifts are small, idiosyncratic and factor
+#: vols are a quarter of the equity ones. The planted ICs are unchanged (they act on standardised returns).
+FX_CONFIG: dict[str, Any] = {
+    "regime_annual_vol": (0.044, 0.068, 0.128),
+    "regime_annual_drift": (0.02, 0.0, -0.05),
+    "sector_annual_vol": 0.025,
+    "style_annual_vol": 0.01,
+    "idio_annual_vol": 0.06,
+}
 
 PROFILES: dict[Market, MarketProfile] = {
     Market.US_EQ: MarketProfile(
@@ -66,7 +82,7 @@ PROFILES: dict[Market, MarketProfile] = {
     # FX: price levels, decimals and the quote currency come per pair from prometheus.data.synthetic.fx; XOFF is
     # the ISO 10383 code for trading off exchange (OTC interbank spot).
     Market.FX_GLOB: MarketProfile(
-        Market.FX_GLOB, "USD", ("XOFF",), (1.0,), TickerScheme.PAIRS, ("",) * 6, 1.0, 5, False,
+        Market.FX_GLOB, "USD", ("XOFF",), (1.0,), TickerScheme.PAIRS, ("",) * 6, 1.0, 5, False, FX_CONFIG,
     ),
 }  # fmt: skip
 
@@ -83,3 +99,17 @@ def profile_for(market: Market) -> MarketProfile:
         known = ", ".join(m.value for m in PROFILES)
         raise ConfigError(f"no synthetic market for {market.value} (one of {known})", setting="market")
     return PROFILES[market]
+
+
+def market_config(
+    market: Market, values: Mapping[str, Any] | None = None, *, source: str = "config"
+) -> SyntheticConfig:
+    """A :class:`SyntheticConfig` of ``values`` on top of ``market``'s defaults (only FX_GLOB has any: US_EQ,
+    EU_EQ and JP_EQ get exactly ``SyntheticConfig.from_mapping(values)``).
+
+    Raises
+    ------
+    ConfigError
+        A bad key or value, or a market without a profile.
+    """
+    return SyntheticConfig.from_mapping({**profile_for(market).config, **(values or {})}, source=source)

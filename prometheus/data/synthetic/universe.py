@@ -161,7 +161,8 @@ def build_universe(cfg: SyntheticConfig, n_sessions: int, profile: MarketProfile
         beta=beta,
         sector_loading=np.clip(rng.normal(1.0, 0.2, size=n), 0.3, 1.7),
         styles=styles,
-        idio_vol=np.clip(idio, 0.10, 0.70),
+        # Bounds 0.4x-2.8x the median name's vol (0.10-0.70 at the default 0.25), so a low-vol market keeps them.
+        idio_vol=np.clip(idio, 0.4 * cfg.idio_annual_vol, 2.8 * cfg.idio_annual_vol),
         listed=listed,
         delisted=delisted,
         is_delisted=is_delisted,

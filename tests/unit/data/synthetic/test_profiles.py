@@ -17,6 +17,7 @@ from prometheus.data.synthetic import SyntheticConfig, generate_market
 from prometheus.data.synthetic.frames import SIGNAL_PUBLICATION_MINUTES
 from prometheus.data.synthetic.fx import PAIRS, pairs
 from prometheus.data.synthetic.market import SyntheticMarket
+from prometheus.data.synthetic.profiles import market_config
 
 CONFIG = SyntheticConfig(n_names=24, years=1, seed=3)
 CURRENCY = {Market.EU_EQ: "EUR", Market.JP_EQ: "JPY"}
@@ -146,3 +147,14 @@ def test_closes_when_utc_match_local_close_times(markets) -> None:
     jp_break = get_calendar().break_at(Market.JP_EQ, day)
     assert jp_break is not None
     assert jp_break[0].astimezone(ZoneInfo("Asia/Tokyo")).time() == time(11, 30)
+
+
+def test_market_config_when_fx_moves_pairs_like_currencies_and_equities_keep_the_plain_config() -> None:
+    for market in (Market.US_EQ, Market.EU_EQ, Market.JP_EQ):
+        assert market_config(market, {"n_names": 24}) == SyntheticConfig(n_names=24)
+    cfg = market_config(Market.FX_GLOB, {"n_names": 20, "years": 2, "seed": 4, "idio_annual_vol": 0.05})
+    assert cfg.idio_annual_vol == 0.05  # explicit values win over the market's defaults
+    gen = generate_market(cfg, Market.FX_GLOB)
+    r = gen.prices.sort("symbol", "date").with_columns(pl.col("close").log().diff().over("symbol").alias("r"))
+    vol = r.group_by("symbol").agg(pl.col("r").std() * np.sqrt(252.0))["r"]
+    assert 0.04 < vol.median() < 0.15  # majors move ~7-10 % a year; equities ~30 %
