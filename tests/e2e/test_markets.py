@@ -2,7 +2,8 @@
 ``backtest --market M`` (regime, stability, fragility, assessment, universe, portfolio, scenarios, simulated
 execution) on a small synthetic market of each; every fact is checked against that market's calendar.
 
-One data root per market, built once per module (30 names x 3 years, one month of backtest, about 30 s each).
+One data root holds the three markets, built once per module (30 names x 3 years, one month of backtest, about
+30 s each); the multi-currency view then puts their books together in USD with the FX_GLOB market's rates.
 """
 
 from __future__ import annotations
@@ -62,11 +63,13 @@ def _invoke(root: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def chains(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Market], Chain]:
+    """Every market in one data root, as a deployment trading them together holds them (the multi-currency view
+    reads the FX_GLOB bars beside the equity markets' books)."""
     cache: dict[Market, Chain] = {}
+    root = tmp_path_factory.mktemp("chains")
 
     def get(market: Market) -> Chain:
         if market not in cache:
-            root = tmp_path_factory.mktemp(f"chain_{market.value.lower()}")
             ingested = _invoke(root, "ingest", "synthetic", "--market", market.value, "--names", str(NAMES),
                                "--years", str(YEARS), "--seed", str(SEED))  # fmt: skip
             tested = _invoke(root, "backtest", "--market", market.value, "--start", START.isoformat(), "--end",
@@ -150,3 +153,43 @@ def test_portfolio_when_decided_is_not_empty_and_positions_reconcile_the_equity(
         value = sum(q * close[(day, s)] for s, q in book.select("instrument", "quantity").iter_rows())
         assert row["equity"] == pytest.approx(balance[day] + value, rel=1e-9), day
     assert held.filter(pl.col("session") == daily["session"][-1]).height > 0
+
+
+def test_portfolio_view_when_markets_combined_converts_each_book_with_the_fx_close_known_at_its_close(chains) -> None:
+    """The whole pipeline's books in one currency: each session's EUR and JPY equity is converted with the
+    synthetic FX_GLOB close of the day before (17:00 New York is after the Xetra and Tokyo closes of the same
+    date), read from the lake; the total is the sum of the markets' USD NAVs."""
+    for market in MARKETS:
+        chains(market)
+    root = chains(Market.EU_EQ).root
+    out = _invoke(root, "portfolio-view", "--markets", ",".join(m.value for m in MARKETS), "--experiment", "bt",
+                  "--base", "USD", "--csv", "--frame", "markets")  # fmt: skip
+    view = pl.read_csv(out.encode(), try_parse_dates=True)
+    view = view.with_columns(pl.col("session", "fx_date").cast(pl.Date))
+    assert set(view["market"]) == {m.value for m in MARKETS}
+    fx = chains(Market.FX_GLOB).lake().read(Table.PRICES_DAILY, market=Market.FX_GLOB.value)
+    fx_close = {(d, s): c for d, s, c in fx.select("date", "symbol", "close").iter_rows()}
+    fx_days = sorted({d for d, _ in fx_close})
+    cal = get_calendar()
+    for market, pair, invert in ((Market.EU_EQ, "EURUSD", False), (Market.JP_EQ, "USDJPY", True)):
+        daily = dict(chains(market).runtime(backtest_daily).select("session", "equity").iter_rows())
+        rows = view.filter(pl.col("market") == market.value).sort("session")
+        assert rows.height == len(daily)
+        for row in rows.iter_rows(named=True):
+            day = row["session"]
+            # The latest FX session whose bar was known at the market's close.
+            known = [d for d in fx_days if cal.close_at(Market.FX_GLOB, d) + BAR_DELAY <= cal.close_at(market, day)]
+            rate = fx_close[(known[-1], pair)]
+            assert known[-1] < day
+            expected = daily[day] / rate if invert else daily[day] * rate
+            assert row["fx_date"] == known[-1]
+            assert row["equity_local"] == pytest.approx(daily[day], rel=1e-9)
+            assert row["equity"] == pytest.approx(expected, rel=1e-9), (market, day)
+    total_csv = _invoke(root, "portfolio-view", "--markets", ",".join(m.value for m in MARKETS), "--experiment", "bt",
+                        "--csv", "--frame", "total")  # fmt: skip
+    total = pl.read_csv(total_csv.encode(), try_parse_dates=True)
+    total = total.with_columns(pl.col("date").cast(pl.Date))
+    assert total.height > 0
+    assert total["equity"].is_finite().all()
+    last = view.filter(pl.col("session") <= total["date"].max()).sort("session").group_by("market").last()
+    assert total.sort("date")["equity"][-1] == pytest.approx(last["equity"].sum(), rel=1e-9)
