@@ -80,7 +80,7 @@ def _peak_rss_mb() -> float:
 class _Steps:
     """Seconds and calls of the engine's steps, by wrapping the names its module looks up at call time."""
 
-    WRAPPED = ("feature_frame", "forward_returns", "training_set", "screen_features", "fit_model")
+    WRAPPED = ("feature_matrix", "forward_returns", "matrix_training_set", "fit_model")
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
@@ -117,7 +117,7 @@ class _Steps:
             out |= {"fit_model_min_s": round(fits[0], 3), "fit_model_median_s": round(fits[len(fits) // 2], 3),
                     "fit_model_max_s": round(fits[-1], 3)}  # fmt: skip
         if "fit_one_period" in self.seconds:
-            # Inside _fit, what is not labels, training set, screening or LightGBM: reading the bars at the cutoff.
+            # Inside _fit, what is not labels, training set (screening included) or LightGBM: reading the bars.
             inner = sum(self.seconds.get(k, 0.0) for k in self.WRAPPED[1:])
             out["read_bars_and_filter_s"] = round(self.seconds["fit_one_period"] - inner, 3)
         return out
@@ -220,7 +220,7 @@ def _part_walk(args: argparse.Namespace, store: HistoricalStore, refit: int) -> 
     score_s = time.perf_counter() - t0
     score_steps = steps.report()
     n = len(models)
-    features_in_fit = fit_steps.get("feature_frame_s", 0.0)
+    features_in_fit = fit_steps.get("feature_matrix_s", 0.0)
     per_model = (fit_s - features_in_fit) / n
     result: dict[str, Any] = {
         "refit_months": refit, "periods": n, "periods_full_span": len(periods), "capped": n < len(periods),

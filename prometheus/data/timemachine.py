@@ -110,7 +110,7 @@ class TimeMachine:
             Unknown table or column, or a table the snapshot did not load.
         """
         schema = schema_of(table)
-        frame = self._raw(schema.table, market, start, end, symbols)
+        frame = self._raw(schema.table, market, start, end, symbols, columns)
         if schema.point_in_time:
             frame = latest_known(frame, schema.key, self.as_of)
         return _select(frame, schema.table, columns)
@@ -139,7 +139,7 @@ class TimeMachine:
         schema = schema_of(table)
         if not schema.point_in_time:
             raise StoreError(f"{schema.table.value}: not a point-in-time table, it has no revisions")
-        frame = self._raw(schema.table, market, start, end, symbols)
+        frame = self._raw(schema.table, market, start, end, symbols, columns)
         frame = frame.filter(pl.col("known_at") <= self.as_of).sort(list(schema.key))
         return _select(frame, schema.table, columns)
 
@@ -150,8 +150,10 @@ class TimeMachine:
         start: date | None,
         end: date | None,
         symbols: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pl.DataFrame:
         schema = schema_of(table)
+        keep: list[pl.Expr] = []
         if isinstance(self._source, HistoricalStore):
             dated = "date" in schema.names and schema.partitioning.value != "market"
             frame = self._source.read(table, market=market, start=start if dated else None, end=end if dated else None)
@@ -159,16 +161,23 @@ class TimeMachine:
             if table not in self._source.tables:
                 raise StoreError(f"{table.value}: not loaded in this snapshot; load it with HistorySnapshot.load")
             frame = self._source.tables[table]
+            if columns is not None and not set(columns) - set(frame.columns):
+                # Only the columns asked for, the key and what is filtered on are copied by the filter below (a
+                # projection costs nothing); unknown columns are left to _select to report.
+                wanted = [*columns, *schema.key, "known_at", "market", "date", "symbol"]
+                frame = frame.select(c for c in frame.columns if c in set(wanted))
             if market is not None:
-                frame = frame.filter(pl.col("market") == str(Market(str(market))))
+                keep.append(pl.col("market") == str(Market(str(market))))
         if "date" in schema.names:
             if start is not None:
-                frame = frame.filter(pl.col("date") >= start)
+                keep.append(pl.col("date") >= start)
             if end is not None:
-                frame = frame.filter(pl.col("date") <= end)
+                keep.append(pl.col("date") <= end)
         if symbols is not None and "symbol" in schema.names:
-            frame = frame.filter(pl.col("symbol").is_in(list(symbols)))
-        return frame
+            keep.append(pl.col("symbol").is_in(list(symbols)))
+        # One filter of all conditions: a filter per condition copied the snapshot's whole table (every column, every
+        # date of the market) before the date range cut it down, on every read of every block.
+        return frame.filter(*keep) if keep else frame
 
 
 def _select(frame: pl.DataFrame, table: Table, columns: Sequence[str] | None) -> pl.DataFrame:

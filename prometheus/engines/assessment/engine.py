@@ -23,9 +23,9 @@ from prometheus.data.known_at import decision_times
 from prometheus.data.schema import Table
 from prometheus.data.timemachine import TimeMachine
 from prometheus.engines.assessment.config import AssessmentConfig
-from prometheus.engines.assessment.features import MARKET_LEVEL_FEATURES, feature_frame, feature_names
+from prometheus.engines.assessment.features import MARKET_LEVEL_FEATURES, FeatureMatrix, feature_matrix
 from prometheus.engines.assessment.labels import forward_returns
-from prometheus.engines.assessment.model import AssessmentModel, fit_model, screen_features, training_set
+from prometheus.engines.assessment.model import AssessmentModel, fit_model, matrix_training_set
 from prometheus.engines.assessment.schema import ASSESSMENT_SPEC
 from prometheus.engines.base import Decision, EngineResult, EngineSpec, RunContext
 from prometheus.engines.periods import period_of
@@ -111,13 +111,15 @@ class AssessmentEngine:
             last = max(s[-1] for s in spans.values() if s)
             days = self.calendar.sessions(market, first, last)
             times = decision_times(self.calendar, market, days, self.bar_delay)
-            features = feature_frame(view, self.calendar, market, days, times, self._config, upstream)
+            # One Float32 matrix of every training session's features (built a chunk at a time), which each
+            # period's training set gathers its rows from: a backfill's span is years x every name.
+            features = feature_matrix(view, self.calendar, market, days, times, self._config, upstream)
             for period in todo:
                 self.models[period] = self._fit(view, market, period, spans[period], features)
         return [self.models[p] for p in periods]
 
     def _fit(self, view: TimeMachine, market: Market, period: Period, sessions: list[date],
-             features: pl.DataFrame) -> AssessmentModel:  # fmt: skip
+             features: FeatureMatrix) -> AssessmentModel:  # fmt: skip
         cfg = self._config
         cutoff, known = self._cutoff(market, period)
         if not sessions:
@@ -128,9 +130,10 @@ class AssessmentEngine:
                                     columns=["date", "symbol", "open", "close", "total_return"])  # fmt: skip
         labels = forward_returns(bars, days, cfg.horizon, len(days) - 1)
         labels = labels.filter(pl.col("date") <= sessions[-1])  # the embargo
-        rows = features.filter(pl.col("date").is_between(sessions[0], sessions[-1]))
-        data = training_set(rows, labels, feature_names(features), cfg.min_names)
-        data = screen_features(data, cfg.horizon, cfg.screen_t, MARKET_LEVEL_FEATURES)
+        del bars  # the window's bars are in the labels now
+        data = matrix_training_set(features, labels, (sessions[0], sessions[-1]), cfg.min_names, cfg.horizon,
+                                   cfg.screen_t, MARKET_LEVEL_FEATURES)  # fmt: skip
+        del labels
         return fit_model(data, cfg, market, period, known)
 
     # -- scoring ----------------------------------------------------------------------------------------------
@@ -155,15 +158,17 @@ class AssessmentEngine:
         times = decision_times(self.calendar, market, days, self.bar_delay)
         known = dict(zip(ctx.sessions, ctx.decision_times, strict=True))
         times = [known.get(d, t) for d, t in zip(days, times, strict=True)]
-        features = feature_frame(view, self.calendar, market, days, times, cfg, upstream)
-        features = features.filter(pl.col("date").is_in(list(ctx.sessions)))
+        # The run's features as one Float32 matrix built a chunk at a time (a backfill scores years of sessions);
+        # each period's model reads only its rows and its features.
+        features = feature_matrix(view, self.calendar, market, days, times, cfg, upstream)
+        keys = features.keys.filter(pl.col("date").is_in(list(ctx.sessions)))
         parts, decisions = [], []
         for period in periods:
             model = self.models[period]
-            rows = features.filter(pl.col("date").is_between(*period))
+            rows = keys.filter(pl.col("date").is_between(*period))
             if rows.is_empty():
                 continue
-            scored = self._score(model, rows)
+            scored = self._score(model, rows, features)
             parts.append(scored)
             decisions += self._decisions(scored, model, known)
         frame = pl.concat(parts) if parts else pl.DataFrame(schema={"date": pl.Date()})
@@ -175,12 +180,13 @@ class AssessmentEngine:
         if stale:
             raise ConfigError(f"assessment models {stale} were fitted with another config", setting="models")
 
-    def _score(self, model: AssessmentModel, rows: pl.DataFrame) -> pl.DataFrame:
-        missing = [f for f in model.features if f not in rows.columns]
+    def _score(self, model: AssessmentModel, rows: pl.DataFrame, features: FeatureMatrix) -> pl.DataFrame:
+        missing = [f for f in model.features if f not in features.features]
         if missing:
             raise DataError(f"assessment: features {missing[:5]} of model {model.model_version} are not computed",
                             field="features")  # fmt: skip
-        score = model.predict(rows.select(model.features).cast(pl.Float32).to_numpy())
+        columns = np.array([features.features.index(f) for f in model.features], dtype=np.int64)
+        score = model.predict(features.take(rows["row"].to_numpy(), columns))
         out = rows.select("date", "symbol").with_columns(pl.Series("score", score))
         n = pl.len().over("date")
         pct = pl.col("score").rank("average").over("date") / n

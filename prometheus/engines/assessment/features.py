@@ -9,8 +9,10 @@ for a name gives nulls, which LightGBM routes as missing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
+import numpy as np
 import polars as pl
 
 from prometheus.calendar import TradingCalendar
@@ -98,6 +100,94 @@ def feature_frame(
     # Float32 halves the frame a long walk-forward keeps (1.4 GB for 500 names x 10 years in Float64); the booster
     # bins features into at most max_bin values anyway.
     return frame.with_columns(pl.col(c).cast(pl.Float32) for c in frame.columns if c not in _KEY).sort(_KEY)
+
+
+#: Sessions per chunk of :func:`feature_matrix`: a multiple of the Alpha158 (126) and residual (21) read blocks, so
+#: each chunk's blocks start where one pass's would and every row comes from the same reads as in one pass.
+MATRIX_CHUNK_SESSIONS = 126
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """The rows of :func:`feature_frame` held compactly: ``keys`` (``date``, ``symbol``, ``row``: the row's position in
+    the matrix), sorted by date then symbol, and the features as Float32 numpy chunks of consecutive rows.
+
+    Memory: a polars feature frame of a long training span costs several copies of the panel x features while it is
+    built, filtered and joined; this keeps one Float32 copy, and a training set gathers only its rows (and the
+    columns it uses) from it.
+    """
+
+    keys: pl.DataFrame
+    chunks: tuple[np.ndarray, ...]  # (rows, features) Float32, C order; chunk k holds rows offsets[k]..offsets[k+1]
+    offsets: np.ndarray
+    features: tuple[str, ...]
+
+    def take(self, rows: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+        """Float32 ``(len(rows), columns)`` of matrix ``rows`` (any order) and feature positions ``columns`` (all
+        when None): only the output is allocated."""
+        cols = np.arange(len(self.features)) if columns is None else np.asarray(columns)
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), len(cols)), dtype=np.float32)
+        chunk = np.searchsorted(self.offsets, rows, side="right") - 1
+        for k in np.unique(chunk):
+            at = np.nonzero(chunk == k)[0]
+            out[at] = self.chunks[k][np.ix_(rows[at] - self.offsets[k], cols)]
+        return out
+
+
+def feature_matrix(
+    view: TimeMachine,
+    calendar: TradingCalendar,
+    market: Market,
+    sessions: Sequence[date],
+    times: Sequence[datetime],
+    cfg: AssessmentConfig,
+    upstream: Mapping[str, pl.DataFrame],
+    *,
+    chunk: int = MATRIX_CHUNK_SESSIONS,
+) -> FeatureMatrix:
+    """:func:`feature_frame` of ``sessions`` as a :class:`FeatureMatrix`, the same rows and values, built a chunk of
+    sessions at a time so only one chunk's polars frames (and their Float64 intermediates) are alive at once.
+
+    Every family serves a session's row from that session's reads alone, and chunks start where one pass's read
+    blocks would, so the rows equal one pass's. Should a chunk's feature columns differ from the first's (a vendor
+    signal absent from a whole chunk), the column order of one pass is not recoverable from the chunks: the whole
+    frame is then computed in one pass. Chunks without rows add nothing (their columns are not compared).
+    """
+    keys: list[pl.DataFrame] = []
+    chunks: list[np.ndarray] = []
+    names: tuple[str, ...] | None = None
+    for c0 in range(0, len(sessions), chunk):
+        frame = feature_frame(view, calendar, market, sessions[c0 : c0 + chunk], times[c0 : c0 + chunk], cfg, upstream)
+        if frame.is_empty():
+            continue  # no rows (sessions before the history starts); its columns can lack the data-driven ones
+        if names is None:
+            names = feature_names(frame)
+        elif feature_names(frame) != names:
+            del keys, chunks, frame  # the chunks so far die before the one pass runs
+            return _as_matrix([feature_frame(view, calendar, market, sessions, times, cfg, upstream)])
+        keys.append(frame.select(_KEY))
+        # The frame dies here: its Float32 columns live on only as this chunk's C-order array.
+        chunks.append(np.ascontiguousarray(frame.select(names).to_numpy(), dtype=np.float32))
+        del frame
+    if names is None:  # no rows at all: the one pass's (empty) frame gives the columns
+        return _as_matrix([feature_frame(view, calendar, market, sessions, times, cfg, upstream)])
+    return _matrix(keys, chunks, names)
+
+
+def _as_matrix(frames: list[pl.DataFrame]) -> FeatureMatrix:
+    names = feature_names(frames[0])
+    keys = [f.select(_KEY) for f in frames]
+    chunks = [np.ascontiguousarray(f.select(names).to_numpy(), dtype=np.float32) for f in frames]
+    frames.clear()
+    return _matrix(keys, chunks, names)
+
+
+def _matrix(keys: list[pl.DataFrame], chunks: list[np.ndarray], names: tuple[str, ...]) -> FeatureMatrix:
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks], dtype=np.int64)]).astype(np.int64)
+    frame = pl.concat(keys) if keys else pl.DataFrame(schema={"date": pl.Date(), "symbol": pl.String()})
+    return FeatureMatrix(frame.with_row_index("row").select(*_KEY, pl.col("row").cast(pl.Int64)),
+                         tuple(chunks), offsets, names)  # fmt: skip
 
 
 def _rank_per_session(frame: pl.DataFrame) -> pl.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -16,6 +17,7 @@ import polars as pl
 from prometheus.core.errors import DataError
 from prometheus.core.types import Market
 from prometheus.engines.assessment.config import AssessmentConfig, Objective
+from prometheus.engines.assessment.features import FeatureMatrix
 from prometheus.engines.assessment.report import newey_west_se
 
 
@@ -205,15 +207,33 @@ def screen_features(data: TrainingSet, horizon: int, min_t: float, keep: frozens
     (market-level ones: no cross-sectional IC, they act through interactions) always stay; a window where
     nothing passes keeps everything.
     """
-    if min_t <= 0 or data.x.shape[0] == 0:
+    chosen = _screened(lambda lo, n: data.x[lo : lo + n], data.label, data.group, data.features, horizon, min_t, keep)
+    if chosen is None:
         return data
-    ics = np.full((len(data.group), data.x.shape[1]), np.nan)
-    starts = np.concatenate([[0], np.cumsum(data.group)[:-1]])
-    for g, (lo, n) in enumerate(zip(starts, data.group, strict=True)):
+    return TrainingSet(data.x[:, chosen], data.label, data.forward_return, data.group, data.sessions,
+                       tuple(f for f, c in zip(data.features, chosen, strict=True) if c))  # fmt: skip
+
+
+def _screened(
+    rows: Callable[[int, int], np.ndarray],
+    label: np.ndarray,
+    group: np.ndarray,
+    features: tuple[str, ...],
+    horizon: int,
+    min_t: float,
+    keep: frozenset[str],
+) -> np.ndarray | None:
+    """The features :func:`screen_features` keeps (a mask), None for all; ``rows(lo, n)`` gives samples lo..lo+n-1
+    (every feature), so the caller need not hold all samples x all features at once."""
+    if min_t <= 0 or len(label) == 0:
+        return None
+    ics = np.full((len(group), len(features)), np.nan)
+    starts = np.concatenate([[0], np.cumsum(group)[:-1]])
+    for g, (lo, n) in enumerate(zip(starts, group, strict=True)):
         if n < 3:
             continue
-        x = data.x[lo : lo + n].astype(float)
-        y = data.label[lo : lo + n]
+        x = rows(int(lo), int(n)).astype(float)
+        y = label[lo : lo + n]
         finite = np.isfinite(x)
         mean = np.where(finite, x, 0.0).sum(axis=0) / np.maximum(finite.sum(axis=0), 1)
         xc = np.where(finite, x - mean, 0.0)  # a missing value contributes nothing
@@ -222,11 +242,49 @@ def screen_features(data: TrainingSet, horizon: int, min_t: float, keep: frozens
         with np.errstate(invalid="ignore", divide="ignore"):
             ics[g] = (xc * yc[:, None]).sum(axis=0) / denom
     t = np.array([_nw_t(ics[:, k], SCREEN_LAGS_PER_HORIZON * horizon) for k in range(ics.shape[1])])
-    chosen = np.array([abs(v) >= min_t or f in keep for v, f in zip(t, data.features, strict=True)])
-    if not chosen[[f not in keep for f in data.features]].any():
-        return data
-    return TrainingSet(data.x[:, chosen], data.label, data.forward_return, data.group, data.sessions,
-                       tuple(f for f, c in zip(data.features, chosen, strict=True) if c))  # fmt: skip
+    chosen = np.array([abs(v) >= min_t or f in keep for v, f in zip(t, features, strict=True)])
+    if not chosen[[f not in keep for f in features]].any():
+        return None
+    return chosen
+
+
+def matrix_training_set(
+    matrix: FeatureMatrix,
+    labels: pl.DataFrame,
+    sessions: tuple[date, date],
+    min_names: int,
+    horizon: int,
+    min_t: float,
+    keep: frozenset[str],
+) -> TrainingSet:
+    """:func:`screen_features` of :func:`training_set` of the ``matrix`` rows dated in ``sessions`` (first, last),
+    the same samples, values and features, without their intermediate copies.
+
+    Memory: the (date, symbol) keys, not the feature rows, are joined to the labels; screening reads each session's
+    rows from the matrix in turn; and only the kept columns of the samples are gathered, once, into the Float32
+    array LightGBM reads (the joined frame, its filtered and sorted copies and the all-features array of
+    :func:`training_set` were each a copy of the window x every feature).
+    """
+    keys = matrix.keys.filter(pl.col("date").is_between(*sessions))
+    joined = keys.join(labels, on=["date", "symbol"], how="inner")
+    counts = joined.group_by("date").len()
+    kept = counts.filter(pl.col("len") >= min_names)["date"]
+    joined = joined.filter(pl.col("date").is_in(kept.implode())).sort("date", "symbol")
+    del keys, counts, kept
+    rows = joined["row"].to_numpy()
+    label = joined["label"].to_numpy()
+    group = joined.group_by("date", maintain_order=True).len()["len"].to_numpy().astype(np.int64)
+    chosen = _screened(lambda lo, n: matrix.take(rows[lo : lo + n]), label, group, matrix.features, horizon, min_t,
+                       keep)  # fmt: skip
+    columns = np.arange(len(matrix.features)) if chosen is None else np.nonzero(chosen)[0]
+    return TrainingSet(
+        x=matrix.take(rows, columns),
+        label=label,
+        forward_return=joined["forward_return"].to_numpy(),
+        group=group,
+        sessions=tuple(joined["date"].unique(maintain_order=True).to_list()),
+        features=tuple(matrix.features[k] for k in columns),
+    )
 
 
 def training_set(features: pl.DataFrame, labels: pl.DataFrame, names: tuple[str, ...], min_names: int) -> TrainingSet:
