@@ -158,9 +158,10 @@ class AssessmentEngine:
         times = decision_times(self.calendar, market, days, self.bar_delay)
         known = dict(zip(ctx.sessions, ctx.decision_times, strict=True))
         times = [known.get(d, t) for d, t in zip(days, times, strict=True)]
-        # The run's features as one Float32 matrix built a chunk at a time (a backfill scores years of sessions);
-        # each period's model reads only its rows and its features.
-        features = feature_matrix(view, self.calendar, market, days, times, cfg, upstream)
+        # The run's features as one Float32 matrix built a chunk at a time (a backfill scores years of sessions),
+        # holding only the columns its models read; each period's model reads its rows and its features.
+        used = {f for p in periods for f in self.models[p].features}
+        features = feature_matrix(view, self.calendar, market, days, times, cfg, upstream, only=used)
         keys = features.keys.filter(pl.col("date").is_in(list(ctx.sessions)))
         parts, decisions = [], []
         for period in periods:

@@ -8,7 +8,7 @@ for a name gives nulls, which LightGBM routes as missing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -145,6 +145,7 @@ def feature_matrix(
     upstream: Mapping[str, pl.DataFrame],
     *,
     chunk: int = MATRIX_CHUNK_SESSIONS,
+    only: Collection[str] | None = None,
 ) -> FeatureMatrix:
     """:func:`feature_frame` of ``sessions`` as a :class:`FeatureMatrix`, the same rows and values, built a chunk of
     sessions at a time so only one chunk's polars frames (and their Float64 intermediates) are alive at once.
@@ -153,6 +154,9 @@ def feature_matrix(
     blocks would, so the rows equal one pass's. Should a chunk's feature columns differ from the first's (a vendor
     signal absent from a whole chunk), the column order of one pass is not recoverable from the chunks: the whole
     frame is then computed in one pass. Chunks without rows add nothing (their columns are not compared).
+
+    ``only``: keep just these features (in the frame's order; names it does not compute are simply absent), e.g. a
+    scoring run's, whose models read a few dozen of the ~170 columns.
     """
     keys: list[pl.DataFrame] = []
     chunks: list[np.ndarray] = []
@@ -165,18 +169,22 @@ def feature_matrix(
             names = feature_names(frame)
         elif feature_names(frame) != names:
             del keys, chunks, frame  # the chunks so far die before the one pass runs
-            return _as_matrix([feature_frame(view, calendar, market, sessions, times, cfg, upstream)])
+            return _as_matrix([feature_frame(view, calendar, market, sessions, times, cfg, upstream)], only)
         keys.append(frame.select(_KEY))
         # The frame dies here: its Float32 columns live on only as this chunk's C-order array.
-        chunks.append(np.ascontiguousarray(frame.select(names).to_numpy(), dtype=np.float32))
+        chunks.append(np.ascontiguousarray(frame.select(_kept(names, only)).to_numpy(), dtype=np.float32))
         del frame
     if names is None:  # no rows at all: the one pass's (empty) frame gives the columns
-        return _as_matrix([feature_frame(view, calendar, market, sessions, times, cfg, upstream)])
-    return _matrix(keys, chunks, names)
+        return _as_matrix([feature_frame(view, calendar, market, sessions, times, cfg, upstream)], only)
+    return _matrix(keys, chunks, _kept(names, only))
 
 
-def _as_matrix(frames: list[pl.DataFrame]) -> FeatureMatrix:
-    names = feature_names(frames[0])
+def _kept(names: tuple[str, ...], only: Collection[str] | None) -> tuple[str, ...]:
+    return names if only is None else tuple(n for n in names if n in set(only))
+
+
+def _as_matrix(frames: list[pl.DataFrame], only: Collection[str] | None) -> FeatureMatrix:
+    names = _kept(feature_names(frames[0]), only)
     keys = [f.select(_KEY) for f in frames]
     chunks = [np.ascontiguousarray(f.select(names).to_numpy(), dtype=np.float32) for f in frames]
     frames.clear()

@@ -75,3 +75,15 @@ def test_the_gathered_training_set_is_the_one_pass_training_set(
         for name in ("x", "label", "forward_return", "group"):
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
         assert got.x.dtype == np.float32
+
+
+def test_only_keeps_the_asked_features_in_the_frames_order(
+    history: History, built: tuple[list[date], pl.DataFrame, FeatureMatrix]
+) -> None:
+    days, frame, matrix = built
+    asked = {matrix.features[5], matrix.features[1], "not_a_feature"}
+    times = decision_times(get_calendar(), Market.US_EQ, days, BAR_DELAY)
+    view = history.view(history.context(days))
+    few = feature_matrix(view, get_calendar(), Market.US_EQ, days, times, CONFIG, {}, only=asked)
+    assert few.features == (matrix.features[1], matrix.features[5])
+    np.testing.assert_array_equal(few.take(np.arange(frame.height)), frame.select(few.features).to_numpy())
