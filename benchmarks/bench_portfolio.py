@@ -14,7 +14,10 @@
    the Scenarios engine on its rebalance sessions (``every_sessions`` 5, ``--scenario-paths`` paths x 20 sessions,
    every generator, paths written to the lake) with the portfolio's targets and the full regime history.
    Figures: wall time per engine and in total, per rebalance session, the portfolio's statuses and fallback counts,
-   scenario breaches, peak RSS.
+   scenario breaches, peak RSS; and each engine's wall time by part (``parts_seconds``, the engines' ``timings``):
+   for the portfolio the upstream index, panel windows, risk model, the optimiser's problem build (and compile)
+   and its solver, the rest of each session, the output rows and frames; for the scenarios the panel windows,
+   the generators, the valuation of the portfolios on the paths and the path files.
 
 Prints the figures and writes JSON (``--out``, default ``$PROMETHEUS_DATA_ROOT/benchmarks/portfolio.json``).
 ``--quick`` is a smoke run (small optimisations, 60 names x 3 years, 200 paths over 250 sessions of history);
@@ -89,16 +92,19 @@ def optimisation(n: int, repeats: int) -> dict[str, float]:
     prices = np.full(n, 50.0)
     adv = np.full(n, 2e6 / 50.0)
     sigma = np.sqrt(np.diag(risk.covariance()))
-    seconds, statuses = [], []
+    seconds, solver, statuses = [], [], []
     for _ in range(repeats):
         alpha = rng.normal(0.0, 0.002, n)
         result = optimise(alpha, risk, np.zeros(n), limits, cfg, adv=adv, sigma_daily=sigma, prices=prices,
                           equity=1e7)  # fmt: skip
         seconds.append(result.solve_seconds)
+        solver.append(getattr(result, "solver_seconds", float("nan")))
         statuses.append(result.status)
     return {"names": n, "estimate_seconds": round(estimate, 3),
             "optimise_median_seconds": round(statistics.median(seconds), 3),
-            "optimise_max_seconds": round(max(seconds), 3), "statuses": sorted(set(statuses))}  # fmt: skip
+            "optimise_max_seconds": round(max(seconds), 3),
+            "solver_median_seconds": round(statistics.median(solver), 3),
+            "statuses": sorted(set(statuses))}  # fmt: skip
 
 
 def scenarios(names: int, seed: int) -> dict[str, float]:
@@ -195,6 +201,7 @@ def whole_run(names: int, years: int, paths: int, history: int, seed: int) -> di
             "seconds_per_rebalance": round(port_seconds / rebalances, 3), "statuses": dict(statuses),
             "fallbacks": {k: statuses.get(k, 0) for k in FALLBACKS},
             "rows": targets.frame.height, "peak_rss_mb": _peak_rss_mb(),
+            "parts_seconds": _parts(portfolio),
         }  # fmt: skip
         print(f"portfolio: {out['portfolio']}", flush=True)
 
@@ -213,13 +220,18 @@ def whole_run(names: int, years: int, paths: int, history: int, seed: int) -> di
             "seconds_per_rebalance": round(scen_seconds / max(chosen, 1), 3),
             "max_worst_es": float(worst["portfolio_es"].max() or 0.0),
             "path_files": len(files), "path_mb": round(sum(f.stat().st_size for f in files) / 2**20, 1),
-            "notes": len(summary.notes), "peak_rss_mb": _peak_rss_mb(),
+            "notes": len(summary.notes), "peak_rss_mb": _peak_rss_mb(), "parts_seconds": _parts(scenarios),
         }  # fmt: skip
         print(f"scenarios: {out['scenarios']}", flush=True)
     out["total_seconds"] = round(port_seconds + scen_seconds, 1)
     out["seconds_per_rebalance"] = round((port_seconds + scen_seconds) / max(rebalances, 1), 3)
     out["peak_rss_mb"] = _peak_rss_mb()
     return out
+
+
+def _parts(engine: object) -> dict[str, float]:
+    """The engine's wall seconds by part of its last run (empty for an engine without ``timings``)."""
+    return {k: round(v, 2) for k, v in getattr(engine, "timings", {}).items()}
 
 
 def _output(name: str, frame: pl.DataFrame) -> EngineOutput:

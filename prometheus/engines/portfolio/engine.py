@@ -9,6 +9,7 @@ rows (no universe known) is not walked: the book stays where it was.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -35,6 +36,9 @@ FALLBACKS = ("relaxed_turnover", "hrp", "inverse_vol")
 #: ``reason`` values of a member row of ``universe_members`` (the Universe engine's MEMBER_REASONS; engines do not
 #: import each other, a test keeps the two equal).
 MEMBER_REASONS = frozenset({"entered", "stayed"})
+#: The parts :attr:`PortfolioEngine.timings` splits a run into (seconds of wall time each).
+TIMED_PARTS = ("upstream_index", "panel", "risk_model", "session", "optimiser_build", "optimiser_solver", "rows",
+               "frames")  # fmt: skip
 
 
 class PortfolioEngine:
@@ -57,6 +61,9 @@ class PortfolioEngine:
         self.calendar = calendar
         self.bar_delay = bar_delay  # the runner's decision times carry the delay; kept for the factory's signature
         self.previous = previous
+        #: Wall seconds of the last run by part (:data:`TIMED_PARTS`; ``session`` excludes the optimiser's two):
+        #: what a benchmark reads to say where the time goes.
+        self.timings: dict[str, float] = dict.fromkeys(TIMED_PARTS, 0.0)
 
     @property
     def config(self) -> PortfolioConfig:
@@ -72,8 +79,10 @@ class PortfolioEngine:
         """Decide every session of ``ctx`` in order, walking the warm-up before it (see the module docstring)."""
         cfg, cal = self._config, self.calendar or get_calendar()
         warmup = 0 if self.previous is not None else cfg.warmup_sessions
+        clock = _Clock(self.timings)
         days, times = history_sessions(cal, ctx, warmup)
         inputs = _Upstream(upstream)
+        clock.lap("upstream_index")
         deciding = set(ctx.sessions)
         keep = [i for i, d in enumerate(days) if d in deciding or inputs.has_universe(d)]
         days, times = [days[i] for i in keep], [times[i] for i in keep]
@@ -87,19 +96,29 @@ class PortfolioEngine:
         decisions: list[Decision] = []
         notes: list[str] = []
         model: FactorRiskModel | None = None
+        clock.lap("frames")
         for step, window in enumerate(panel):
+            clock.lap("panel")
             rebalance = step % cfg.rebalance_every == 0 or model is None
             if rebalance:
                 model = estimate_risk_model(window.returns, window.symbols, window.sectors, cfg.risk)
+                clock.lap("risk_model")
             assert model is not None
             book, found = self._session(window, model, book, inputs, rebalance)
+            result: OptimisationResult | None = found["result"]
+            if result is not None:
+                clock.split("session", optimiser_build=result.solve_seconds - result.solver_seconds,
+                            optimiser_solver=result.solver_seconds)  # fmt: skip
+            clock.lap("session")
             if window.session in deciding:
                 rows.extend(self._rows(ctx, window, found))
                 reports.append(self._report(ctx, window, found))
                 decisions.append(Decision(window.session, window.decision_time, found["payload"]))
                 notes.extend(found["notes"])
+            clock.lap("rows")
         frame = pl.DataFrame(rows, schema=dict(self.spec.schema)).sort(["session", "instrument"])
         report = pl.DataFrame(reports, schema=dict(RISK_REPORTS.schema)).sort("session")
+        clock.lap("frames")
         return EngineResult(frame, tuple(decisions), tuple(notes), extra={RISK_REPORTS.table: report})
 
     def _session(
@@ -114,27 +133,33 @@ class PortfolioEngine:
         cfg, day = self._config, window.session
         symbols = window.symbols
         model = model if np.array_equal(model.symbols, symbols) else _cover(model, symbols)
-        index = {s: i for i, s in enumerate(symbols)}
         notes: list[str] = []
+        # Name lookups by sorted search, not per-name dicts: at 2,000 names they ran ~10 Python loops per session.
+        finder = _Finder(symbols)
+        held_names = np.array(list(book), dtype=str)
+        held_at = finder.find(held_names)
         # A held name no longer listed (delisted, or no longer in the reference data) leaves at 0.
-        gone = sorted(s for s in book if s not in index)
+        gone = sorted(held_names[held_at < 0].tolist())
         if gone:
             notes.append(f"portfolio {day}: {len(gone)} held name(s) not listed, exited at 0: {gone[:5]}")
-        current = np.array([book.get(s, 0.0) for s in symbols])
+        current = finder.values(held_at, np.fromiter(book.values(), dtype=float, count=len(book)))
         prices = _last_close(window)
         universe_names = inputs.universe(day)
-        missing = sorted(set(universe_names) - set(index))
+        universe_at = finder.find(universe_names)
+        missing = sorted(set(universe_names[universe_at < 0].tolist()))
         if missing:
             notes.append(f"portfolio {day}: {len(missing)} universe name(s) not in the panel, skipped: {missing[:5]}")
-        universe = np.isin(symbols, list(universe_names))
+        universe = np.zeros(len(symbols), dtype=bool)
+        universe[universe_at[universe_at >= 0]] = True
         unpriced = universe & ~(np.isfinite(prices) & (prices > 0))
         if unpriced.any():
             notes.append(f"portfolio {day}: {int(unpriced.sum())} universe name(s) without a price, skipped")
             universe &= ~unpriced
-        alpha_map = inputs.alpha(day)
-        alpha = np.array([alpha_map.get(s, 0.0) for s in symbols])
-        frag_map = inputs.fragility(day)
-        fragility = np.array([frag_map.get(s, 0.0) for s in symbols])
+        alpha_names, alpha_values = inputs.alpha(day)
+        alpha_at = finder.find(alpha_names)
+        alpha = finder.values(alpha_at, alpha_values)
+        frag_names, frag_values = inputs.fragility(day)
+        fragility = finder.values(finder.find(frag_names), frag_values)
         label, stability = inputs.regime(day), inputs.stability(day)
         dollar = np.nan_to_num(window.dollar_volume[-cfg.adv_window :], nan=0.0)  # no bar = 0, as the universe
         adv = np.median(dollar, axis=0) / np.where(np.isfinite(prices) & (prices > 0), prices, np.inf)
@@ -154,7 +179,8 @@ class PortfolioEngine:
             weights = np.where(np.abs(result.weights) < DUST, 0.0, result.weights)
         else:
             weights = current.copy()
-        scored = np.array([s in alpha_map for s in symbols])
+        scored = np.zeros(len(symbols), dtype=bool)
+        scored[alpha_at[alpha_at >= 0]] = True
         turnover = float(np.abs(weights - current).sum() + sum(abs(book[s]) for s in gone)) / 2
         status = result.status if result is not None else "hold"
         payload = {
@@ -179,7 +205,8 @@ class PortfolioEngine:
         }
         found = {"model": model, "symbols": symbols, "weights": weights, "current": current, "alpha": alpha,
                  "scored": scored, "gone": gone, "result": result, "payload": payload, "notes": notes}  # fmt: skip
-        new_book = {s: float(w) for s, w in zip(symbols, weights, strict=True) if w != 0}
+        kept = np.flatnonzero(weights != 0)
+        new_book = dict(zip(symbols[kept].tolist(), weights[kept].tolist(), strict=True))
         return new_book, found
 
     @staticmethod
@@ -228,6 +255,29 @@ class PortfolioEngine:
                 "report": report}  # fmt: skip
 
 
+class _Clock:
+    """Wall seconds by part, added to ``seconds``: each lap charges the time since the previous one."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+        for part in self.seconds:
+            self.seconds[part] = 0.0
+        self._last = time.perf_counter()
+
+    def lap(self, part: str) -> None:
+        now = time.perf_counter()
+        self.seconds[part] += now - self._last
+        self._last = now
+
+    def split(self, rest: str, **known: float) -> None:
+        """The time since the last lap, of which ``known`` seconds went to named parts and the rest to ``rest``."""
+        now = time.perf_counter()
+        for part, seconds in known.items():
+            self.seconds[part] += seconds
+        self.seconds[rest] += now - self._last - sum(known.values())
+        self._last = now
+
+
 def _cover(model: FactorRiskModel, symbols: np.ndarray) -> FactorRiskModel:
     """The last model over today's names, on a session it is not re-estimated: names it lacks (new listings) get
     the mean loadings and the median specific variance of the names it has, as the model's own prior does."""
@@ -250,53 +300,114 @@ def _last_close(window: PanelWindow) -> np.ndarray:
     return np.where(seen.any(axis=0), close[last, np.arange(close.shape[1])], np.nan)
 
 
+class _Finder:
+    """Where names sit among one session's symbols: a binary search over a sorted copy (the symbols in any order)."""
+
+    def __init__(self, symbols: np.ndarray) -> None:
+        names = np.asarray(symbols).astype(str)
+        self._n = len(names)
+        self._order = np.argsort(names, kind="stable")
+        self._sorted = names[self._order]
+
+    def find(self, names: np.ndarray) -> np.ndarray:
+        """Index into the symbols of each of ``names``; -1 where absent."""
+        if not len(names) or not self._n:
+            return np.full(len(names), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._sorted, names), self._n - 1)
+        return np.where(self._sorted[pos] == names, self._order[pos], -1)
+
+    def values(self, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per symbol, the value of the name found there (``at`` from :meth:`find`), 0 where none."""
+        out = np.zeros(self._n)
+        hit = at >= 0
+        out[at[hit]] = values[hit]
+        return out
+
+
+class _BySession:
+    """Rows of one upstream frame, as numpy columns sliced by session (one sort per run instead of one frame per
+    session and a filter per lookup)."""
+
+    def __init__(self, frame: pl.DataFrame | None, value: str | None) -> None:
+        if frame is None or frame.is_empty():
+            frame = pl.DataFrame(
+                {"session": [], "instrument": []}, schema={"session": pl.Date(), "instrument": pl.String()}
+            )
+            value = None
+        frame = frame.sort("session", maintain_order=True)
+        self._days = frame["session"].to_numpy().astype("datetime64[D]")
+        self._names = frame["instrument"].to_numpy().astype(str)
+        self._values = frame[value].cast(pl.Float64).to_numpy() if value is not None else np.zeros(frame.height)
+
+    def rows(self, day: date) -> slice:
+        d = np.datetime64(day, "D")
+        return slice(int(np.searchsorted(self._days, d, "left")), int(np.searchsorted(self._days, d, "right")))
+
+    def names(self, day: date) -> np.ndarray:
+        return self._names[self.rows(day)]
+
+    def pairs(self, day: date) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.rows(day)
+        return self._names[rows], self._values[rows]
+
+
 class _Upstream:
     """Per-session lookups into the upstream frames (absent engine or session: empty / None)."""
 
     def __init__(self, upstream: Mapping[str, pl.DataFrame]) -> None:
-        def by_session(name: str) -> dict[date, pl.DataFrame]:
+        def present(name: str) -> pl.DataFrame | None:
             frame = upstream.get(name)
-            if frame is None or frame.is_empty():
-                return {}
-            return {k[0]: g for k, g in frame.partition_by("session", as_dict=True).items()}
+            return None if frame is None or frame.is_empty() else frame
 
         universe = upstream.get("universe")
-        self._sessions_with_universe = set() if universe is None else set(universe["session"].to_list())
-        self._universe = by_session("universe")
-        self._assessment = by_session("assessment")
-        self._fragility = by_session("fragility")
-        self._regime = by_session("regime")
-        self._stability = by_session("stability")
+        self._sessions_with_universe = set() if universe is None else set(universe["session"].unique().to_list())
+        # Each frame filtered once to the rows a lookup would keep: members, finite scores, no cluster rows.
+        universe, assessment, fragility = present("universe"), present("assessment"), present("fragility")
+        self._universe = _BySession(
+            None if universe is None else universe.filter(pl.col("reason").is_in(list(MEMBER_REASONS))), None
+        )
+        self._assessment = _BySession(
+            None if assessment is None else assessment.filter(pl.col("expected_return").is_finite()), "expected_return"
+        )
+        self._fragility = _BySession(
+            None
+            if fragility is None
+            else fragility.filter(~pl.col("instrument").str.starts_with("cluster:") & pl.col("score").is_finite()),
+            "score",
+        )
+        regime, stability = present("regime"), present("stability")
+        # The first row of a session decides, as a lookup of its rows would.
+        self._regime: dict[date, str] = (
+            {}
+            if regime is None
+            else {d: str(v) for d, v in regime.unique("session", keep="first", maintain_order=True)
+                  .select("session", "label").iter_rows()}
+        )  # fmt: skip
+        market = None if stability is None else stability.filter(pl.col("instrument") == "")
+        self._stability: dict[date, float | None] = (
+            {}
+            if market is None
+            else {d: None if v is None else float(v) for d, v in market.unique("session", keep="first",
+                  maintain_order=True).select("session", "score").iter_rows()}
+        )  # fmt: skip
 
     def has_universe(self, day: date) -> bool:
         return day in self._sessions_with_universe
 
-    def universe(self, day: date) -> list[str]:
-        g = self._universe.get(day)
-        return [] if g is None else g.filter(pl.col("reason").is_in(list(MEMBER_REASONS)))["instrument"].to_list()
+    def universe(self, day: date) -> np.ndarray:
+        """Member names of the session's universe."""
+        return self._universe.names(day)
 
-    def alpha(self, day: date) -> dict[str, float]:
-        g = self._assessment.get(day)
-        if g is None:
-            return {}
-        g = g.filter(pl.col("expected_return").is_finite())
-        return dict(zip(g["instrument"].to_list(), g["expected_return"].to_list(), strict=True))
+    def alpha(self, day: date) -> tuple[np.ndarray, np.ndarray]:
+        """Names with a finite expected return, and the returns."""
+        return self._assessment.pairs(day)
 
-    def fragility(self, day: date) -> dict[str, float]:
-        g = self._fragility.get(day)
-        if g is None:
-            return {}
-        g = g.filter(~pl.col("instrument").str.starts_with("cluster:") & pl.col("score").is_finite())
-        return dict(zip(g["instrument"].to_list(), g["score"].to_list(), strict=True))
+    def fragility(self, day: date) -> tuple[np.ndarray, np.ndarray]:
+        """Names (not clusters) with a finite fragility score, and the scores."""
+        return self._fragility.pairs(day)
 
     def regime(self, day: date) -> str | None:
-        g = self._regime.get(day)
-        return None if g is None or g.is_empty() else str(g["label"][0])
+        return self._regime.get(day)
 
     def stability(self, day: date) -> float | None:
-        g = self._stability.get(day)
-        if g is None:
-            return None
-        market = g.filter(pl.col("instrument") == "")
-        score = None if market.is_empty() else market["score"][0]
-        return None if score is None else float(score)
+        return self._stability.get(day)

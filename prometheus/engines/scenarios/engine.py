@@ -17,6 +17,7 @@ before the run, so each session conditions on every label known at its decision 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -39,8 +40,8 @@ from prometheus.engines.scenarios.generators import (
     scenario_rng,
     shocks,
 )
-from prometheus.engines.scenarios.lake import PathKey, PathSink, path_frame
-from prometheus.engines.scenarios.risk import portfolio_pnl, stress_scale, var_es
+from prometheus.engines.scenarios.lake import PathKey, PathSink, path_frame, path_growth
+from prometheus.engines.scenarios.risk import horizon_growth, stress_scale, var_es
 from prometheus.engines.scenarios.schema import SCENARIO_RESULTS, SCENARIOS_SPEC
 
 #: Sessions are counted from here, so whether a session is a rebalance session depends on the session alone (and
@@ -50,6 +51,8 @@ EPOCH = date(1990, 1, 1)
 CRISIS = "crisis"
 #: Metadata values that are arrays (row indices, betas) are left out of ``definition.parameters``.
 _MAX_PARAM_ITEMS = 64
+#: The parts :attr:`ScenariosEngine.timings` splits a run into (seconds of wall time each).
+TIMED_PARTS = ("panel", "generate", "valuation", "path_files", "other")
 
 
 def level_name(kind: str, level: float) -> str:
@@ -72,6 +75,8 @@ class ScenariosEngine:
         self.bar_delay = bar_delay
         #: Where each set's paths are stored (None: not stored, lake_path null).
         self.paths = paths
+        #: Wall seconds of the last run by part (:data:`TIMED_PARTS`): what a benchmark reads.
+        self.timings: dict[str, float] = dict.fromkeys(TIMED_PARTS, 0.0)
 
     @property
     def config(self) -> ScenarioConfig:
@@ -100,20 +105,26 @@ class ScenariosEngine:
         set_rows: list[dict[str, Any]] = []
         result_rows: list[dict[str, Any]] = []
         decisions: list[Decision] = []
+        self.timings = dict.fromkeys(TIMED_PARTS, 0.0)
+        began = time.perf_counter()
         if pairs:
             calendar_days = history_sessions(cal, ctx, cfg.history_sessions)[0]
             panel = PointInTimePanel(view, ctx.market, [d for d, _ in pairs], [t for _, t in pairs],
                                      calendar_days, cfg.history_sessions)  # fmt: skip
             regimes, portfolio = upstream.get("regime"), upstream.get("portfolio")
+            last = time.perf_counter()
             for window in panel:
+                self.timings["panel"] += time.perf_counter() - last
                 s_rows, r_rows, decision, s_notes = self._session(ctx, window, regimes, portfolio)
                 set_rows += s_rows
                 result_rows += r_rows
                 decisions.append(decision)
                 notes += [n for n in s_notes if n not in notes]
+                last = time.perf_counter()
         frame = pl.DataFrame(set_rows, schema=dict(self.spec.schema)).sort(["session", "scenario_set"])
         results = pl.DataFrame(result_rows, schema=dict(SCENARIO_RESULTS.schema))
         results = results.sort(["session", "scenario_set", "scenario"])
+        self.timings["other"] = time.perf_counter() - began - sum(self.timings.values())
         return EngineResult(frame, tuple(decisions), tuple(notes), extra={SCENARIO_RESULTS.table: results})
 
     # --- one rebalance session -----------------------------------------------------------------------------
@@ -125,7 +136,9 @@ class ScenariosEngine:
         notes: list[str] = []
         seed = session_seed(cfg.seed, window.session)
         labels, current = regime_labels(regimes, window)
+        t0 = time.perf_counter()
         sets = self._generate(window, seed, labels, current, notes)
+        self.timings["generate"] += time.perf_counter() - t0
         weights, held = target_weights(portfolio, window)
         if weights is None:
             notes.append(f"scenarios: no target portfolio known on {window.session}: no stress P&L")
@@ -138,11 +151,17 @@ class ScenariosEngine:
         equal = np.full(window.returns.shape[1], 1.0 / max(window.returns.shape[1], 1))
         set_rows, result_rows, per_set = [], [], {}
         for s in sets:
-            market = portfolio_pnl(s.paths, equal)
+            t0 = time.perf_counter()
+            # Each name's growth once per set, for both portfolios and the path file (it was computed three times).
+            # The cumulative product's last step is the horizon product itself (the same products in the same
+            # order), copied contiguous so each P&L is the same matrix-vector product as portfolio_pnl's.
+            growth = path_growth(s.paths, len(equal)) if self.paths is not None else None
+            last = np.ascontiguousarray(growth[:, -1]) if growth is not None else horizon_growth(s.paths, len(equal))
+            market = last @ equal
             tail: dict[float, Any] = {}
             pnl = None
             if weights is not None:
-                pnl = portfolio_pnl(s.paths, weights)
+                pnl = last @ weights
                 tail = var_es(pnl, cfg.var_levels)
                 result_rows += [ident | r for r in _result_rows(s, pnl, tail)]
                 per_set[s.name] = (
@@ -157,10 +176,15 @@ class ScenariosEngine:
                 "portfolio_var": tail[top].var if tail else None, "portfolio_es": tail[top].es if tail else None,
                 "var_level": top, "parameters": _parameters(s.metadata),
             }  # fmt: skip
+            self.timings["valuation"] += time.perf_counter() - t0
             lake_path = None
             if self.paths is not None:
+                t0 = time.perf_counter()
                 key = PathKey(str(ctx.market), ctx.config_version, window.session, s.name)
-                lake_path = self.paths.write(key, path_frame(s.paths, equal, weights, pnl=pnl, market_pnl=market))
+                lake_path = self.paths.write(
+                    key, path_frame(s.paths, equal, weights, pnl=pnl, market_pnl=market, growth=growth)
+                )
+                self.timings["path_files"] += time.perf_counter() - t0
             row = {"scenario_set": s.name, "method": str(s.kind), "n_scenarios": s.n_paths,
                    "horizon_sessions": s.horizon, "definition": definition, "lake_path": lake_path}  # fmt: skip
             set_rows.append(ident | row)

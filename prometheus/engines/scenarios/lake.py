@@ -67,30 +67,34 @@ def cumulative_pnl(paths: np.ndarray, weights: np.ndarray) -> np.ndarray:
     The same arithmetic as :func:`prometheus.engines.scenarios.risk.portfolio_pnl` at every step (each name
     compounds, the weights sum the moves); the last column is its horizon P&L.
     """
-    return _growth(paths, len(weights)) @ np.asarray(weights, dtype=np.float64)
+    return path_growth(paths, len(weights)) @ np.asarray(weights, dtype=np.float64)
 
 
-def _growth(paths: np.ndarray, names: int) -> np.ndarray:
+def path_growth(paths: np.ndarray, names: int) -> np.ndarray:
     """(paths, horizon, names) cumulative growth ``prod(1 + r) - 1`` of each name through each step."""
-    p = np.asarray(paths, dtype=np.float64)
-    if p.ndim != 3 or p.shape[2] != names:
-        raise ValueError(f"paths {p.shape} do not match {names} weights")
-    growth = np.cumprod(1.0 + p, axis=1)
+    if np.ndim(paths) != 3 or np.shape(paths)[2] != names:
+        raise ValueError(f"paths {np.shape(paths)} do not match {names} weights")
+    # One float64 buffer, updated in place: the same operations as cumprod(1 + p) - 1 without two temporaries.
+    growth = np.array(paths, dtype=np.float64)
+    growth += 1.0
+    np.cumprod(growth, axis=1, out=growth)
     growth -= 1.0
     return growth
 
 
 def path_frame(
     paths: np.ndarray, market_weights: np.ndarray, weights: np.ndarray | None = None, *,
-    pnl: np.ndarray | None = None, market_pnl: np.ndarray | None = None,
+    pnl: np.ndarray | None = None, market_pnl: np.ndarray | None = None, growth: np.ndarray | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """The long frame of one set's paths: one row per (path, step), steps 1..horizon.
 
     ``pnl`` / ``market_pnl`` (horizon P&L per path, as VaR/ES were computed from) replace the last step when given,
-    so the file reproduces the recorded VaR and ES exactly rather than to rounding.
+    so the file reproduces the recorded VaR and ES exactly rather than to rounding. ``growth``: the paths'
+    :func:`path_growth` when the caller already has it.
     """
     n, horizon = int(paths.shape[0]), int(paths.shape[1])
-    growth = _growth(paths, len(market_weights))  # once for both series: the cumulative product dominates
+    if growth is None:
+        growth = path_growth(paths, len(market_weights))  # once for both series: the cumulative product dominates
     market = growth @ np.asarray(market_weights, dtype=np.float64)
     if market_pnl is not None:
         market[:, -1] = market_pnl
@@ -164,5 +168,6 @@ __all__ = [
     "ScenarioPathStore",
     "cumulative_pnl",
     "path_frame",
+    "path_growth",
     "write_atomic",
 ]

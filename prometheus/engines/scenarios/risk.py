@@ -21,11 +21,22 @@ def portfolio_pnl(paths: np.ndarray, weights: np.ndarray) -> np.ndarray:
     Each name compounds over the path (``prod(1 + r) - 1``) and the weights, fractions of capital at the start
     (negative = short), sum its moves; so the P&L is linear in the weights.
     """
-    p = np.asarray(paths, dtype=np.float64)
-    if p.ndim != 3 or p.shape[2] != len(weights):
-        raise ValueError(f"paths {p.shape} do not match {len(weights)} weights")
-    growth = np.prod(1.0 + p, axis=1) - 1.0
-    return growth @ np.asarray(weights, dtype=np.float64)
+    return horizon_growth(paths, len(weights)) @ np.asarray(weights, dtype=np.float64)
+
+
+def horizon_growth(paths: np.ndarray, names: int) -> np.ndarray:
+    """(paths, names) growth ``prod(1 + r) - 1`` of each name over each path: what :func:`portfolio_pnl` weights.
+
+    Computed once per set when several portfolios are valued on it (the product over the paths dominates).
+    """
+    if np.ndim(paths) != 3 or np.shape(paths)[2] != names:
+        raise ValueError(f"paths {np.shape(paths)} do not match {names} weights")
+    # One float64 copy, made 1 + r in place (the same values as 1.0 + p, one temporary fewer).
+    gross = np.array(paths, dtype=np.float64)
+    gross += 1.0
+    growth = np.prod(gross, axis=1)
+    growth -= 1.0
+    return growth
 
 
 @dataclass(frozen=True)
