@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from prometheus.calendar import TradingCalendar, get_calendar
 from prometheus.data.panel import PanelWindow, PointInTimePanel
@@ -77,6 +78,14 @@ class PortfolioEngine:
 
     def run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
         """Decide every session of ``ctx`` in order, walking the warm-up before it (see the module docstring)."""
+        # One BLAS thread: the run is many small eigen problems and products (the risk model's Gram matrix, the
+        # solver's inputs) where threads cost more than they save, and on a loaded machine (two workers on
+        # two cores) the threads' busy waits made its eigen problems ~10x slower. It also makes the weights
+        # independent of the machine's core count (threaded products differ in the last bits).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._run(view, ctx, upstream)
+
+    def _run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
         cfg, cal = self._config, self.calendar or get_calendar()
         warmup = 0 if self.previous is not None else cfg.warmup_sessions
         clock = _Clock(self.timings)

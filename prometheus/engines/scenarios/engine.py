@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from prometheus.calendar import TradingCalendar, get_calendar
 from prometheus.core.types import Market
@@ -98,6 +99,13 @@ class ScenariosEngine:
 
     def run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
         """Decide the rebalance sessions of ``ctx``; other sessions produce no rows and no decision."""
+        # One BLAS thread: the eigen root and products of one rebalance are small enough that threads cost more
+        # than they save, and on a loaded machine (two workers on two cores) their busy waits made the eigen
+        # root ~10x slower. The paths also stop depending on the machine's core count (last bits).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._run(view, ctx, upstream)
+
+    def _run(self, view: TimeMachine, ctx: RunContext, upstream: Mapping[str, pl.DataFrame]) -> EngineResult:
         cfg, cal = self._config, self.calendar or get_calendar()
         chosen = set(self.rebalance_sessions(ctx.market, ctx.sessions))
         pairs = [(d, t) for d, t in zip(ctx.sessions, ctx.decision_times, strict=True) if d in chosen]
