@@ -51,15 +51,19 @@ dagster-daemon: $(VENV)
 # N Celery workers (`dagster-celery worker start`, C steps at a time each) on PROMETHEUS_CELERY_QUEUE of
 # PROMETHEUS_CELERY_BROKER, with the worker config written from the same settings as the executor's. Foreground:
 # Ctrl-C stops them all. On another machine: the same command, the same settings and the same shared data root.
+# A pool process is replaced after a step that left it above WORKER_MAX_MEM_MB (Celery's --max-memory-per-child):
+# Python and Arrow keep the peak of a large step (the assessment fits) resident otherwise.
 N ?= 2
 C ?= 1
+WORKER_MAX_MEM_MB ?= 3000
 CELERY_CONFIG ?= $(DAGSTER_HOME)/celery.yaml
 celery-workers: $(VENV)
 	$(BIN)/python -m prometheus_assets.executors $(CELERY_CONFIG)
 	export PATH="$(CURDIR)/$(BIN):$$PATH" DAGSTER_HOME=$(DAGSTER_HOME) PROMETHEUS_EXECUTOR=celery; \
 	for i in $$(seq 1 $(N)); do \
 		$(BIN)/dagster-celery worker start -A dagster_celery.app -y $(CELERY_CONFIG) \
-			-q "$${PROMETHEUS_CELERY_QUEUE:-dagster}" -n "prometheus-$$i" -- --concurrency=$(C) & \
+			-q "$${PROMETHEUS_CELERY_QUEUE:-dagster}" -n "prometheus-$$i" -- --concurrency=$(C) \
+			--max-memory-per-child=$$(( $(WORKER_MAX_MEM_MB) * 1024 )) & \
 	done; wait
 
 lint: $(VENV)

@@ -18,7 +18,12 @@ Celery, where each step ran (worker node) is counted from the event log.
 Writes JSON (``--out``, default ``$PROMETHEUS_DATA_ROOT/benchmarks/scale_<executor>.json``). ``--quick``: 60 names x
 3 years (a smoke run of the same path).
 
-Usage: python benchmarks/bench_scale.py [--executor in_process|celery] [--workers 2] [--names 2000] [--years 5]
+A worker's pool process is replaced after a step that left it above ``--worker-max-memory-mb`` (Celery's
+``--max-memory-per-child``, as ``make celery-workers`` sets it): a process that ran the assessment fits otherwise
+keeps gigabytes it no longer uses while the next steps run.
+
+Usage: python benchmarks/bench_scale.py [--executor in_process|celery] [--workers 2] [--worker-max-memory-mb 3000]
+       [--names 2000] [--years 5]
        [--backtest-years 2] [--warmup-years 2] [--news-months 3] [--quick] [--out FILE]
 """
 
@@ -137,8 +142,11 @@ def write_distributed_home(home: Path, url: str) -> None:
 
 
 @contextmanager
-def celery_workers(count: int, queue: str, home: Path, logs: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``count`` ``dagster-celery worker start`` processes on ``queue`` (one step at a time each), ready on return."""
+def celery_workers(
+    count: int, queue: str, home: Path, logs: Path, max_memory_mb: int
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` ``dagster-celery worker start`` processes on ``queue`` (one step at a time each), ready on return;
+    a worker's pool process is replaced after a step that left it above ``max_memory_mb`` (0: never)."""
     from prometheus.core.settings import load_settings
     from prometheus_assets.executors import write_worker_config
 
@@ -154,7 +162,8 @@ def celery_workers(count: int, queue: str, home: Path, logs: Path) -> Iterator[l
                 procs.append(subprocess.Popen(
                     [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config),
                      "-q", queue, "-n", f"bench-{k}-{queue[-6:]}", "-l", "INFO", "--", "--concurrency=1",
-                     "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                     "--without-gossip", "--without-mingle", "--without-heartbeat",
+                     *([f"--max-memory-per-child={max_memory_mb * 1024}"] if max_memory_mb else [])],
                     cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))  # fmt: skip
         deadline = time.monotonic() + 120
         for proc, log in zip(procs, log_files, strict=True):
@@ -198,6 +207,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--executor", choices=("in_process", "celery"), default="in_process")
     parser.add_argument("--workers", type=int, default=2, help="Celery workers (one step at a time each)")
+    parser.add_argument(
+        "--worker-max-memory-mb",
+        type=int,
+        default=3000,
+        help="replace a worker's pool process after a step that left it above this RSS (0: never)",
+    )
     parser.add_argument("--names", type=int, default=2000)
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
@@ -222,6 +237,7 @@ def main() -> None:
                               "quick": args.quick, "load_average_start": os.getloadavg()}  # fmt: skip
     if args.executor == "celery":
         result["workers"] = args.workers
+        result["worker_max_memory_mb"] = args.worker_max_memory_mb
     root = Path(tempfile.mkdtemp(prefix=f"bench_scale_{args.executor}_"))
     t0 = time.perf_counter()
     with TreeMemory(args.sample_s) as memory, ExitStack() as stack:
@@ -237,7 +253,9 @@ def main() -> None:
                                "PROMETHEUS_DATA_ROOT": str(root)}  # fmt: skip
                 os.environ.pop("DAGSTER_HOME", None)
                 write_distributed_home(root / "dagster_home", dagster_url)
-                stack.enter_context(celery_workers(args.workers, queue, root / "dagster_home", root))
+                stack.enter_context(
+                    celery_workers(args.workers, queue, root / "dagster_home", root, args.worker_max_memory_mb)
+                )
                 say(f"{args.workers} Celery workers ready on queue {queue}; instance and runtime store on PostgreSQL")
             original_say = bench_backtest.say
 
