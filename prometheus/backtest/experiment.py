@@ -133,7 +133,11 @@ def list_experiments(runtime: RuntimeStore) -> list[ExperimentRecord]:
 
 
 def read_daily(runtime: RuntimeStore, experiment: str, market: Market, first: date, last: date) -> pl.DataFrame:
-    """``backtest_daily`` rows of the experiment between ``first`` and ``last`` (columns of the schema)."""
+    """``backtest_daily`` rows of the experiment between ``first`` and ``last`` (columns of the schema).
+
+    A NaN figure reads back as null on every backend: SQLite stores NaN as NULL while PostgreSQL keeps it, and
+    the metrics treat the two differently (a null cost counts as none, a NaN one voids the session's total).
+    """
     cols = list(BACKTEST_DAILY_SCHEMA)
     q = (
         sa.select(*(backtest_daily.c[c] for c in cols))
@@ -147,7 +151,8 @@ def read_daily(runtime: RuntimeStore, experiment: str, market: Market, first: da
     )
     with runtime.read() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
-    return pl.DataFrame(rows, schema={k: v[0] for k, v in BACKTEST_DAILY_SCHEMA.items()}, orient="row")
+    frame = pl.DataFrame(rows, schema={k: v[0] for k, v in BACKTEST_DAILY_SCHEMA.items()}, orient="row")
+    return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
 def _record(row: Mapping[str, Any]) -> ExperimentRecord:

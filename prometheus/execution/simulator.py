@@ -125,8 +125,11 @@ class MarketSimulator:
         price = np.where(
             has_limit, np.where(buy, np.minimum(price, batch.limit), np.maximum(price, batch.limit)), price
         )
-        slip = np.abs(price - base) * qty
-        spread_cost = np.minimum(qty * base * half, slip)
+        # Unfilled orders cost nothing: without a price (a name without a bar that session) base is NaN, and
+        # NaN x 0 shares would be a NaN cost that turns the account's cumulative spread and impact NaN for good.
+        filled = qty > 0
+        slip = np.where(filled, np.abs(price - base) * qty, 0.0)
+        spread_cost = np.where(filled, np.minimum(qty * base * half, slip), 0.0)
         mtd = month_volume_before + np.concatenate(([0.0], np.cumsum(qty)[:-1]))
         commission = self.costs.commission(qty, price, mtd)
         fees = self.costs.regulatory_fees(qty, price, ~buy & (qty > 0))
