@@ -14,20 +14,12 @@ from prometheus.backtest.runner import AccountState, WindowInputs, run_window
 from prometheus.core.errors import ConfigError
 from prometheus.execution.simulator import SimulatorConfig
 from prometheus.execution.types import RemainderPolicy
+from tests.support.weekdays import weekdays
 
 NAMES = ("AAA", "BBB", "CCC", "DDD")
 
 
-def _days(n: int) -> list[date]:
-    out, d = [], date(2020, 1, 1)
-    while len(out) < n:
-        if d.weekday() < 5:
-            out.append(d)
-        d += timedelta(days=1)
-    return out
-
-
-DAYS = _days(60)
+DAYS = weekdays(60)
 
 
 def _bars(seed: int = 3) -> pl.DataFrame:
