@@ -14,12 +14,12 @@ from prometheus.backtest.runner import AccountState, WindowInputs, run_window
 from prometheus.core.errors import ConfigError
 from prometheus.execution.simulator import SimulatorConfig
 from prometheus.execution.types import RemainderPolicy
-from tests.support.weekdays import weekdays
+from tests.support.execution_kit import sessions as weekdays
 
 NAMES = ("AAA", "BBB", "CCC", "DDD")
 
 
-DAYS = weekdays(60)
+DAYS = weekdays(60, date(2020, 1, 1))
 
 
 def _bars(seed: int = 3) -> pl.DataFrame:

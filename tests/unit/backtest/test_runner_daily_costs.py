@@ -9,7 +9,7 @@ void), so the same backtest had a different cost drag on each backend.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -24,12 +24,12 @@ from prometheus.core.types import Market
 from prometheus.reporting.metrics import compute_metrics
 from prometheus.runtime.store import RuntimeStore
 from prometheus.runtime.tables import backtest_daily
-from tests.support.weekdays import weekdays
+from tests.support.execution_kit import sessions as weekdays
 
 NAMES = ("AAA", "BBB", "CCC")
 
 
-DAYS = weekdays(40)
+DAYS = weekdays(40, date(2020, 1, 1))
 REBALANCES = frozenset(DAYS[i] for i in (24, 29, 34))
 #: BBB has no bar on the session after the first rebalance: its order finds no price there.
 GAP = (DAYS[25], "BBB")
